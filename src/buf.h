@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * buf.h: bounded byte buffer with three cursors: [0, sent) consumed, [sent, scan)
+ * examined and ready to go out, [scan, end) received but not yet examined.
+ * Capacity is fixed at buf_init; nothing ever grows it (invariant 4: every buffer
+ * has a bound). Storage is allocated lazily and can be released when empty.
+ */
+#ifndef LG_BUF_H
+#define LG_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+
+struct buf {
+    uint8_t *data; /* NULL until first use */
+    size_t cap;    /* bytes, fixed */
+    size_t sent;   /* start of unconsumed data */
+    size_t scan;   /* end of examined data */
+    size_t end;    /* end of valid data */
+};
+
+void buf_init(struct buf *b, size_t cap);
+/* Free storage. The buffer can be used again (it reallocates lazily). */
+void buf_fini(struct buf *b);
+/* Make sure storage exists. 0 or -ENOMEM. */
+int buf_ensure(struct buf *b) LG_MUSTCHECK;
+/* Drop storage if the buffer holds no bytes (memory for idle connections). */
+void buf_release_if_empty(struct buf *b);
+/* Move live bytes to the front when that makes room; resets cursors when empty. */
+void buf_compact(struct buf *b);
+
+static inline size_t buf_pending(const struct buf *b)
+{
+    return b->end - b->sent;
+}
+static inline size_t buf_unscanned(const struct buf *b)
+{
+    return b->end - b->scan;
+}
+static inline size_t buf_ready(const struct buf *b)
+{
+    return b->scan - b->sent;
+}
+static inline size_t buf_space(const struct buf *b)
+{
+    return b->cap - b->end;
+}
+static inline bool buf_empty(const struct buf *b)
+{
+    return b->end == b->sent;
+}
+
+/* Append @n bytes. 0 or -ENOSPC/-ENOMEM (nothing written). Appended bytes are marked
+ * scanned (ready to send): used for messages lifeguard builds itself. */
+int buf_append(struct buf *b, const void *p, size_t n) LG_MUSTCHECK;
+
+#endif

@@ -1,0 +1,954 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cfg.c: reads PgBouncer-style ini text into a struct config: sections, key = value
+ * lines, [databases]/[users] connection strings, %include (cfg_load only), environment
+ * overrides and the cross-key checks, collecting every diagnostic with file:line.
+ * What each key means, its type, default and range live in cfg_keys.c, not here.
+ * cfg_parse() does no I/O and reads no globals; only cfg_load() and cfg_read_file() touch
+ * files and the environment. Invariant: a config is returned only if no error was seen.
+ */
+#include "cfg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "base.h"
+#include "cfg_keys.h"
+
+#define MAX_INCLUDE_DEPTH 8
+#define MAX_FILE_BYTES    (64u << 20) /* a config or userlist larger than this is a mistake */
+#define ENV_FILE          "environment"
+
+enum section { SEC_NONE, SEC_MAIN, SEC_DATABASES, SEC_USERS, SEC_SKIP };
+
+/* Where a [lifeguard] key was last set, for cross-key messages; file NULL: default. */
+struct cfg_loc {
+    const char *file;
+    int line;
+};
+
+struct parse_ctx {
+    struct config *cfg;
+    struct cfg_diag *diag;
+    struct cfg_loc *locs; /* one per cfg_keys[] row; PgBouncer rows: already warned */
+    char **files;         /* names of %included files, owned; locs point into them */
+    size_t n_files;
+    enum section section;
+    bool follow_includes; /* cfg_load; cfg_parse stays pure */
+    bool oom;
+};
+
+void cfg_diag_init(struct cfg_diag *d)
+{
+    memset(d, 0, sizeof(*d));
+}
+
+void cfg_diag_fini(struct cfg_diag *d)
+{
+    lg_free(d->text);
+    memset(d, 0, sizeof(*d));
+}
+
+void cfg_diag_add(struct cfg_diag *d, bool is_error, const char *file, int line, const char *fmt,
+                  ...)
+{
+    char head[300];
+    int hn;
+    const char *kind = is_error ? "error" : "warning";
+    if (!file)
+        file = "config";
+    if (line > 0)
+        hn = snprintf(head, sizeof(head), "%s:%d: %s: ", file, line, kind);
+    else
+        hn = snprintf(head, sizeof(head), "%s: %s: ", file, kind);
+    if (hn < 0)
+        hn = 0;
+    if ((size_t)hn >= sizeof(head))
+        hn = sizeof(head) - 1;
+
+    va_list ap;
+    va_start(ap, fmt);
+    va_list ap2;
+    va_copy(ap2, ap);
+    int mn = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (mn < 0)
+        mn = 0;
+
+    if (is_error)
+        d->errors++;
+    else
+        d->warnings++;
+    size_t need = d->len + (size_t)hn + (size_t)mn + 2;
+    if (need > d->cap) {
+        size_t cap = d->cap ? d->cap : 256;
+        while (cap < need)
+            cap *= 2;
+        char *t = lg_realloc(d->text, cap);
+        if (!t) {
+            /* The message is lost: make sure nobody mistakes the result for a success. */
+            if (!is_error)
+                d->errors++;
+            d->oom = true;
+            va_end(ap2);
+            return;
+        }
+        d->text = t;
+        d->cap = cap;
+    }
+    memcpy(d->text + d->len, head, (size_t)hn);
+    d->len += (size_t)hn;
+    vsnprintf(d->text + d->len, (size_t)mn + 1, fmt, ap2);
+    va_end(ap2);
+    d->len += (size_t)mn;
+    d->text[d->len++] = '\n';
+    d->text[d->len] = '\0';
+}
+
+static void set_oom(struct parse_ctx *ctx, const char *file, int line)
+{
+    if (!ctx->oom)
+        cfg_diag_add(ctx->diag, true, file, line, "out of memory");
+    ctx->oom = true;
+}
+
+static bool is_space(char c)
+{
+    return isspace((unsigned char)c) != 0;
+}
+
+static char *skip_space(char *p)
+{
+    while (is_space(*p))
+        p++;
+    return p;
+}
+
+static void trim_end(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && is_space(s[n - 1]))
+        s[--n] = '\0';
+}
+
+/* Lower-case @s into @buf (at most @size - 1 bytes); false if it does not fit. */
+static bool lower_copy(const char *s, char *buf, size_t size)
+{
+    size_t n = strlen(s);
+    if (n >= size)
+        return false;
+    for (size_t i = 0; i <= n; i++)
+        buf[i] = (char)tolower((unsigned char)s[i]);
+    return true;
+}
+
+/* ---- [lifeguard] keys ---------------------------------------------------------------- */
+
+static void set_main(struct parse_ctx *ctx, const char *key, const char *val, const char *file,
+                     int line)
+{
+    char lk[64];
+    const struct cfg_key *k = lower_copy(key, lk, sizeof(lk)) ? cfg_key_find(cfg_keys, lk) : NULL;
+    if (!k) {
+        const char *hint = lower_copy(key, lk, sizeof(lk)) ? cfg_key_suggest(cfg_keys, lk) : NULL;
+        cfg_diag_add(ctx->diag, true, file, line, "unknown setting \"%.64s\"%s%s%s", key,
+                     hint ? " (did you mean " : "", hint ? hint : "", hint ? "?)" : "");
+        return;
+    }
+    size_t idx = (size_t)(k - cfg_keys);
+    if (k->type == CFG_T_PGBOUNCER) {
+        if (!ctx->locs[idx].line)
+            cfg_diag_add(ctx->diag, false, file, line,
+                         "pgbouncer setting %s is not implemented by lifeguard; ignored", k->name);
+        ctx->locs[idx] = (struct cfg_loc){file, line};
+        return;
+    }
+    k = cfg_key_resolve(cfg_keys, k);
+    int rc = cfg_value_set(ctx->cfg, k, lk, val, ctx->diag, file, line);
+    if (rc == -ENOMEM)
+        set_oom(ctx, file, line);
+    else if (rc == 0)
+        ctx->locs[k - cfg_keys] = (struct cfg_loc){file, line};
+}
+
+/* ---- [databases] and [users]: libpq-style "key=value key='quoted value'" ------------- */
+
+/* Parse the pairs in @s (modified in place) into @base via @table. @what names the entry
+ * in messages ("database \"app\""). False on a syntax error or out of memory. */
+static bool parse_pairs(struct parse_ctx *ctx, const struct cfg_key *table, void *base,
+                        const char *what, char *s, const char *file, int line)
+{
+    for (;;) {
+        s = skip_space(s);
+        if (!*s)
+            return true;
+        char *key = s;
+        while (*s && *s != '=' && !is_space(*s))
+            s++;
+        char *key_end = s;
+        s = skip_space(s);
+        if (*s != '=' || key_end == key) {
+            cfg_diag_add(ctx->diag, true, file, line, "%s: syntax error: expected key=value",
+                         what);
+            return false;
+        }
+        *key_end = '\0';
+        s = skip_space(s + 1);
+        char *val;
+        if (*s == '\'') {
+            char *w = val = ++s;
+            for (;;) {
+                if (!*s) {
+                    cfg_diag_add(ctx->diag, true, file, line,
+                                 "%s: %.64s: unterminated quoted value", what, key);
+                    return false;
+                }
+                if (*s == '\'' && s[1] == '\'') {
+                    *w++ = '\'';
+                    s += 2;
+                } else if (*s == '\'') {
+                    s++;
+                    break;
+                } else {
+                    *w++ = *s++;
+                }
+            }
+            if (*s && !is_space(*s)) {
+                cfg_diag_add(ctx->diag, true, file, line,
+                             "%s: %.64s: expected a space after the quoted value", what, key);
+                return false;
+            }
+            *w = '\0'; /* w < s: the closing quote was consumed */
+        } else {
+            val = s;
+            while (*s && !is_space(*s))
+                s++;
+            if (val == s) {
+                cfg_diag_add(ctx->diag, true, file, line, "%s: %.64s: missing value", what, key);
+                return false;
+            }
+            if (*s)
+                *s++ = '\0';
+        }
+        char lk[64], shown[200];
+        const struct cfg_key *k = lower_copy(key, lk, sizeof(lk)) ? cfg_key_find(table, lk) : NULL;
+        if (!k) {
+            cfg_diag_add(ctx->diag, true, file, line, "%s: unknown parameter \"%.64s\"", what,
+                         key);
+            continue;
+        }
+        if (k->type == CFG_T_PGBOUNCER) {
+            cfg_diag_add(ctx->diag, false, file, line,
+                         "%s: pgbouncer parameter %s is not implemented by lifeguard; ignored",
+                         what, k->name);
+            continue;
+        }
+        k = cfg_key_resolve(table, k);
+        snprintf(shown, sizeof(shown), "%s: %s", what, lk);
+        if (cfg_value_set(base, k, shown, val, ctx->diag, file, line) == -ENOMEM) {
+            set_oom(ctx, file, line);
+            return false;
+        }
+    }
+}
+
+static bool reserved_db(const char *name)
+{
+    return strcmp(name, "lifeguard") == 0 || strcmp(name, "pgbouncer") == 0;
+}
+
+static void db_entry_clear(struct db_entry *e)
+{
+    lg_free(e->name);
+    cfg_table_free(e, cfg_db_params);
+}
+
+static void user_entry_clear(struct user_entry *u)
+{
+    lg_free(u->name);
+    cfg_table_free(u, cfg_user_params);
+}
+
+/* Make room for element @n of *@arr. Capacity runs 4, 8, 16, ...: it is full exactly
+ * when @n is 0 or a power of two >= 4, so no separate capacity field is needed. */
+static int grow(void **arr, size_t n, size_t size)
+{
+    if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
+        return 0;
+    size_t cap = n ? n * 2 : 4;
+    void *p = lg_realloc(*arr, cap * size);
+    if (!p)
+        return -ENOMEM;
+    *arr = p;
+    return 0;
+}
+
+static void parse_db(struct parse_ctx *ctx, const char *name, char *val, const char *file,
+                     int line)
+{
+    struct config *c = ctx->cfg;
+    char what[128];
+    snprintf(what, sizeof(what), "database \"%.64s\"", name);
+    if (reserved_db(name)) {
+        cfg_diag_add(ctx->diag, true, file, line,
+                     "%s: the name is reserved for the admin console", what);
+        return;
+    }
+    struct db_entry e = {.port = 5432,
+                         .pool_size = -1,
+                         .min_pool_size = -1,
+                         .max_overflow = -1,
+                         .max_db_connections = -1,
+                         .pool_mode = -1};
+    int errors = ctx->diag->errors;
+    if (!parse_pairs(ctx, cfg_db_params, &e, what, val, file, line) ||
+        ctx->diag->errors != errors) {
+        db_entry_clear(&e);
+        return;
+    }
+    if (!(e.name = lg_strdup(name))) {
+        db_entry_clear(&e);
+        set_oom(ctx, file, line);
+        return;
+    }
+    for (size_t i = 0; i < c->n_dbs; i++) {
+        if (strcmp(c->dbs[i].name, name) == 0) {
+            cfg_diag_add(ctx->diag, false, file, line,
+                         "%s is defined again; this definition replaces the earlier one", what);
+            db_entry_clear(&c->dbs[i]);
+            c->dbs[i] = e;
+            return;
+        }
+    }
+    if (grow((void **)&c->dbs, c->n_dbs, sizeof(*c->dbs)) < 0) {
+        db_entry_clear(&e);
+        set_oom(ctx, file, line);
+        return;
+    }
+    c->dbs[c->n_dbs++] = e;
+}
+
+static void parse_user(struct parse_ctx *ctx, const char *name, char *val, const char *file,
+                       int line)
+{
+    struct config *c = ctx->cfg;
+    char what[128];
+    snprintf(what, sizeof(what), "user \"%.64s\"", name);
+    struct user_entry u = {.pool_mode = -1, .pool_size = -1, .max_user_connections = -1};
+    int errors = ctx->diag->errors;
+    if (!parse_pairs(ctx, cfg_user_params, &u, what, val, file, line) ||
+        ctx->diag->errors != errors) {
+        user_entry_clear(&u);
+        return;
+    }
+    if (!(u.name = lg_strdup(name))) {
+        user_entry_clear(&u);
+        set_oom(ctx, file, line);
+        return;
+    }
+    for (size_t i = 0; i < c->n_users; i++) {
+        if (strcmp(c->users[i].name, name) == 0) {
+            cfg_diag_add(ctx->diag, false, file, line,
+                         "%s is defined again; this definition replaces the earlier one", what);
+            user_entry_clear(&c->users[i]);
+            c->users[i] = u;
+            return;
+        }
+    }
+    if (grow((void **)&c->users, c->n_users, sizeof(*c->users)) < 0) {
+        user_entry_clear(&u);
+        set_oom(ctx, file, line);
+        return;
+    }
+    c->users[c->n_users++] = u;
+}
+
+/* ---- ini lines ------------------------------------------------------------------------ */
+
+static void parse_text(struct parse_ctx *ctx, const char *text, size_t len, const char *file,
+                       int depth);
+
+static void parse_include(struct parse_ctx *ctx, char *arg, const char *file, int line, int depth)
+{
+    if (!ctx->follow_includes) {
+        cfg_diag_add(ctx->diag, false, file, line, "%%include is not followed here; ignored");
+        return;
+    }
+    if (!*arg) {
+        cfg_diag_add(ctx->diag, true, file, line, "%%include: missing file name");
+        return;
+    }
+    if (depth >= MAX_INCLUDE_DEPTH) {
+        cfg_diag_add(ctx->diag, true, file, line,
+                     "%%include %.200s: nested more than %d deep (a loop?)", arg,
+                     MAX_INCLUDE_DEPTH);
+        return;
+    }
+    /* A relative path is relative to the directory of the including file. */
+    const char *slash = strrchr(file, '/');
+    size_t dir = (arg[0] != '/' && slash) ? (size_t)(slash - file) + 1 : 0;
+    size_t n = dir + strlen(arg) + 1;
+    char *path = lg_malloc(n);
+    char **files = path ? lg_realloc(ctx->files, (ctx->n_files + 1) * sizeof(char *)) : NULL;
+    if (!files) {
+        lg_free(path);
+        set_oom(ctx, file, line);
+        return;
+    }
+    ctx->files = files;
+    memcpy(path, file, dir);
+    memcpy(path + dir, arg, n - dir);
+    ctx->files[ctx->n_files++] = path;
+
+    char *text;
+    size_t len;
+    int rc = cfg_read_file(path, MAX_FILE_BYTES, &text, &len);
+    if (rc == -ENOMEM) {
+        set_oom(ctx, file, line);
+        return;
+    }
+    if (rc < 0) {
+        cfg_diag_add(ctx->diag, true, file, line, "%%include %.200s: %s", path, strerror(-rc));
+        return;
+    }
+    parse_text(ctx, text, len, path, depth + 1);
+    lg_free(text);
+}
+
+static void parse_section(struct parse_ctx *ctx, char *p, const char *file, int line)
+{
+    char *end = strchr(p, ']');
+    if (!end) {
+        cfg_diag_add(ctx->diag, true, file, line, "section header without ']'");
+        ctx->section = SEC_SKIP;
+        return;
+    }
+    *end = '\0';
+    char *rest = skip_space(end + 1);
+    if (*rest && *rest != ';' && *rest != '#')
+        cfg_diag_add(ctx->diag, true, file, line, "unexpected text after [%.64s]", p + 1);
+    char *name = skip_space(p + 1);
+    trim_end(name);
+    if (!strcasecmp(name, "lifeguard") || !strcasecmp(name, "pgbouncer")) {
+        ctx->section = SEC_MAIN;
+    } else if (!strcasecmp(name, "databases")) {
+        ctx->section = SEC_DATABASES;
+    } else if (!strcasecmp(name, "users")) {
+        ctx->section = SEC_USERS;
+    } else if (!strcasecmp(name, "peers")) {
+        cfg_diag_add(ctx->diag, false, file, line,
+                     "[peers] is not supported by lifeguard; section ignored");
+        ctx->section = SEC_SKIP;
+    } else {
+        cfg_diag_add(ctx->diag, true, file, line,
+                     "unknown section [%.64s] (expected lifeguard, pgbouncer, databases, users)",
+                     name);
+        ctx->section = SEC_SKIP;
+    }
+}
+
+static bool is_key_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-' || c == '*';
+}
+
+static void parse_line(struct parse_ctx *ctx, char *p, const char *file, int line, int depth)
+{
+    trim_end(p);
+    p = skip_space(p);
+    if (!*p || *p == ';' || *p == '#')
+        return;
+    if (*p == '[') {
+        parse_section(ctx, p, file, line);
+        return;
+    }
+    if (*p == '%') {
+        if (strncmp(p, "%include", 8) == 0 && (!p[8] || is_space(p[8])))
+            parse_include(ctx, skip_space(p + 8), file, line, depth);
+        else
+            cfg_diag_add(ctx->diag, true, file, line, "unknown directive %.64s", p);
+        return;
+    }
+    /* key: PgBouncer's characters, or a double-quoted name ("" is a quote) */
+    char *key = p, *key_end;
+    if (*p == '"') {
+        char *w = key = ++p;
+        for (;;) {
+            if (!*p) {
+                cfg_diag_add(ctx->diag, true, file, line, "unterminated quoted name");
+                return;
+            }
+            if (*p == '"' && p[1] == '"') {
+                *w++ = '"';
+                p += 2;
+            } else if (*p == '"') {
+                p++;
+                break;
+            } else {
+                *w++ = *p++;
+            }
+        }
+        key_end = w;
+    } else {
+        while (is_key_char(*p))
+            p++;
+        key_end = p;
+    }
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p != '=' || key_end == key) {
+        cfg_diag_add(ctx->diag, true, file, line, "syntax error: expected key = value");
+        return;
+    }
+    *key_end = '\0';
+    char *val = skip_space(p + 1);
+
+    switch (ctx->section) {
+    case SEC_NONE:
+        cfg_diag_add(ctx->diag, true, file, line,
+                     "\"%.64s\" is outside any section (start with [lifeguard])", key);
+        break;
+    case SEC_MAIN:
+        set_main(ctx, key, val, file, line);
+        break;
+    case SEC_DATABASES:
+        parse_db(ctx, key, val, file, line);
+        break;
+    case SEC_USERS:
+        parse_user(ctx, key, val, file, line);
+        break;
+    case SEC_SKIP:
+        break;
+    }
+}
+
+static void parse_text(struct parse_ctx *ctx, const char *text, size_t len, const char *file,
+                       int depth)
+{
+    char *buf = lg_malloc(len + 1);
+    if (!buf) {
+        set_oom(ctx, file, 0);
+        return;
+    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    size_t pos = 0;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) /* UTF-8 byte order mark */
+        pos = 3;
+    for (int line = 1; pos < len && !ctx->oom; line++) {
+        char *p = buf + pos;
+        char *nl = memchr(p, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - p) : len - pos;
+        p[n] = '\0';
+        pos += n + 1;
+        if (strlen(p) != n)
+            cfg_diag_add(ctx->diag, true, file, line, "NUL byte in line");
+        else
+            parse_line(ctx, p, file, line, depth);
+    }
+    lg_free(buf);
+}
+
+/* ---- environment, validation, entry points ------------------------------------------- */
+
+static struct cfg_loc loc_of(const struct cfg_loc *locs, const char *key, const char *deffile)
+{
+    const struct cfg_key *k = cfg_key_find(cfg_keys, key);
+    if (locs && k && locs[k - cfg_keys].file)
+        return locs[k - cfg_keys];
+    return (struct cfg_loc){deffile, 0};
+}
+
+/* Rules between keys, checked once everything is set. Warnings only when @warn. */
+static void validate(const struct config *c, struct cfg_diag *d, const struct cfg_loc *locs,
+                     const char *deffile, bool warn)
+{
+    struct cfg_loc l;
+    if (c->auth_type == AUTH_TYPE_PLAIN && !c->auth_plain_allowed) {
+        l = loc_of(locs, "auth_type", deffile);
+        cfg_diag_add(d, true, l.file, l.line,
+                     "auth_type = plain sends passwords in cleartext; "
+                     "set auth_plain_allowed = 1 to allow it");
+    }
+    if (c->server_login_retry_max_us < c->server_login_retry_base_us) {
+        l = loc_of(locs, "server_login_retry_max", deffile);
+        cfg_diag_add(d, true, l.file, l.line,
+                     "server_login_retry_max is smaller than server_login_retry_base");
+    }
+    if ((!c->listen_addr || !*c->listen_addr) && (!c->unix_socket_dir || !*c->unix_socket_dir)) {
+        l = loc_of(locs, "listen_addr", deffile);
+        cfg_diag_add(d, true, l.file, l.line,
+                     "listen_addr and unix_socket_dir are both empty: nothing to listen on");
+    }
+    if (!warn)
+        return;
+    if (c->auth_type != AUTH_TYPE_TRUST && !c->auth_file && !c->auth_user) {
+        l = loc_of(locs, "auth_type", deffile);
+        cfg_diag_add(d, false, l.file, l.line,
+                     "auth_type is not trust but neither auth_file nor auth_user is set: "
+                     "no client can log in");
+    }
+    if (c->min_pool_size > c->default_pool_size) {
+        l = loc_of(locs, "min_pool_size", deffile);
+        cfg_diag_add(d, false, l.file, l.line, "min_pool_size (%d) exceeds default_pool_size (%d)",
+                     c->min_pool_size, c->default_pool_size);
+    }
+}
+
+/* One override: @var is the variable's name (for messages), @name the key. */
+static int env_set(struct config *cfg, struct cfg_loc *locs, const char *var, const char *name,
+                   const char *val, struct cfg_diag *d)
+{
+    char lk[64];
+    const struct cfg_key *k = lower_copy(name, lk, sizeof(lk)) ? cfg_key_find(cfg_keys, lk) : NULL;
+    if (!k) {
+        cfg_diag_add(d, false, ENV_FILE, 0, "%.64s is not a lifeguard setting; ignored", var);
+        return 0;
+    }
+    if (k->type == CFG_T_PGBOUNCER) {
+        cfg_diag_add(d, false, ENV_FILE, 0,
+                     "%.64s: pgbouncer setting %s is not implemented by lifeguard; ignored", var,
+                     k->name);
+        return 0;
+    }
+    k = cfg_key_resolve(cfg_keys, k);
+    char *v = lg_strdup(val);
+    if (!v)
+        return -ENOMEM;
+    trim_end(v);
+    int rc = cfg_value_set(cfg, k, var, skip_space(v), d, ENV_FILE, 0);
+    lg_free(v);
+    if (rc == 0 && locs)
+        locs[k - cfg_keys] = (struct cfg_loc){ENV_FILE, 0};
+    return rc;
+}
+
+static int apply_env(struct config *cfg, char *const *envp, struct cfg_diag *d,
+                     struct cfg_loc *locs)
+{
+    static const struct {
+        const char *var, *key;
+    } compat[] = {{"DB_POOL_SIZE", "default_pool_size"}, {"DB_MAX_OVERFLOW", "max_overflow"}};
+    static const char prefix[] = "LIFEGUARD_";
+    int errors = d->errors;
+    bool oom = false;
+    if (!envp)
+        return 0;
+    /* Two passes so that LIFEGUARD_ names win over the DB_ aliases in any order. */
+    for (int pass = 0; pass < 2 && !oom; pass++) {
+        for (char *const *e = envp; *e && !oom; e++) {
+            const char *eq = strchr(*e, '=');
+            char var[80];
+            if (!eq || (size_t)(eq - *e) >= sizeof(var))
+                continue;
+            memcpy(var, *e, (size_t)(eq - *e));
+            var[eq - *e] = '\0';
+            int rc = 0;
+            if (pass == 0) {
+                for (size_t i = 0; i < ARRAY_SIZE(compat); i++)
+                    if (strcmp(var, compat[i].var) == 0)
+                        rc = env_set(cfg, locs, var, compat[i].key, eq + 1, d);
+            } else if (strncmp(var, prefix, sizeof(prefix) - 1) == 0 &&
+                       var[sizeof(prefix) - 1]) {
+                rc = env_set(cfg, locs, var, var + sizeof(prefix) - 1, eq + 1, d);
+            }
+            oom = rc == -ENOMEM;
+        }
+    }
+    if (oom)
+        return -ENOMEM;
+    return d->errors != errors ? -EINVAL : 0;
+}
+
+int cfg_apply_env(struct config *cfg, char *const *envp, struct cfg_diag *diag)
+{
+    int errors = diag->errors;
+    int rc = apply_env(cfg, envp, diag, NULL);
+    if (rc == -ENOMEM)
+        return rc;
+    validate(cfg, diag, NULL, ENV_FILE, false);
+    return diag->errors != errors ? -EINVAL : 0;
+}
+
+static int cmp_db(const void *a, const void *b)
+{
+    return strcmp(((const struct db_entry *)a)->name, ((const struct db_entry *)b)->name);
+}
+
+static int cmp_user(const void *a, const void *b)
+{
+    return strcmp(((const struct user_entry *)a)->name, ((const struct user_entry *)b)->name);
+}
+
+static int ctx_init(struct parse_ctx *ctx, struct cfg_diag *diag, const char *file)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->diag = diag;
+    ctx->section = SEC_NONE;
+    ctx->cfg = lg_calloc(1, sizeof(*ctx->cfg));
+    ctx->locs = lg_calloc(cfg_keys_count(), sizeof(*ctx->locs));
+    if (!ctx->cfg || !ctx->locs || cfg_table_defaults(ctx->cfg, cfg_keys) < 0) {
+        set_oom(ctx, file, 0);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Check, sort, and hand over the config, or free it if anything went wrong. */
+static struct config *ctx_finish(struct parse_ctx *ctx, int errors_before, const char *file)
+{
+    struct config *c = ctx->cfg;
+    if (c && !ctx->oom) {
+        validate(c, ctx->diag, ctx->locs, file, true);
+        if (c->n_dbs) /* qsort(NULL, 0, ...) is undefined */
+            qsort(c->dbs, c->n_dbs, sizeof(*c->dbs), cmp_db);
+        if (c->n_users)
+            qsort(c->users, c->n_users, sizeof(*c->users), cmp_user);
+    }
+    if (ctx->oom || ctx->diag->errors != errors_before) { /* a lost line counts as an error */
+        cfg_free(c);
+        c = NULL;
+    }
+    for (size_t i = 0; i < ctx->n_files; i++)
+        lg_free(ctx->files[i]);
+    lg_free(ctx->files);
+    lg_free(ctx->locs);
+    return c;
+}
+
+struct config *cfg_parse(const char *text, size_t len, const char *file, struct cfg_diag *diag)
+{
+    struct parse_ctx ctx;
+    int errors = diag->errors;
+    if (!file)
+        file = "config";
+    if (ctx_init(&ctx, diag, file) == 0)
+        parse_text(&ctx, text, len, file, 0);
+    return ctx_finish(&ctx, errors, file);
+}
+
+struct config *cfg_load(const char *path, struct cfg_diag *diag)
+{
+    extern char **environ;
+    struct parse_ctx ctx;
+    int errors = diag->errors;
+    char *text = NULL;
+    size_t len;
+    if (ctx_init(&ctx, diag, path) == 0) {
+        ctx.follow_includes = true;
+        int rc = cfg_read_file(path, MAX_FILE_BYTES, &text, &len);
+        if (rc == -ENOMEM)
+            set_oom(&ctx, path, 0);
+        else if (rc < 0)
+            cfg_diag_add(diag, true, path, 0, "cannot read: %s", strerror(-rc));
+        else
+            parse_text(&ctx, text, len, path, 0);
+        lg_free(text);
+        if (!ctx.oom && apply_env(ctx.cfg, environ, diag, ctx.locs) == -ENOMEM)
+            set_oom(&ctx, ENV_FILE, 0);
+    }
+    return ctx_finish(&ctx, errors, path);
+}
+
+void cfg_free(struct config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->n_dbs; i++)
+        db_entry_clear(&cfg->dbs[i]);
+    lg_free(cfg->dbs);
+    for (size_t i = 0; i < cfg->n_users; i++)
+        user_entry_clear(&cfg->users[i]);
+    lg_free(cfg->users);
+    cfg_table_free(cfg, cfg_keys);
+    lg_free(cfg);
+}
+
+struct config *cfg_dup(const struct config *cfg)
+{
+    struct config *c = lg_malloc(sizeof(*c));
+    if (!c)
+        return NULL;
+    *c = *cfg;
+    c->dbs = NULL;
+    c->users = NULL;
+    c->n_dbs = c->n_users = 0;
+    if (cfg_table_dup_strings(c, cfg, cfg_keys) < 0)
+        goto fail;
+    if (cfg->n_dbs && !(c->dbs = lg_calloc(cfg->n_dbs, sizeof(*c->dbs))))
+        goto fail;
+    for (; c->n_dbs < cfg->n_dbs; c->n_dbs++) {
+        struct db_entry *d = &c->dbs[c->n_dbs];
+        *d = cfg->dbs[c->n_dbs];
+        int rc = cfg_table_dup_strings(d, &cfg->dbs[c->n_dbs], cfg_db_params);
+        if (rc < 0 || !(d->name = lg_strdup(d->name))) {
+            d->name = NULL;
+            c->n_dbs++; /* free what was copied */
+            goto fail;
+        }
+    }
+    if (cfg->n_users && !(c->users = lg_calloc(cfg->n_users, sizeof(*c->users))))
+        goto fail;
+    for (; c->n_users < cfg->n_users; c->n_users++) {
+        struct user_entry *u = &c->users[c->n_users];
+        *u = cfg->users[c->n_users];
+        int rc = cfg_table_dup_strings(u, &cfg->users[c->n_users], cfg_user_params);
+        if (rc < 0 || !(u->name = lg_strdup(u->name))) {
+            u->name = NULL;
+            c->n_users++;
+            goto fail;
+        }
+    }
+    return c;
+fail:
+    cfg_free(c);
+    return NULL;
+}
+
+int cfg_set(struct config *cfg, const char *key, const char *value, struct cfg_diag *diag)
+{
+    char lk[64];
+    int errors = diag->errors;
+    const struct cfg_key *k = lower_copy(key, lk, sizeof(lk)) ? cfg_key_find(cfg_keys, lk) : NULL;
+    if (!k || k->type == CFG_T_PGBOUNCER) {
+        cfg_diag_add(diag, true, "SET", 0, "%s \"%.64s\"",
+                     k ? "lifeguard does not implement" : "unknown setting", key);
+        return -ENOENT;
+    }
+    k = cfg_key_resolve(cfg_keys, k);
+    if (k->flags & CFG_RESTART) {
+        cfg_diag_add(diag, true, "SET", 0, "%s can only be changed by a restart", k->name);
+        return -EPERM;
+    }
+    int rc = cfg_value_set(cfg, k, lk, value, diag, "SET", 0);
+    if (rc < 0)
+        return rc;
+    validate(cfg, diag, NULL, "SET", false);
+    return diag->errors != errors ? -EINVAL : 0;
+}
+
+int cfg_keep_restart_keys(struct config *next, const struct config *cur, struct cfg_diag *diag)
+{
+    int kept = 0;
+    for (const struct cfg_key *k = cfg_keys; k->name; k++) {
+        if (!cfg_key_is_real(k) || !(k->flags & CFG_RESTART) || cfg_value_equal(next, cur, k))
+            continue;
+        char a[64], b[64];
+        const char *was = cfg_value_render(cur, k, a, sizeof(a));
+        const char *now = cfg_value_render(next, k, b, sizeof(b));
+        cfg_diag_add(diag, false, "reload", 0,
+                     "%s changed from \"%.100s\" to \"%.100s\": needs a restart, keeping \"%.100s\"",
+                     k->name, was, now, was);
+        if (cfg_value_copy(next, cur, k) < 0)
+            return -ENOMEM;
+        kept++;
+    }
+    return kept;
+}
+
+const struct db_entry *cfg_find_db(const struct config *cfg, const char *dbname)
+{
+    struct db_entry key = {.name = (char *)dbname};
+    const struct db_entry *e;
+    if (!cfg->n_dbs)
+        return NULL;
+    e = bsearch(&key, cfg->dbs, cfg->n_dbs, sizeof(*cfg->dbs), cmp_db);
+    if (!e) {
+        key.name = (char *)"*";
+        e = bsearch(&key, cfg->dbs, cfg->n_dbs, sizeof(*cfg->dbs), cmp_db);
+    }
+    return e;
+}
+
+const struct user_entry *cfg_find_user(const struct config *cfg, const char *user)
+{
+    struct user_entry key = {.name = (char *)user};
+    if (!cfg->n_users)
+        return NULL;
+    return bsearch(&key, cfg->users, cfg->n_users, sizeof(*cfg->users), cmp_user);
+}
+
+bool cfg_list_contains(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    if (!list)
+        return false;
+    while (*list) {
+        while (*list == ',' || is_space(*list))
+            list++;
+        const char *start = list;
+        while (*list && *list != ',')
+            list++;
+        const char *end = list;
+        while (end > start && is_space(end[-1]))
+            end--;
+        if (end > start && (size_t)(end - start) == n && memcmp(start, name, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+int cfg_read_file(const char *path, size_t max_bytes, char **text, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int rc = 0;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = -EISDIR;
+        goto out;
+    }
+    if (st.st_size > 0 && (uint64_t)st.st_size > max_bytes) {
+        rc = -EFBIG;
+        goto out;
+    }
+    /* st_size is a hint (it is 0 for /proc files and pipes); read to EOF regardless. */
+    cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+    for (;;) {
+        if (n + 1 >= cap || !buf) {
+            if (buf)
+                cap *= 2;
+            char *b = lg_realloc(buf, cap);
+            if (!b) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            buf = b;
+        }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = -errno;
+            goto out;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n > max_bytes) {
+            rc = -EFBIG;
+            goto out;
+        }
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    buf = NULL;
+out:
+    lg_free(buf);
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client.c: the client state machine: startup packet, SSL/GSSENC refusal, cancel
+ * requests, authentication (userlist or auth_query), waiting for a server, relaying
+ * (stream.c does the bytes), and one teardown path, client_close(). Objects are
+ * freed at the end of the loop turn, never inside their own callbacks.
+ * Invariant: every client is on exactly one list, the one named by its state.
+ */
+#include "client.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "auth.h"
+#include "cfg.h"
+#include "clock.h"
+#include "evloop.h"
+#include "list.h"
+#include "log.h"
+#include "pgproto.h"
+#include "pool.h"
+#include "stream.h"
+#include "userlist.h"
+
+#define CANCEL_BUCKETS 4096
+
+struct auth_lookup;
+
+struct client {
+    struct list_node node;        /* on lists[state] */
+    struct list_node hash_node;   /* on cancel_hash[cancel_pid % CANCEL_BUCKETS] */
+    enum client_state state;
+    uint64_t id;
+    char peer[64];
+    struct stream st;
+    struct evloop_timer login_timer; /* client_login_timeout */
+    uint8_t *startup;             /* copy of the startup packet; su points into it */
+    struct pgproto_startup su;
+    const char *user, *dbname;
+    struct pgproto_param want[PGPROTO_MAX_PARAMS]; /* parameters to SET on the server */
+    size_t n_want;
+    const struct db_entry *db;
+    struct pool *pool;
+    struct pool_waiter waiter;
+    struct auth_exchange auth;
+    char *secret;                 /* stored password/secret for this user, or NULL */
+    struct server *server;        /* linked server (opaque here), or NULL */
+    struct auth_lookup *lookup;   /* auth_query in flight */
+    uint32_t cancel_pid, cancel_key;
+    bool ssl_answered, gss_answered;
+};
+
+struct auth_lookup {
+    struct pool_waiter w;
+    struct client *c;             /* NULL once the client left */
+    bool in_exec;
+};
+
+static struct evloop *g_ev;
+static const struct config *g_cfg;
+static const struct userlist *g_ul;
+static struct list_node lists[CLIENT_NSTATES];
+static struct list_node cancel_hash[CANCEL_BUCKETS];
+static size_t n_clients;
+static uint64_t next_id = 1;
+
+static int on_raw(struct stream *st, const uint8_t *p, size_t n);
+static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len);
+static void on_close(struct stream *st, int err);
+static const struct stream_ops client_ops = {
+        .on_raw = on_raw, .on_message = on_message, .on_close = on_close};
+
+void client_module_init(struct evloop *ev, const struct config *cfg, const struct userlist *ul)
+{
+    g_ev = ev;
+    g_cfg = cfg;
+    g_ul = ul;
+    for (int i = 0; i < CLIENT_NSTATES; i++)
+        list_init(&lists[i]);
+    for (int i = 0; i < CANCEL_BUCKETS; i++)
+        list_init(&cancel_hash[i]);
+}
+
+size_t client_count(void)
+{
+    return n_clients;
+}
+
+static void set_state(struct client *c, enum client_state st)
+{
+    list_del(&c->node);
+    c->state = st;
+    list_append(&lists[st], &c->node);
+}
+
+static void free_client(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    struct client *c = arg;
+    list_del(&c->node);
+    lg_free(c->startup);
+    if (c->secret) {
+        explicit_bzero(c->secret, strlen(c->secret));
+        lg_free(c->secret);
+    }
+    lg_free(c);
+    n_clients--;
+}
+
+static void detach_lookup(struct client *c)
+{
+    struct auth_lookup *lk = c->lookup;
+    if (!lk)
+        return;
+    c->lookup = NULL;
+    lk->c = NULL;
+    if (!lk->in_exec) {
+        pool_cancel_wait(&lk->w);
+        lg_free(lk);
+    }
+}
+
+static void client_close(struct client *c, const char *sqlstate, const char *fmt, ...)
+        LG_PRINTF(3, 4);
+
+static void client_close(struct client *c, const char *sqlstate, const char *fmt, ...)
+{
+    if (c->state == CLIENT_CLOSING)
+        return;
+    char reason[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    if (sqlstate) {
+        log_info("C-%llu %s/%s@%s closing: %s (%s)", (unsigned long long)c->id,
+                 c->dbname ? c->dbname : "?", c->user ? c->user : "?", c->peer, reason, sqlstate);
+        if (!c->st.closed && !c->st.err) {
+            /* The error goes before anything else we would still send; relayed bytes
+             * from a server are abandoned (the session is over). */
+            stream_unlink(&c->st);
+            if (pgproto_put_error(&c->st.out, "FATAL", sqlstate, reason) == 0)
+                stream_flush(&c->st);
+        }
+    } else if (g_cfg->log_disconnections) {
+        log_info("C-%llu %s/%s@%s closing: %s", (unsigned long long)c->id,
+                 c->dbname ? c->dbname : "?", c->user ? c->user : "?", c->peer, reason);
+    }
+    evloop_timer_cancel(g_ev, &c->login_timer);
+    detach_lookup(c);
+    pool_cancel_wait(&c->waiter);
+    if (c->server) {
+        struct server *s = c->server;
+        c->server = NULL;
+        pool_release(s, &c->st);
+    }
+    auth_fini(&c->auth);
+    list_del(&c->hash_node);
+    stream_close(&c->st);
+    set_state(c, CLIENT_CLOSING);
+    if (evloop_defer(g_ev, free_client, c) < 0)
+        log_error("C-%llu: cannot schedule free (out of memory); leaking it",
+                  (unsigned long long)c->id);
+}
+
+void client_close_all(const char *reason)
+{
+    for (int st = 0; st < CLIENT_NSTATES; st++) {
+        if (st == CLIENT_CLOSING)
+            continue;
+        while (!list_empty(&lists[st]))
+            client_close(container_of(lists[st].next, struct client, node), "57P01", "%s",
+                         reason);
+    }
+}
+
+static void login_timeout(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    client_close(arg, "08P01", "client_login_timeout: login not completed in time");
+}
+
+void client_accept(int fd, const char *peer, bool is_unix)
+{
+    struct client *c = lg_calloc(1, sizeof(*c));
+    if (!c) {
+        log_error("accept from %s: out of memory", peer);
+        close(fd);
+        return;
+    }
+    n_clients++;
+    c->id = next_id++;
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    list_init(&c->node);
+    list_init(&c->hash_node);
+    list_init(&c->waiter.node);
+    evloop_timer_init(&c->login_timer, login_timeout, c);
+    c->state = CLIENT_LOGIN;
+    list_append(&lists[CLIENT_LOGIN], &c->node);
+    (void)is_unix;
+    size_t bufsz = (size_t)LG_MAX(g_cfg->pkt_buf, 16384);
+    if (stream_init(&c->st, g_ev, fd, bufsz, &client_ops, c) < 0) {
+        log_error("C-%llu accept from %s: cannot register socket", (unsigned long long)c->id,
+                  peer);
+        close(fd);
+        c->st.closed = true;
+        set_state(c, CLIENT_CLOSING);
+        free_client(g_ev, c);
+        return;
+    }
+    c->st.raw = true;
+    /* While relaying, lifeguard looks only at Terminate; it counts Query, Sync and
+     * FunctionCall so the pool knows whether every request was answered. */
+    stream_intercept(&c->st, 'X', true);
+    stream_count(&c->st, 'Q');
+    stream_count(&c->st, 'S');
+    stream_count(&c->st, 'F');
+    if (g_cfg->log_connections)
+        log_info("C-%llu connection from %s", (unsigned long long)c->id, peer);
+    if (g_cfg->max_client_conn > 0 && n_clients > (size_t)g_cfg->max_client_conn) {
+        client_close(c, "53300", "no more connections allowed (max_client_conn=%d)",
+                     g_cfg->max_client_conn);
+        return;
+    }
+    if (g_cfg->client_login_timeout_us &&
+        evloop_timer_set(g_ev, &c->login_timer, clock_now_us() + g_cfg->client_login_timeout_us) <
+                0) {
+        client_close(c, "53200", "out of memory");
+        return;
+    }
+}
+
+/* ---- cancel requests ---- */
+
+static void handle_cancel(uint32_t pid, uint32_t key)
+{
+    struct list_node *n;
+    list_for_each(n, &cancel_hash[pid % CANCEL_BUCKETS]) {
+        struct client *t = container_of(n, struct client, hash_node);
+        if (t->cancel_pid != pid || t->cancel_key != key)
+            continue;
+        if (t->server) {
+            log_debug("C-%llu cancel request forwarded", (unsigned long long)t->id);
+            pool_send_cancel(t->server);
+        } else {
+            log_debug("C-%llu cancel request dropped: no server", (unsigned long long)t->id);
+        }
+        return;
+    }
+    log_debug("cancel request for unknown key dropped");
+}
+
+/* ---- login ---- */
+
+static bool is_safe_name(const char *n)
+{
+    if (!*n)
+        return false;
+    for (; *n; n++)
+        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
+              *n == '_' || *n == '.'))
+            return false;
+    return true;
+}
+
+static void begin_exchange(struct client *c);
+static void start_lookup(struct client *c, const char *auth_user);
+
+static bool is_admin_db(const char *db)
+{
+    return strcmp(db, "lifeguard") == 0 || strcmp(db, "pgbouncer") == 0;
+}
+
+static int on_startup(struct client *c, const uint8_t *p, int len)
+{
+    c->startup = lg_malloc((size_t)len);
+    if (!c->startup) {
+        client_close(c, "53200", "out of memory");
+        return -1;
+    }
+    memcpy(c->startup, p, (size_t)len);
+    if (pgproto_parse_startup(c->startup, (size_t)len, &c->su) != len) {
+        client_close(c, "08P01", "invalid startup packet");
+        return -1;
+    }
+    c->st.raw = false;
+    c->user = pgproto_startup_get(&c->su, "user");
+    c->dbname = pgproto_startup_get(&c->su, "database");
+    if (!c->dbname || !*c->dbname)
+        c->dbname = c->user;
+    for (size_t i = 0; i < c->su.n_params; i++) {
+        const char *name = c->su.params[i].name;
+        if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0)
+            continue;
+        if (cfg_list_contains(g_cfg->ignore_startup_parameters, name))
+            continue;
+        if (strcmp(name, "replication") == 0) {
+            client_close(c, "08P01", "replication connections are not supported by lifeguard");
+            return -1;
+        }
+        if (strcmp(name, "options") == 0 || !is_safe_name(name)) {
+            client_close(c, "08P01", "unsupported startup parameter: %.64s", name);
+            return -1;
+        }
+        c->want[c->n_want++] = c->su.params[i];
+    }
+    if (is_admin_db(c->dbname)) {
+        client_close(c, "3D000", "the admin console (database \"%s\") is not available yet",
+                     c->dbname);
+        return -1;
+    }
+    c->db = cfg_find_db(g_cfg, c->dbname);
+    if (!c->db) {
+        client_close(c, "3D000", "no such database: %s", c->dbname);
+        return -1;
+    }
+    if (g_cfg->log_connections)
+        log_info("C-%llu login attempt: db=%s user=%s", (unsigned long long)c->id, c->dbname,
+                 c->user);
+    const char *secret = g_ul ? userlist_lookup(g_ul, c->user) : NULL;
+    if (secret) {
+        c->secret = lg_strdup(secret);
+        if (!c->secret) {
+            client_close(c, "53200", "out of memory");
+            return -1;
+        }
+    }
+    const char *auth_user = c->db->auth_user ? c->db->auth_user : g_cfg->auth_user;
+    if (!secret && auth_user && *auth_user && g_cfg->auth_type != AUTH_TYPE_TRUST) {
+        start_lookup(c, auth_user);
+        return c->state == CLIENT_CLOSING ? -1 : len;
+    }
+    begin_exchange(c);
+    return c->state == CLIENT_CLOSING ? -1 : len;
+}
+
+static int on_raw(struct stream *st, const uint8_t *p, size_t n)
+{
+    struct client *c = st->owner;
+    struct pgproto_startup su;
+    int rc = pgproto_parse_startup(p, n, &su);
+    if (rc == 0)
+        return 0;
+    if (rc == -EMSGSIZE) {
+        client_close(c, "08P01", "invalid startup packet length");
+        return -1;
+    }
+    if (rc == -EPROTONOSUPPORT) {
+        uint32_t v = pgproto_get_u32(p + 4);
+        client_close(c, "08P01",
+                     "unsupported frontend protocol %u.%u: lifeguard supports 3.0",
+                     v >> 16, v & 0xffff);
+        return -1;
+    }
+    if (rc < 0) {
+        client_close(c, "08P01", "invalid startup packet");
+        return -1;
+    }
+    switch (su.kind) {
+    case PGPROTO_STARTUP_SSL:
+    case PGPROTO_STARTUP_GSSENC: {
+        bool *done = su.kind == PGPROTO_STARTUP_SSL ? &c->ssl_answered : &c->gss_answered;
+        if (*done) {
+            client_close(c, "08P01", "encryption negotiation requested twice");
+            return -1;
+        }
+        *done = true;
+        if (pgproto_put_byte(&c->st.out, 'N') < 0) {
+            client_close(c, "53200", "out of memory");
+            return -1;
+        }
+        stream_flush(&c->st);
+        return rc;
+    }
+    case PGPROTO_STARTUP_CANCEL:
+        handle_cancel(su.cancel_pid, su.cancel_key);
+        client_close(c, NULL, "cancel request handled");
+        return -1;
+    case PGPROTO_STARTUP_V3:
+    default:
+        return on_startup(c, p, rc);
+    }
+}
+
+static void auth_ok(struct client *c);
+
+static void begin_exchange(struct client *c)
+{
+    struct lg_err err;
+    set_state(c, CLIENT_AUTH);
+    int rc = auth_begin(&c->auth, g_cfg->auth_type, c->user, c->secret, &c->st.out, &err);
+    if (rc < 0) {
+        client_close(c, err.sqlstate, "%s", err.msg);
+        return;
+    }
+    stream_flush(&c->st);
+    if (rc == AUTH_OK)
+        auth_ok(c);
+}
+
+/* ---- auth_query ---- */
+
+static void lookup_done(void *arg, struct server *s, const struct pgproto_error *err,
+                        const char *value, bool closed)
+{
+    struct auth_lookup *lk = arg;
+    struct client *c = lk->c;
+    lg_free(lk);
+    if (!closed)
+        pool_release_unlinked(s);
+    if (!c)
+        return;
+    c->lookup = NULL;
+    if (closed) {
+        client_close(c, "08006", "auth_query: server connection lost");
+        return;
+    }
+    if (err) {
+        log_warn("C-%llu auth_query failed: %s (%s)", (unsigned long long)c->id, err->message,
+                 err->sqlstate);
+        client_close(c, "28000", "authentication lookup failed (auth_query)");
+        return;
+    }
+    if (value) {
+        c->secret = lg_strdup(value);
+        if (!c->secret) {
+            client_close(c, "53200", "out of memory");
+            return;
+        }
+    }
+    begin_exchange(c);
+}
+
+static void lookup_ready(struct pool_waiter *w, struct server *s)
+{
+    struct auth_lookup *lk = container_of(w, struct auth_lookup, w);
+    if (!lk->c) {
+        pool_release_unlinked(s);
+        lg_free(lk);
+        return;
+    }
+    const char *params[1] = {lk->c->user};
+    const char *q = lk->c->db->auth_query ? lk->c->db->auth_query : g_cfg->auth_query;
+    if (pool_exec(s, q, params, 1, lookup_done, lk) < 0) {
+        struct client *c = lk->c;
+        c->lookup = NULL;
+        lg_free(lk);
+        pool_release_unlinked(s);
+        client_close(c, "53200", "could not run auth_query");
+        return;
+    }
+    lk->in_exec = true;
+}
+
+static void lookup_fail(struct pool_waiter *w, const struct lg_err *err)
+{
+    struct auth_lookup *lk = container_of(w, struct auth_lookup, w);
+    struct client *c = lk->c;
+    lg_free(lk);
+    if (!c)
+        return;
+    c->lookup = NULL;
+    client_close(c, err->sqlstate, "authentication lookup failed: %s", err->msg);
+}
+
+static void start_lookup(struct client *c, const char *auth_user)
+{
+    struct lg_err err;
+    const char *auth_db = g_cfg->auth_dbname && *g_cfg->auth_dbname ? g_cfg->auth_dbname
+                                                                    : c->dbname;
+    const struct db_entry *adb = cfg_find_db(g_cfg, auth_db);
+    if (!adb)
+        adb = c->db;
+    struct pool *ap = pool_get(adb, auth_db, auth_user, &err);
+    if (!ap) {
+        client_close(c, err.sqlstate, "%s", err.msg);
+        return;
+    }
+    if (!pool_has_password(ap) && g_ul) {
+        const char *pw = userlist_lookup(g_ul, auth_user);
+        if (pw)
+            pool_set_password(ap, pw);
+    }
+    struct auth_lookup *lk = lg_calloc(1, sizeof(*lk));
+    if (!lk) {
+        client_close(c, "53200", "out of memory");
+        return;
+    }
+    lk->c = c;
+    list_init(&lk->w.node);
+    lk->w.on_ready = lookup_ready;
+    lk->w.on_fail = lookup_fail;
+    if (pool_checkout(ap, &lk->w) < 0) {
+        lg_free(lk);
+        client_close(c, "53200", "out of memory");
+        return;
+    }
+    c->lookup = lk;
+    set_state(c, CLIENT_LOOKUP);
+}
+
+/* ---- getting a server ---- */
+
+static void server_ready(struct pool_waiter *w, struct server *s)
+{
+    struct client *c = container_of(w, struct client, waiter);
+    c->server = s;
+    set_state(c, CLIENT_ACTIVE);
+    struct buf *out = &c->st.out;
+    int rc = 0;
+    const struct server_target *t = server_target(s);
+    (void)t;
+    for (size_t i = 0; i < server_param_count(s) && rc == 0; i++) {
+        const char *n, *v;
+        server_param_at(s, i, &n, &v);
+        rc = pgproto_put_param_status(out, n, v);
+    }
+    if (rc == 0)
+        rc = pgproto_put_backend_key(out, c->cancel_pid, c->cancel_key);
+    if (rc == 0)
+        rc = pgproto_put_ready(out, 'I');
+    if (rc < 0) {
+        client_close(c, "53200", "cannot build welcome messages");
+        return;
+    }
+    pool_link(s, &c->st, w);
+    stream_flush(&c->st);
+    log_debug("C-%llu %s/%s linked", (unsigned long long)c->id, c->dbname, c->user);
+}
+
+static void server_fail(struct pool_waiter *w, const struct lg_err *err)
+{
+    struct client *c = container_of(w, struct client, waiter);
+    client_close(c, err->sqlstate, "%s", err->msg);
+}
+
+static void server_lost(struct pool_waiter *w, const struct lg_err *err)
+{
+    struct client *c = container_of(w, struct client, waiter);
+    c->server = NULL; /* already closing: nothing to release */
+    client_close(c, "08006", "%s", err->msg);
+}
+
+static void auth_ok(struct client *c)
+{
+    struct lg_err err;
+    evloop_timer_cancel(g_ev, &c->login_timer);
+    c->pool = pool_get(c->db, c->dbname, c->user, &err);
+    if (!c->pool) {
+        client_close(c, err.sqlstate, "%s", err.msg);
+        return;
+    }
+    if (c->secret)
+        pool_set_password(c->pool, c->secret);
+    if (c->auth.have_client_key)
+        pool_set_client_key(c->pool, c->auth.client_key);
+    auth_fini(&c->auth);
+    /* lifeguard's own cancel key: never PostgreSQL's, so a client cannot cancel
+     * another client's query on a server it no longer holds. */
+    do {
+        if (getrandom(&c->cancel_pid, sizeof(c->cancel_pid), 0) != 4 ||
+            getrandom(&c->cancel_key, sizeof(c->cancel_key), 0) != 4) {
+            client_close(c, "58000", "random number generator failed");
+            return;
+        }
+        c->cancel_pid &= 0x7fffffff;
+    } while (c->cancel_pid == 0);
+    list_append(&cancel_hash[c->cancel_pid % CANCEL_BUCKETS], &c->hash_node);
+    if (pgproto_put_auth(&c->st.out, PGPROTO_AUTH_OK, NULL, 0) < 0) {
+        client_close(c, "53200", "out of buffer space");
+        return;
+    }
+    stream_flush(&c->st);
+    c->waiter.want = c->want;
+    c->waiter.n_want = c->n_want;
+    c->waiter.on_ready = server_ready;
+    c->waiter.on_fail = server_fail;
+    c->waiter.on_lost = server_lost;
+    set_state(c, CLIENT_WAITING);
+    if (pool_checkout(c->pool, &c->waiter) < 0)
+        client_close(c, "53200", "out of memory");
+}
+
+/* ---- messages ---- */
+
+static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len)
+{
+    struct client *c = st->owner;
+    switch (c->state) {
+    case CLIENT_AUTH: {
+        struct lg_err err;
+        int rc = auth_step(&c->auth, type, p, len, &c->st.out, &err);
+        if (rc < 0) {
+            if (rc == -EACCES)
+                log_warn("C-%llu %s/%s@%s: %s", (unsigned long long)c->id, c->dbname, c->user,
+                         c->peer, err.msg);
+            client_close(c, err.sqlstate, "%s", err.msg);
+            return -1;
+        }
+        stream_flush(&c->st);
+        if (rc == AUTH_OK)
+            auth_ok(c);
+        return c->state == CLIENT_CLOSING ? -1 : STREAM_CONSUMED;
+    }
+    case CLIENT_ACTIVE:
+        if (type == 'X') {
+            client_close(c, NULL, "client disconnected");
+            return -1;
+        }
+        return STREAM_FORWARD;
+    case CLIENT_LOOKUP:
+    case CLIENT_WAITING:
+        if (type == 'X') {
+            client_close(c, NULL, "client disconnected while waiting");
+            return -1;
+        }
+        return STREAM_PAUSE; /* keep it until a server is linked */
+    default:
+        client_close(c, "08P01", "unexpected message '%c'", type);
+        return -1;
+    }
+}
+
+static void on_close(struct stream *st, int err)
+{
+    struct client *c = st->owner;
+    if (err == 0)
+        client_close(c, NULL, "client closed the connection");
+    else if (err == -EPROTO)
+        client_close(c, "08P01", "invalid message framing from client (two processes sharing "
+                                 "one connection?)");
+    else if (err == -EMSGSIZE)
+        client_close(c, "08P01", "message too large");
+    else
+        client_close(c, NULL, "%s", strerror(-err));
+}

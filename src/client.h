@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client.h: one application connection, as a state machine:
+ * LOGIN (startup packet, SSL/GSSENC refusal, cancel requests) -> AUTH (password
+ * exchange; LOOKUP while auth_query runs) -> WAITING (for a server from its pool)
+ * -> ACTIVE (linked to a server) -> CLOSING. Session pooling: a client keeps its
+ * server until it disconnects. A client that misbehaves gets an ErrorResponse
+ * (08P01) and is closed; its server is reset or closed by the pool (invariant 3).
+ */
+#ifndef LG_CLIENT_H
+#define LG_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base.h"
+
+struct evloop;
+struct config;
+struct userlist;
+
+enum client_state {
+    CLIENT_LOGIN = 0,
+    CLIENT_LOOKUP,
+    CLIENT_AUTH,
+    CLIENT_WAITING,
+    CLIENT_ACTIVE,
+    CLIENT_CLOSING,
+    CLIENT_NSTATES,
+};
+
+/* @ul may be NULL (no auth_file). Both must outlive every client. */
+void client_module_init(struct evloop *ev, const struct config *cfg, const struct userlist *ul);
+/* Take over an accepted socket @fd from @peer ("addr:port" or "unix"). Closes @fd on
+ * failure. */
+void client_accept(int fd, const char *peer, bool is_unix);
+/* Number of clients not yet freed (for max_client_conn and shutdown). */
+size_t client_count(void);
+/* Close every client with 57P01 (shutdown). */
+void client_close_all(const char *reason);
+
+#endif

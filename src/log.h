@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * log.h: leveled logging to stderr (and optionally a file), one line per event,
+ * "2026-11-26 16:40:07.123 UTC [pid] LEVEL message". Never logs secrets: callers
+ * must not pass passwords or SCRAM material.
+ */
+#ifndef LG_LOG_H
+#define LG_LOG_H
+
+#include "base.h"
+
+enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG, LOG_LEVEL_NOISE };
+
+/* Messages above @level are dropped. Default LOG_LEVEL_INFO. */
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Also append to @path (NULL: stderr only). 0 or -errno. */
+int log_set_file(const char *path) LG_MUSTCHECK;
+
+void log_msg(enum log_level level, const char *fmt, ...) LG_PRINTF(2, 3);
+
+#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...)                                                                             \
+    do {                                                                                           \
+        if (log_get_level() >= LOG_LEVEL_DEBUG)                                                    \
+            log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__);                                                 \
+    } while (0)
+#define log_noise(...)                                                                             \
+    do {                                                                                           \
+        if (log_get_level() >= LOG_LEVEL_NOISE)                                                    \
+            log_msg(LOG_LEVEL_NOISE, __VA_ARGS__);                                                 \
+    } while (0)
+
+#endif

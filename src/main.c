@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c: command line, configuration, signals, listeners and the main loop; the
+ * only file that sees every module. Runs in the foreground and logs to stderr.
+ * die() is allowed only before the listeners open.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "base.h"
+#include "cfg.h"
+#include "client.h"
+#include "clock.h"
+#include "evloop.h"
+#include "log.h"
+#include "net.h"
+#include "pool.h"
+#include "userlist.h"
+
+#define LIFEGUARD_VERSION "0.1.0"
+#define MAX_LISTENERS     16
+
+struct listener {
+    int fd;
+    bool is_unix;
+    bool paused;
+};
+
+static struct listener listeners[MAX_LISTENERS];
+static int n_listeners;
+static struct evloop *g_ev;
+static const struct config *g_cfg;
+static bool stopping;
+static struct evloop_timer resume_timer;
+
+LG_NORETURN static void die(const char *fmt, ...) LG_PRINTF(1, 2);
+static void die(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_error("%s", msg);
+    exit(1);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "lifeguard %s: a PostgreSQL connection pooler\n\n"
+                 "Usage: lifeguard [OPTIONS] FILE.ini\n\n"
+                 "Runs in the foreground and logs to stderr. SIGINT or SIGTERM stop it.\n"
+                 "The ini file uses PgBouncer's format: [databases], [users], and [lifeguard]\n"
+                 "(or [pgbouncer]). Settings can be overridden with LIFEGUARD_<KEY> variables.\n\n"
+                 "Options:\n"
+                 "  -v, --verbose      more logging (repeat for more)\n"
+                 "  -q, --quiet        only warnings and errors\n"
+                 "  -V, --version      print the version and exit\n"
+                 "  -h, --help         print this help and exit\n"
+                 "      --check        validate FILE.ini and exit\n"
+                 "      --config-doc   print the configuration reference (Markdown) and exit\n",
+            LIFEGUARD_VERSION);
+}
+
+static void on_listener(struct evloop *ev, int fd, void *arg, unsigned events);
+
+static void set_listeners(bool on)
+{
+    for (int i = 0; i < n_listeners; i++) {
+        struct listener *l = &listeners[i];
+        if (l->paused == !on)
+            continue;
+        if (evloop_listener_enable(g_ev, l->fd, on, on_listener, l) < 0)
+            log_error("cannot %s listener", on ? "resume" : "pause");
+        l->paused = !on;
+    }
+}
+
+static void resume_cb(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    (void)arg;
+    if (!stopping)
+        set_listeners(true);
+}
+
+static void on_listener(struct evloop *ev, int fd, void *arg, unsigned events)
+{
+    (void)ev;
+    (void)events;
+    struct listener *l = arg;
+    /* Level-triggered: take a bounded batch, the rest on the next turn. */
+    for (int i = 0; i < 64; i++) {
+        char peer[64];
+        int cfd = net_accept(fd, peer, sizeof(peer));
+        if (cfd == -EAGAIN || cfd == -EINTR || cfd == -ECONNABORTED)
+            return;
+        if (cfd == -EMFILE || cfd == -ENFILE || cfd == -ENOBUFS || cfd == -ENOMEM) {
+            /* Out of descriptors: stop accepting briefly instead of spinning on a
+             * listener that stays readable; existing clients are untouched. */
+            log_error("accept failed: %s; pausing accepts for 1s", strerror(-cfd));
+            set_listeners(false);
+            if (evloop_timer_set(g_ev, &resume_timer, clock_now_us() + 1000000) < 0)
+                set_listeners(true);
+            return;
+        }
+        if (cfd < 0) {
+            log_warn("accept failed: %s", strerror(-cfd));
+            return;
+        }
+        if (!l->is_unix)
+            net_set_tcp_options(cfd, g_cfg->tcp_nodelay, g_cfg->tcp_keepalive);
+        client_accept(cfd, l->is_unix ? "unix" : peer, l->is_unix);
+    }
+}
+
+static void open_listeners(const struct config *cfg)
+{
+    if (cfg->listen_addr && *cfg->listen_addr) {
+        char *addrs = lg_strdup(cfg->listen_addr);
+        if (!addrs)
+            die("out of memory");
+        char *save = NULL;
+        for (char *a = strtok_r(addrs, ", ", &save); a; a = strtok_r(NULL, ", ", &save)) {
+            int fds[MAX_LISTENERS];
+            int n = net_listen_tcp(a, cfg->listen_port, cfg->listen_backlog, fds,
+                                   MAX_LISTENERS - n_listeners);
+            if (n < 0)
+                die("cannot listen on %s:%d: %s", a, cfg->listen_port, strerror(-n));
+            for (int i = 0; i < n; i++)
+                listeners[n_listeners++] = (struct listener){fds[i], false, true};
+            log_info("listening on %s:%d", a, cfg->listen_port);
+        }
+        lg_free(addrs);
+    }
+    if (cfg->unix_socket_dir && *cfg->unix_socket_dir) {
+        if (n_listeners >= MAX_LISTENERS)
+            die("too many listeners");
+        int fd = net_listen_unix(cfg->unix_socket_dir, cfg->listen_port, cfg->unix_socket_mode,
+                                 cfg->listen_backlog);
+        if (fd < 0)
+            die("cannot listen on unix socket %s/.s.PGSQL.%d: %s", cfg->unix_socket_dir,
+                cfg->listen_port, strerror(-fd));
+        listeners[n_listeners++] = (struct listener){fd, true, true};
+        log_info("listening on unix socket %s/.s.PGSQL.%d", cfg->unix_socket_dir,
+                 cfg->listen_port);
+    }
+    if (n_listeners == 0)
+        die("nothing to listen on: set listen_addr or unix_socket_dir");
+    set_listeners(true);
+}
+
+static void close_listeners(const struct config *cfg)
+{
+    for (int i = 0; i < n_listeners; i++) {
+        if (!listeners[i].paused)
+            evloop_del(g_ev, listeners[i].fd);
+        close(listeners[i].fd);
+        if (listeners[i].is_unix)
+            net_unlink_unix(cfg->unix_socket_dir, cfg->listen_port);
+    }
+    n_listeners = 0;
+}
+
+static void on_signal(struct evloop *ev, int fd, void *arg, unsigned events)
+{
+    (void)ev;
+    (void)arg;
+    (void)events;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+            log_info("got %s, shutting down", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+            stopping = true;
+        } else if (si.ssi_signo == SIGHUP) {
+            log_warn("got SIGHUP: configuration reload is not implemented yet; ignored");
+        }
+    }
+}
+
+static void write_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        die("cannot write pidfile %s: %s", path, strerror(errno));
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+            {"verbose", no_argument, NULL, 'v'},    {"quiet", no_argument, NULL, 'q'},
+            {"version", no_argument, NULL, 'V'},    {"help", no_argument, NULL, 'h'},
+            {"check", no_argument, NULL, 'c'},      {"config-doc", no_argument, NULL, 'D'},
+            {NULL, 0, NULL, 0},
+    };
+    int verbose = 0, quiet = 0, check = 0, c;
+    while ((c = getopt_long(argc, argv, "vqVh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'v':
+            verbose++;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'V':
+            printf("lifeguard %s\n", LIFEGUARD_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'c':
+            check = 1;
+            break;
+        case 'D':
+            cfg_write_doc(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return 2;
+    }
+    const char *path = argv[optind];
+    struct cfg_diag diag;
+    cfg_diag_init(&diag);
+    struct config *cfg = cfg_load(path, &diag);
+    if (diag.len)
+        fputs(diag.text, stderr);
+    if (!cfg) {
+        fprintf(stderr, "lifeguard: %d error(s) in configuration; not starting\n", diag.errors);
+        cfg_diag_fini(&diag);
+        return 1;
+    }
+    cfg_diag_fini(&diag);
+    g_cfg = cfg;
+    struct userlist *ul = NULL;
+    if (cfg->auth_file && *cfg->auth_file) {
+        cfg_diag_init(&diag);
+        ul = userlist_load(cfg->auth_file, &diag);
+        if (diag.len)
+            fputs(diag.text, stderr);
+        cfg_diag_fini(&diag);
+        if (!ul) {
+            fprintf(stderr, "lifeguard: cannot read auth_file %s\n", cfg->auth_file);
+            cfg_free(cfg);
+            return 1;
+        }
+    }
+    if (check) {
+        printf("configuration OK\n");
+        userlist_free(ul);
+        cfg_free(cfg);
+        return 0;
+    }
+    int level = LOG_LEVEL_INFO + cfg->verbose + verbose;
+    if (quiet)
+        level = LOG_LEVEL_WARNING;
+    log_set_level(level > LOG_LEVEL_NOISE ? LOG_LEVEL_NOISE : (enum log_level)level);
+    if (cfg->logfile && *cfg->logfile && log_set_file(cfg->logfile) < 0)
+        die("cannot open logfile %s", cfg->logfile);
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0)
+        die("signalfd: %s", strerror(errno));
+
+    g_ev = evloop_new();
+    if (!g_ev)
+        die("cannot create event loop");
+    evloop_timer_init(&resume_timer, resume_cb, NULL);
+    if (evloop_add_listener(g_ev, sfd, on_signal, NULL) < 0)
+        die("cannot watch signals");
+    pool_module_init(g_ev, cfg);
+    client_module_init(g_ev, cfg, ul);
+    open_listeners(cfg);
+    if (cfg->pidfile && *cfg->pidfile)
+        write_pidfile(cfg->pidfile);
+    log_info("lifeguard %s started (pid %d)", LIFEGUARD_VERSION, (int)getpid());
+
+    while (!stopping) {
+        int rc = evloop_run_once(g_ev, 1000000);
+        if (rc < 0) {
+            log_error("event loop: %s", strerror(-rc));
+            break;
+        }
+    }
+    close_listeners(cfg);
+    client_close_all("lifeguard is shutting down");
+    pool_module_fini();
+    /* Let deferred frees and the goodbyes run. */
+    for (int i = 0; i < 3; i++)
+        evloop_run_once(g_ev, 0);
+    pool_module_free();
+    evloop_timer_cancel(g_ev, &resume_timer);
+    evloop_del(g_ev, sfd);
+    close(sfd);
+    evloop_free(g_ev);
+    if (cfg->pidfile && *cfg->pidfile)
+        unlink(cfg->pidfile);
+    userlist_free(ul);
+    cfg_free(cfg);
+    log_info("lifeguard stopped");
+    return 0;
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * net.c: sockets. All fds are non-blocking and close-on-exec. MSG_NOSIGNAL on every
+ * send so a peer that vanished gives -EPIPE instead of killing the process.
+ */
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int listen_one(const struct addrinfo *ai, int backlog)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ai->ai_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    return fd;
+}
+
+int net_listen_tcp(const char *addr, int port, int backlog, int *fds, int max)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_ADDRCONFIG;
+    const char *node = (addr && strcmp(addr, "*") != 0) ? addr : NULL;
+    int rc = getaddrinfo(node, portstr, &hints, &res);
+    if (rc != 0)
+        return rc == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+    int n = 0, err = -EADDRNOTAVAIL;
+    for (struct addrinfo *ai = res; ai && n < max; ai = ai->ai_next) {
+        int fd = listen_one(ai, backlog);
+        if (fd < 0) {
+            err = fd;
+            continue;
+        }
+        fds[n++] = fd;
+    }
+    freeaddrinfo(res);
+    return n > 0 ? n : err;
+}
+
+static int unix_path(const char *dir, int port, struct sockaddr_un *sun)
+{
+    memset(sun, 0, sizeof(*sun));
+    sun->sun_family = AF_UNIX;
+    int len = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/.s.PGSQL.%d", dir, port);
+    if (len < 0 || (size_t)len >= sizeof(sun->sun_path))
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+int net_listen_unix(const char *dir, int port, int mode, int backlog)
+{
+    struct sockaddr_un sun;
+    int rc = unix_path(dir, port, &sun);
+    if (rc < 0)
+        return rc;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    /* A stale socket file from a crashed run: remove it only if nobody answers on it. */
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe >= 0) {
+        if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+            close(probe);
+            close(fd);
+            return -EADDRINUSE;
+        }
+        close(probe);
+    }
+    unlink(sun.sun_path);
+    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(sun.sun_path, (mode_t)mode) < 0 ||
+        listen(fd, backlog) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    return fd;
+}
+
+void net_unlink_unix(const char *dir, int port)
+{
+    struct sockaddr_un sun;
+    if (unix_path(dir, port, &sun) == 0)
+        unlink(sun.sun_path);
+}
+
+int net_accept(int lfd, char *peer, size_t peer_len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (peer && peer_len) {
+        char host[INET6_ADDRSTRLEN] = "";
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+            snprintf(peer, peer_len, "%s:%d", host, ntohs(in->sin_port));
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+            snprintf(peer, peer_len, "[%s]:%d", host, ntohs(in6->sin6_port));
+        } else {
+            snprintf(peer, peer_len, "unix");
+        }
+    }
+    return fd;
+}
+
+int net_connect(const char *host, int port)
+{
+    if (host && host[0] == '/') {
+        struct sockaddr_un sun;
+        int rc = unix_path(host, port, &sun);
+        if (rc < 0)
+            return rc;
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return -errno;
+        if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 && errno != EINPROGRESS &&
+            errno != EAGAIN) {
+            int e = -errno;
+            close(fd);
+            return e;
+        }
+        return fd;
+    }
+    struct addrinfo hints = {0}, *res = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(host && *host ? host : "localhost", portstr, &hints, &res);
+    if (rc != 0)
+        return rc == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
+    int err = -EHOSTUNREACH;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        ai->ai_protocol);
+        if (fd < 0) {
+            err = -errno;
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
+            freeaddrinfo(res);
+            return fd;
+        }
+        err = -errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return err;
+}
+
+int net_connect_result(int fd)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return -errno;
+    return -err;
+}
+
+void net_set_tcp_options(int fd, bool nodelay, bool keepalive)
+{
+    int v = nodelay ? 1 : 0;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v));
+    v = keepalive ? 1 : 0;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v));
+}
+
+ssize_t net_read(int fd, void *p, size_t n)
+{
+    for (;;) {
+        ssize_t r = recv(fd, p, n, 0);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
+ssize_t net_write(int fd, const void *p, size_t n)
+{
+    for (;;) {
+        ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * net.h: socket plumbing: listeners (TCP, Unix), accept, non-blocking connect,
+ * socket options, and peer address text. Functions return fds or -errno; they
+ * never log and never block (except name resolution in net_connect, see there).
+ */
+#ifndef LG_NET_H
+#define LG_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base.h"
+
+/* Listen on TCP @addr ("*" = all IPv4 and IPv6, or a literal/host name) : @port.
+ * Writes up to @max fds into @fds; returns how many (>0) or -errno. */
+int net_listen_tcp(const char *addr, int port, int backlog, int *fds, int max) LG_MUSTCHECK;
+/* Listen on "@dir/.s.PGSQL.@port" with file mode @mode (stale socket file removed).
+ * Returns the fd or -errno. */
+int net_listen_unix(const char *dir, int port, int mode, int backlog) LG_MUSTCHECK;
+/* Accept one connection, non-blocking and close-on-exec. fd, or -errno (-EAGAIN: none). */
+int net_accept(int lfd, char *peer, size_t peer_len) LG_MUSTCHECK;
+/* Start a non-blocking connect to @host:@port; a @host starting with '/' is a Unix
+ * socket directory. Name resolution is synchronous (getaddrinfo): use IP literals or
+ * /etc/hosts names for servers. Returns the fd (connect may still be in progress) or
+ * -errno. */
+int net_connect(const char *host, int port) LG_MUSTCHECK;
+/* After writability on a connecting fd: 0 if connected, else -errno (SO_ERROR). */
+int net_connect_result(int fd);
+/* TCP_NODELAY and SO_KEEPALIVE as asked (no-ops on Unix sockets). */
+void net_set_tcp_options(int fd, bool nodelay, bool keepalive);
+/* Remove the Unix socket file created by net_listen_unix. */
+void net_unlink_unix(const char *dir, int port);
+
+/* Read/write wrappers: bytes (>0), 0 on EOF (read), -EAGAIN, or -errno. */
+ssize_t net_read(int fd, void *p, size_t n);
+ssize_t net_write(int fd, const void *p, size_t n);
+
+#endif

@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.c: server connection pools, one per (database, user) as clients name them.
+ * Waiters (clients, auth lookups) queue FIFO with a pool_timeout deadline; a server
+ * goes to the oldest waiter, after lifeguard SETs the waiter's startup parameters
+ * that differ on that server. Servers open on demand up to pool_size (plus
+ * max_overflow while clients wait and all are busy), with exponential backoff and
+ * jitter after connect failures. Invariant: every server is on exactly one list,
+ * named by its state; only server_set_state() moves it.
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cfg.h"
+#include "clock.h"
+#include "log.h"
+#include "net.h"
+#include "stream.h"
+
+struct pool {
+    struct list_node node;   /* on the global list of pools */
+    char *name;              /* "db/user" for messages */
+    char *client_db, *client_user;
+    struct server_target target;
+    bool password_fixed;     /* [databases] gave user= and password= */
+    int pool_size, max_overflow, pool_mode;
+    struct list_node servers[SERVER_NSTATES];
+    struct list_node waiters; /* FIFO of struct pool_waiter */
+    size_t n_waiting;
+    struct lg_err last_connect_err;
+    bool have_connect_err;
+    uint64_t backoff_us;      /* current backoff after connect failures, 0 = none */
+    uint64_t next_connect_us; /* no connect attempts before this */
+    struct evloop_timer retry_timer;
+    bool service_queued;
+};
+
+/* A server being prepared (parameter SETs) for a waiter; the waiter may leave. */
+struct handoff {
+    struct pool_waiter *w; /* NULL if the waiter left meanwhile */
+    struct server *s;
+};
+
+static struct evloop *g_ev;
+static const struct config *g_cfg;
+static struct list_node g_pools = {&g_pools, &g_pools};
+
+static void service(struct pool *p);
+
+void pool_module_init(struct evloop *ev, const struct config *cfg)
+{
+    g_ev = ev;
+    g_cfg = cfg;
+}
+
+static size_t count(struct pool *p, enum server_state st)
+{
+    return list_count(&p->servers[st]);
+}
+
+static void pool_free(struct pool *p)
+{
+    evloop_timer_cancel(g_ev, &p->retry_timer);
+    list_del(&p->node);
+    lg_free(p->name);
+    lg_free(p->client_db);
+    lg_free(p->client_user);
+    lg_free(p->target.host);
+    lg_free(p->target.dbname);
+    lg_free(p->target.user);
+    if (p->target.password) {
+        explicit_bzero(p->target.password, strlen(p->target.password));
+        lg_free(p->target.password);
+    }
+    explicit_bzero(p->target.client_key, sizeof(p->target.client_key));
+    lg_free(p->target.application_name);
+    lg_free(p);
+}
+
+void pool_module_fini(void)
+{
+    struct list_node *n, *t;
+    list_for_each_safe(n, t, &g_pools) {
+        struct pool *p = container_of(n, struct pool, node);
+        for (int st = 0; st < SERVER_NSTATES; st++) {
+            if (st == SERVER_CLOSING)
+                continue;
+            while (!list_empty(&p->servers[st]))
+                server_close(server_from_node(p->servers[st].next), "lifeguard shutting down");
+        }
+    }
+}
+
+void pool_module_free(void)
+{
+    while (!list_empty(&g_pools))
+        pool_free(container_of(g_pools.next, struct pool, node));
+}
+
+static void retry_cb(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    service(arg);
+}
+
+struct pool *pool_get(const struct db_entry *db, const char *client_db, const char *client_user,
+                      struct lg_err *err)
+{
+    struct list_node *n;
+    list_for_each(n, &g_pools) {
+        struct pool *p = container_of(n, struct pool, node);
+        if (strcmp(p->client_db, client_db) == 0 && strcmp(p->client_user, client_user) == 0)
+            return p;
+    }
+    struct pool *p = lg_calloc(1, sizeof(*p));
+    if (!p)
+        goto oom;
+    list_init(&p->node);
+    list_init(&p->waiters);
+    for (int i = 0; i < SERVER_NSTATES; i++)
+        list_init(&p->servers[i]);
+    evloop_timer_init(&p->retry_timer, retry_cb, p);
+    const struct user_entry *ue = cfg_find_user(g_cfg, client_user);
+    p->pool_size = db->pool_size >= 0 ? db->pool_size
+                   : (ue && ue->pool_size >= 0) ? ue->pool_size
+                                                : g_cfg->default_pool_size;
+    p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : g_cfg->max_overflow;
+    p->pool_mode = (ue && ue->pool_mode >= 0) ? ue->pool_mode
+                   : db->pool_mode >= 0       ? db->pool_mode
+                                              : g_cfg->pool_mode;
+    const char *host = db->host && *db->host ? db->host : "localhost";
+    const char *dbname = db->dbname && *db->dbname ? db->dbname : client_db;
+    const char *user = db->user && *db->user ? db->user : client_user;
+    size_t nl = strlen(client_db) + strlen(client_user) + 2;
+    p->name = lg_malloc(nl);
+    p->client_db = lg_strdup(client_db);
+    p->client_user = lg_strdup(client_user);
+    p->target.host = lg_strdup(host);
+    p->target.dbname = lg_strdup(dbname);
+    p->target.user = lg_strdup(user);
+    p->target.port = db->port > 0 ? db->port : 5432;
+    if (db->application_name)
+        p->target.application_name = lg_strdup(db->application_name);
+    if (!p->name || !p->client_db || !p->client_user || !p->target.host || !p->target.dbname ||
+        !p->target.user || (db->application_name && !p->target.application_name)) {
+        list_append(&g_pools, &p->node);
+        pool_free(p);
+        goto oom;
+    }
+    snprintf(p->name, nl, "%s/%s", client_db, client_user);
+    if (db->user && *db->user && db->password) {
+        p->target.password = lg_strdup(db->password);
+        p->password_fixed = true;
+    }
+    list_append(&g_pools, &p->node);
+    log_debug("pool \"%s\" created: server %s@%s:%d/%s, pool_size=%d", p->name, p->target.user,
+              p->target.host, p->target.port, p->target.dbname, p->pool_size);
+    return p;
+oom:
+    memcpy(err->sqlstate, "53200", 6);
+    snprintf(err->msg, sizeof(err->msg), "out of memory creating pool");
+    return NULL;
+}
+
+void pool_set_password(struct pool *p, const char *secret)
+{
+    if (p->password_fixed || !secret)
+        return;
+    if (p->target.password && strcmp(p->target.password, secret) == 0)
+        return;
+    char *d = lg_strdup(secret);
+    if (!d)
+        return;
+    if (p->target.password) {
+        explicit_bzero(p->target.password, strlen(p->target.password));
+        lg_free(p->target.password);
+    }
+    p->target.password = d;
+    p->target.have_client_key = false;
+}
+
+void pool_set_client_key(struct pool *p, const uint8_t key[32])
+{
+    memcpy(p->target.client_key, key, 32);
+    p->target.have_client_key = true;
+}
+
+bool pool_has_password(const struct pool *p)
+{
+    return p->target.password != NULL;
+}
+
+const char *pool_name(const struct pool *p)
+{
+    return p->name;
+}
+
+struct list_node *pool_server_list(struct pool *p, enum server_state st)
+{
+    return &p->servers[st];
+}
+
+/* ---- waiting ---- */
+
+static void service_cb(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    struct pool *p = arg;
+    p->service_queued = false;
+    service(p);
+}
+
+static void schedule_service(struct pool *p)
+{
+    if (p->service_queued)
+        return;
+    if (evloop_defer(g_ev, service_cb, p) == 0)
+        p->service_queued = true;
+}
+
+static void dequeue(struct pool_waiter *w)
+{
+    if (!w->queued)
+        return;
+    list_del(&w->node);
+    w->queued = false;
+    w->pool->n_waiting--;
+    evloop_timer_cancel(g_ev, &w->timer);
+}
+
+static void fail_waiter(struct pool_waiter *w, const struct lg_err *err)
+{
+    dequeue(w);
+    w->on_fail(w, err);
+}
+
+static void waiter_timeout(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    struct pool_waiter *w = arg;
+    struct pool *p = w->pool;
+    struct lg_err e;
+    memcpy(e.sqlstate, "53300", 6);
+    int n = snprintf(e.msg, sizeof(e.msg),
+                     "pool \"%s\" timeout: no server within %.0fs (pool_size=%d, max_overflow=%d, "
+                     "%zu waiting)",
+                     p->name, (double)g_cfg->pool_timeout_us / 1e6, p->pool_size, p->max_overflow,
+                     p->n_waiting);
+    if (p->have_connect_err && n > 0 && (size_t)n < sizeof(e.msg))
+        snprintf(e.msg + n, sizeof(e.msg) - (size_t)n, "; last connect error: %.150s",
+                 p->last_connect_err.msg);
+    log_warn("%s", e.msg);
+    fail_waiter(w, &e);
+}
+
+int pool_checkout(struct pool *p, struct pool_waiter *w)
+{
+    w->pool = p;
+    w->queued = true;
+    w->enqueued_us = clock_now_us();
+    evloop_timer_init(&w->timer, waiter_timeout, w);
+    if (g_cfg->pool_timeout_us) {
+        int rc = evloop_timer_set(g_ev, &w->timer, w->enqueued_us + g_cfg->pool_timeout_us);
+        if (rc < 0) {
+            w->queued = false;
+            return rc;
+        }
+    }
+    list_append(&p->waiters, &w->node);
+    p->n_waiting++;
+    schedule_service(p);
+    return 0;
+}
+
+void pool_cancel_wait(struct pool_waiter *w)
+{
+    dequeue(w);
+    if (w->handoff) {
+        ((struct handoff *)w->handoff)->w = NULL;
+        w->handoff = NULL;
+    }
+}
+
+/* ---- handing servers to waiters ---- */
+
+static bool is_safe_name(const char *n)
+{
+    if (!*n)
+        return false;
+    for (; *n; n++)
+        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
+              *n == '_' || *n == '.'))
+            return false;
+    return true;
+}
+
+/* Append "SET name TO 'value';" with the value quoted as a literal. */
+static bool append_set(char *sql, size_t cap, size_t *len, const char *name, const char *value)
+{
+    bool bs = strchr(value, '\\') != NULL;
+    int n = snprintf(sql + *len, cap - *len, "SET %s TO %s'", name, bs ? "E" : "");
+    if (n < 0 || (size_t)n >= cap - *len)
+        return false;
+    *len += (size_t)n;
+    for (const char *v = value; *v; v++) {
+        if (*len + 3 >= cap)
+            return false;
+        if (*v == '\'' || *v == '\\')
+            sql[(*len)++] = *v;
+        sql[(*len)++] = *v;
+    }
+    n = snprintf(sql + *len, cap - *len, "';");
+    if (n < 0 || (size_t)n >= cap - *len)
+        return false;
+    *len += (size_t)n;
+    return true;
+}
+
+static void setup_done(void *arg, struct server *s, const struct pgproto_error *err,
+                       const char *value, bool closed)
+{
+    (void)value;
+    struct handoff *h = arg;
+    struct pool_waiter *w = h->w;
+    lg_free(h);
+    if (w)
+        w->handoff = NULL;
+    if (closed) {
+        if (w) {
+            struct lg_err e;
+            memcpy(e.sqlstate, "08006", 6);
+            snprintf(e.msg, sizeof(e.msg), "server connection lost while applying parameters");
+            w->on_fail(w, &e);
+        }
+        return;
+    }
+    if (!w) {
+        pool_release_unlinked(s);
+        return;
+    }
+    if (err || server_tx_status(s) != 'I') {
+        struct lg_err e;
+        memcpy(e.sqlstate, err && err->sqlstate[0] ? err->sqlstate : "08P01", 6);
+        snprintf(e.msg, sizeof(e.msg), "%s", err ? err->message : "unexpected transaction state");
+        pool_release_unlinked(s);
+        w->on_fail(w, &e);
+        return;
+    }
+    w->on_ready(w, s);
+}
+
+static void hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
+{
+    dequeue(w);
+    server_set_state(s, SERVER_ACTIVE);
+    char sql[4096];
+    size_t len = 0;
+    bool ok = true;
+    for (size_t i = 0; i < w->n_want && ok; i++) {
+        const char *have = server_param(s, w->want[i].name);
+        if (have && strcmp(have, w->want[i].value) == 0)
+            continue;
+        if (!is_safe_name(w->want[i].name))
+            continue; /* client.c refuses such names; never build SQL from one */
+        ok = append_set(sql, sizeof(sql), &len, w->want[i].name, w->want[i].value);
+    }
+    if (!ok) {
+        struct lg_err e;
+        memcpy(e.sqlstate, "08P01", 6);
+        snprintf(e.msg, sizeof(e.msg), "startup parameters too long");
+        pool_release_unlinked(s);
+        w->on_fail(w, &e);
+        return;
+    }
+    if (len == 0) {
+        w->on_ready(w, s);
+        return;
+    }
+    struct handoff *h = lg_malloc(sizeof(*h));
+    if (!h || server_exec(s, sql, NULL, 0, setup_done, h) < 0) {
+        lg_free(h);
+        struct lg_err e;
+        memcpy(e.sqlstate, "53200", 6);
+        snprintf(e.msg, sizeof(e.msg), "out of memory applying parameters");
+        server_close(s, "could not apply parameters");
+        w->on_fail(w, &e);
+        return;
+    }
+    h->w = w;
+    h->s = s;
+    w->handoff = h; /* pool_cancel_wait() detaches the waiter if it leaves meanwhile */
+    (void)p;
+}
+
+static uint64_t jitter(uint64_t us)
+{
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+        r = 0;
+    /* +-25% */
+    return us - us / 4 + (us / 2 ? (uint64_t)r % (us / 2 + 1) : 0);
+}
+
+/* A connect or login attempt failed in a way retrying may fix: back off. */
+static void connect_failed(struct pool *p, const struct lg_err *err)
+{
+    p->last_connect_err = *err;
+    p->have_connect_err = true;
+    uint64_t base = g_cfg->server_login_retry_base_us;
+    p->backoff_us = p->backoff_us ? LG_MIN(p->backoff_us * 2, g_cfg->server_login_retry_max_us)
+                                  : base;
+    p->next_connect_us = clock_now_us() + jitter(p->backoff_us);
+    log_warn("pool \"%s\": server connection failed (%s); retrying in about %.1fs", p->name,
+             err->msg, (double)p->backoff_us / 1e6);
+}
+
+/* Returns false if the attempt failed at once (backoff armed). */
+static bool open_server(struct pool *p)
+{
+    struct lg_err err;
+    struct server *s = server_connect(p, &p->target, g_ev, g_cfg, &err);
+    if (!s) {
+        connect_failed(p, &err);
+        return false;
+    }
+    return true;
+}
+
+static void service(struct pool *p)
+{
+    while (!list_empty(&p->waiters)) {
+        struct list_node *idle = &p->servers[SERVER_IDLE];
+        if (list_empty(idle))
+            break;
+        /* Most recently used first: warm caches, and the rest can age out. */
+        struct server *s = server_from_node(idle->prev);
+        struct pool_waiter *w = container_of(p->waiters.next, struct pool_waiter, node);
+        hand_over(p, s, w);
+    }
+    if (list_empty(&p->waiters))
+        return;
+    size_t connecting = count(p, SERVER_CONNECTING);
+    size_t total = connecting + count(p, SERVER_IDLE) + count(p, SERVER_ACTIVE);
+    size_t limit = (size_t)p->pool_size;
+    if (total >= limit)
+        limit += (size_t)p->max_overflow; /* all pool_size busy and clients wait */
+    uint64_t now = clock_now_us();
+    if (now < p->next_connect_us) {
+        if (!evloop_timer_armed(&p->retry_timer) &&
+            evloop_timer_set(g_ev, &p->retry_timer, p->next_connect_us) < 0)
+            log_error("pool \"%s\": cannot arm retry timer", p->name);
+        return;
+    }
+    while (connecting < p->n_waiting && total < limit) {
+        if (!open_server(p)) {
+            if (evloop_timer_set(g_ev, &p->retry_timer, p->next_connect_us) < 0)
+                log_error("pool \"%s\": cannot arm retry timer", p->name);
+            break;
+        }
+        connecting++;
+        total++;
+    }
+}
+
+void pool_on_server_login(struct pool *p, struct server *s)
+{
+    (void)s;
+    p->backoff_us = 0;
+    p->next_connect_us = 0;
+    p->have_connect_err = false;
+    schedule_service(p);
+}
+
+static bool is_connect_failure(const struct lg_err *err)
+{
+    return strncmp(err->sqlstate, "08", 2) == 0 || strcmp(err->sqlstate, "57P03") == 0 ||
+           strcmp(err->sqlstate, "53300") == 0;
+}
+
+void pool_on_server_closed(struct pool *p, struct server *s, const struct lg_err *err,
+                           bool during_login)
+{
+    struct pool_waiter *holder = server_holder(s);
+    if (holder) {
+        server_set_holder(s, NULL);
+        if (holder->on_lost)
+            holder->on_lost(holder, err);
+    }
+    if (during_login) {
+        if (!is_connect_failure(err)) {
+            /* The server refused us for a reason that retrying will not fix (no such
+             * database, authentication): every waiter gets that error now. */
+            p->last_connect_err = *err;
+            p->have_connect_err = true;
+            while (!list_empty(&p->waiters))
+                fail_waiter(container_of(p->waiters.next, struct pool_waiter, node), err);
+            return;
+        }
+        connect_failed(p, err);
+    }
+    schedule_service(p);
+}
+
+/* ---- linking and release ---- */
+
+int pool_exec(struct server *s, const char *sql, const char *const *params, size_t n,
+              server_exec_fn *fn, void *arg)
+{
+    return server_exec(s, sql, params, n, fn, arg);
+}
+
+void pool_link(struct server *s, struct stream *client, struct pool_waiter *w)
+{
+    server_set_holder(s, w);
+    struct stream *ss = server_stream(s);
+    client->link_base = client->n_counted;
+    ss->link_base = ss->n_counted;
+    stream_link(client, ss);
+}
+
+static void to_idle(struct server *s)
+{
+    struct pool *p = server_pool(s);
+    uint64_t age = clock_now_us() - server_connected_at_us(s);
+    if (g_cfg->server_lifetime_us && age > g_cfg->server_lifetime_us) {
+        server_close(s, "server_lifetime reached (recycled)");
+        schedule_service(p);
+        return;
+    }
+    /* Bytes after this ReadyForQuery would be examined next as an idle server's
+     * messages, and anything unexpected closes it (invariant 2). */
+    server_set_state(s, SERVER_IDLE);
+    schedule_service(p);
+}
+
+static void reset_done(void *arg, struct server *s, const struct pgproto_error *err,
+                       const char *value, bool closed)
+{
+    (void)arg;
+    (void)value;
+    if (closed)
+        return;
+    if (err) {
+        server_close(s, "server_reset_query failed: %s (%s)", err->message, err->sqlstate);
+        return;
+    }
+    if (server_tx_status(s) != 'I') {
+        server_close(s, "server not idle after server_reset_query");
+        return;
+    }
+    to_idle(s);
+}
+
+void pool_release(struct server *s, struct stream *client)
+{
+    struct stream *ss = server_stream(s);
+    server_set_holder(s, NULL);
+    uint64_t sent = client->n_counted - client->link_base;
+    uint64_t answered = ss->n_counted - ss->link_base;
+    stream_unlink(client);
+    if (sent != answered || server_tx_status(s) != 'I' || !stream_is_drained(ss)) {
+        server_close(s, "client left with %s", sent != answered ? "a query in flight"
+                                               : server_tx_status(s) != 'I'
+                                                       ? "a transaction open"
+                                                       : "unsent data");
+        return;
+    }
+    const char *q = g_cfg->server_reset_query;
+    if (q && *q) {
+        if (server_exec(s, q, NULL, 0, reset_done, NULL) < 0)
+            server_close(s, "could not start server_reset_query");
+        return;
+    }
+    to_idle(s);
+}
+
+void pool_release_unlinked(struct server *s)
+{
+    if (server_tx_status(s) != 'I' || !stream_is_drained(server_stream(s))) {
+        server_close(s, "not idle after lifeguard's statement");
+        return;
+    }
+    to_idle(s);
+}
+
+/* ---- cancel forwarding ---- */
+
+struct cancel_conn {
+    struct stream st;
+    struct evloop_timer timer;
+};
+
+static void cancel_free(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    lg_free(arg);
+}
+
+static void cancel_finish(struct cancel_conn *c)
+{
+    if (c->st.closed)
+        return;
+    evloop_timer_cancel(g_ev, &c->timer);
+    stream_close(&c->st);
+    if (evloop_defer(g_ev, cancel_free, c) < 0)
+        log_error("cancel: cannot schedule free; leaking it");
+}
+
+static int cancel_on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len)
+{
+    (void)type;
+    (void)p;
+    (void)len;
+    cancel_finish(st->owner);
+    return -1;
+}
+
+static void cancel_on_close(struct stream *st, int err)
+{
+    (void)err; /* PostgreSQL closes the connection once it has read the request */
+    cancel_finish(st->owner);
+}
+
+static void cancel_timeout(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    log_warn("cancel request: server did not answer in time");
+    cancel_finish(arg);
+}
+
+static const struct stream_ops cancel_ops = {
+        .on_message = cancel_on_message, .on_close = cancel_on_close};
+
+void pool_send_cancel(struct server *s)
+{
+    const struct server_target *t = server_target(s);
+    uint32_t pid, key;
+    server_backend_key(s, &pid, &key);
+    int fd = net_connect(t->host, t->port);
+    if (fd < 0) {
+        log_warn("cancel request for server pid %u: connect failed: %s", pid, strerror(-fd));
+        return;
+    }
+    struct cancel_conn *c = lg_calloc(1, sizeof(*c));
+    if (!c || stream_init(&c->st, g_ev, fd, 64, &cancel_ops, c) < 0) {
+        close(fd);
+        lg_free(c);
+        log_warn("cancel request for server pid %u: out of memory", pid);
+        return;
+    }
+    evloop_timer_init(&c->timer, cancel_timeout, c);
+    if (pgproto_put_cancel(&c->st.out, pid, key) < 0 ||
+        evloop_timer_set(g_ev, &c->timer, clock_now_us() + g_cfg->server_connect_timeout_us) < 0) {
+        cancel_finish(c);
+        return;
+    }
+    stream_flush(&c->st);
+    log_debug("cancel request forwarded to server pid %u", pid);
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.h: server pools, one per (database, user) as the client names them.
+ * A pool owns its servers (one list per server state), the FIFO queue of
+ * waiters (clients or lifeguard's own lookups) with deadlines, and the policy of
+ * when to open servers. Clients and servers meet here: pool_link() joins a
+ * client's stream to a server's, pool_release() takes the server back (reset or
+ * close). Invariant 1: a server only ever serves waiters of its own pool.
+ */
+#ifndef LG_POOL_H
+#define LG_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "evloop.h"
+#include "list.h"
+#include "pgproto.h"
+#include "server.h"
+
+struct pool;
+struct config;
+struct db_entry;
+struct stream;
+
+struct pool_waiter;
+/* A server is ready for the waiter: ACTIVE, at 'I', parameters applied. The waiter now
+ * holds it and must pool_link() or server_exec() + pool_release_unlinked() it. */
+typedef void pool_ready_fn(struct pool_waiter *w, struct server *s);
+/* The waiter will not get a server (deadline, login failure): @err says why. The
+ * waiter is already off the queue. */
+typedef void pool_fail_fn(struct pool_waiter *w, const struct lg_err *err);
+
+/* The linked server died under the waiter (its connection is gone, the server closed). */
+typedef void pool_lost_fn(struct pool_waiter *w, const struct lg_err *err);
+
+/* Embedded in whoever waits (a client, an auth lookup). */
+struct pool_waiter {
+    struct list_node node;
+    struct pool *pool;
+    bool queued;
+    uint64_t enqueued_us;
+    struct evloop_timer timer;           /* pool_timeout deadline */
+    const struct pgproto_param *want;    /* parameters to SET on the server first */
+    size_t n_want;
+    pool_ready_fn *on_ready;
+    pool_fail_fn *on_fail;
+    pool_lost_fn *on_lost;               /* may be NULL */
+    void *handoff;                       /* pool.c: set while parameters are being applied */
+};
+
+void pool_module_init(struct evloop *ev, const struct config *cfg);
+/* Close every server (shutdown). */
+void pool_module_fini(void);
+/* Free every pool; after the event loop ran the deferred frees of the servers. */
+void pool_module_free(void);
+
+/* The pool for (@client_db, @client_user) under [databases] entry @db, created on first
+ * use. NULL with 53200 in @err on out-of-memory. */
+struct pool *pool_get(const struct db_entry *db, const char *client_db, const char *client_user,
+                      struct lg_err *err);
+/* Credentials for logging in to the server, learned by authentication. The first call
+ * wins for the password; a SCRAM ClientKey is remembered once known. */
+void pool_set_password(struct pool *p, const char *secret);
+void pool_set_client_key(struct pool *p, const uint8_t key[32]);
+bool pool_has_password(const struct pool *p);
+const char *pool_name(const struct pool *p); /* "db/user" */
+
+/* Ask for a server. Always asynchronous: @w->on_ready or @w->on_fail runs later (never
+ * inside this call). -ENOMEM if it could not be queued. */
+int pool_checkout(struct pool *p, struct pool_waiter *w) LG_MUSTCHECK;
+/* Withdraw a queued waiter (its owner is closing). Safe if not queued. */
+void pool_cancel_wait(struct pool_waiter *w);
+
+/* Relay between @client (a client's stream) and ACTIVE server @s, held by @w: if the
+ * server dies while linked, @w->on_lost runs. */
+void pool_link(struct server *s, struct stream *client, struct pool_waiter *w);
+/* Run lifeguard's own statement on a held, unlinked server (see server_exec). */
+int pool_exec(struct server *s, const char *sql, const char *const *params, size_t n,
+              server_exec_fn *fn, void *arg) LG_MUSTCHECK;
+/* The client is done with @s (it disconnected). Reuse needs: every Query/Sync the
+ * client sent answered, status 'I', nothing buffered; then server_reset_query runs
+ * and the server goes IDLE. Otherwise the server is closed. */
+void pool_release(struct server *s, struct stream *client);
+/* Lifeguard's own use of @s is over (after server_exec). */
+void pool_release_unlinked(struct server *s);
+/* Forward a CancelRequest for whatever @s is running, on a new connection. */
+void pool_send_cancel(struct server *s);
+
+/* ---- for server.c ---- */
+struct list_node *pool_server_list(struct pool *p, enum server_state st);
+void pool_on_server_login(struct pool *p, struct server *s);
+/* @s closed; @err is the reason (a server's FATAL during login is passed on to waiters). */
+void pool_on_server_closed(struct pool *p, struct server *s, const struct lg_err *err,
+                           bool during_login);
+
+#endif

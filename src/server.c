@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server.c: the server state machine: connect, log in (trust, cleartext, md5,
+ * SCRAM-SHA-256 with a password or by pass-through of the client's ClientKey),
+ * track ReadyForQuery status and reported parameters, and run lifeguard's own
+ * statements (parameter SETs, reset, auth_query). Relaying itself is stream.c's.
+ * Invariant: a server is on exactly one pool list, the one named by its state.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "cfg.h"
+#include "clock.h"
+#include "evloop.h"
+#include "list.h"
+#include "log.h"
+#include "md5.h"
+#include "net.h"
+#include "pool.h"
+#include "scram.h"
+#include "stream.h"
+
+#define MAX_PARAMS 64
+
+struct server {
+    struct list_node node;        /* on pool list of its state */
+    struct pool *pool;
+    const struct server_target *target;
+    struct stream st;
+    struct evloop *ev;
+    enum server_state state;
+    uint64_t id;
+    uint64_t connected_at_us;
+    struct evloop_timer timer;    /* login or statement deadline */
+    uint64_t op_timeout_us;       /* server_connect_timeout */
+    uint32_t be_pid, be_key;
+    char tx_status;               /* last ReadyForQuery status */
+    bool logged_in;
+    struct scram_client *scram;   /* during SCRAM login only */
+    struct {
+        char *name, *value;
+    } params[MAX_PARAMS];
+    size_t n_params;
+    /* lifeguard's own statement in flight */
+    server_exec_fn *exec_fn;
+    void *exec_arg;
+    bool exec_has_err, exec_has_row;
+    struct pgproto_error exec_err;
+    char *exec_value;
+    void *holder;                 /* pool.c: the waiter this server is linked for */
+};
+
+static uint64_t next_server_id = 1;
+
+static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len);
+static void on_close(struct stream *st, int err);
+static const struct stream_ops server_ops = {
+        .on_raw = NULL, .on_message = on_message, .on_close = on_close};
+
+struct list_node *server_node(struct server *s)
+{
+    return &s->node;
+}
+struct server *server_from_node(struct list_node *n)
+{
+    return container_of(n, struct server, node);
+}
+enum server_state server_state(const struct server *s)
+{
+    return s->state;
+}
+struct stream *server_stream(struct server *s)
+{
+    return &s->st;
+}
+struct pool *server_pool(const struct server *s)
+{
+    return s->pool;
+}
+char server_tx_status(const struct server *s)
+{
+    return s->tx_status;
+}
+const struct server_target *server_target(const struct server *s)
+{
+    return s->target;
+}
+uint64_t server_id(const struct server *s)
+{
+    return s->id;
+}
+uint64_t server_connected_at_us(const struct server *s)
+{
+    return s->connected_at_us;
+}
+void server_set_holder(struct server *s, void *holder)
+{
+    s->holder = holder;
+}
+void *server_holder(const struct server *s)
+{
+    return s->holder;
+}
+void server_backend_key(const struct server *s, uint32_t *pid, uint32_t *key)
+{
+    *pid = s->be_pid;
+    *key = s->be_key;
+}
+
+size_t server_param_count(const struct server *s)
+{
+    return s->n_params;
+}
+
+void server_param_at(const struct server *s, size_t i, const char **name, const char **value)
+{
+    *name = s->params[i].name;
+    *value = s->params[i].value;
+}
+
+const char *server_param(const struct server *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_params; i++)
+        if (strcmp(s->params[i].name, name) == 0)
+            return s->params[i].value;
+    return NULL;
+}
+
+static int set_param(struct server *s, const char *name, const char *value)
+{
+    for (size_t i = 0; i < s->n_params; i++) {
+        if (strcmp(s->params[i].name, name) == 0) {
+            char *v = lg_strdup(value);
+            if (!v)
+                return -ENOMEM;
+            lg_free(s->params[i].value);
+            s->params[i].value = v;
+            return 0;
+        }
+    }
+    if (s->n_params == MAX_PARAMS)
+        return 0; /* more than PostgreSQL reports: ignore the rest */
+    char *n = lg_strdup(name), *v = lg_strdup(value);
+    if (!n || !v) {
+        lg_free(n);
+        lg_free(v);
+        return -ENOMEM;
+    }
+    s->params[s->n_params].name = n;
+    s->params[s->n_params].value = v;
+    s->n_params++;
+    return 0;
+}
+
+void server_set_state(struct server *s, enum server_state st)
+{
+    list_del(&s->node);
+    s->state = st;
+    list_append(pool_server_list(s->pool, st), &s->node);
+}
+
+static void free_server(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    struct server *s = arg;
+    list_del(&s->node);
+    for (size_t i = 0; i < s->n_params; i++) {
+        lg_free(s->params[i].name);
+        lg_free(s->params[i].value);
+    }
+    lg_free(s->exec_value);
+    lg_free(s);
+}
+
+static void close_with(struct server *s, const struct lg_err *err, const char *reason)
+{
+    if (s->state == SERVER_CLOSING)
+        return;
+    bool during_login = !s->logged_in;
+    log_info("S-%llu %s/%s@%s:%d closing: %s", (unsigned long long)s->id, s->target->dbname,
+             s->target->user, s->target->host, s->target->port, reason);
+    evloop_timer_cancel(s->ev, &s->timer);
+    if (s->scram) {
+        scram_client_wipe(s->scram);
+        lg_free(s->scram);
+        s->scram = NULL;
+    }
+    /* Polite goodbye if the connection is healthy enough to take it. */
+    if (s->logged_in && !s->st.closed && !s->st.err && !s->st.peer &&
+        pgproto_put_terminate(&s->st.out) == 0)
+        stream_flush(&s->st);
+    stream_close(&s->st);
+    server_exec_fn *fn = s->exec_fn;
+    s->exec_fn = NULL;
+    server_set_state(s, SERVER_CLOSING);
+    if (fn)
+        fn(s->exec_arg, s, NULL, NULL, true);
+    struct lg_err e;
+    if (!err) {
+        memcpy(e.sqlstate, "08006", 6);
+        snprintf(e.msg, sizeof(e.msg), "server connection lost: %s", reason);
+        err = &e;
+    }
+    pool_on_server_closed(s->pool, s, err, during_login);
+    if (evloop_defer(s->ev, free_server, s) < 0)
+        log_error("S-%llu: cannot schedule free (out of memory); leaking it",
+                  (unsigned long long)s->id);
+}
+
+void server_close(struct server *s, const char *fmt, ...)
+{
+    char reason[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    close_with(s, NULL, reason);
+}
+
+static void on_timer(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    struct server *s = arg;
+    if (!s->logged_in)
+        server_close(s, "login timed out (server_connect_timeout)");
+    else
+        server_close(s, "statement timed out (server_connect_timeout)");
+}
+
+static void on_close(struct stream *st, int err)
+{
+    struct server *s = st->owner;
+    if (err == 0)
+        server_close(s, "server closed the connection");
+    else if (err == -EPROTO || err == -EMSGSIZE)
+        server_close(s, "protocol violation from server (%s)", strerror(-err));
+    else if (!s->logged_in)
+        server_close(s, "connect failed: %s", strerror(-err));
+    else
+        server_close(s, "%s", strerror(-err));
+}
+
+struct server *server_connect(struct pool *pool, const struct server_target *t,
+                              struct evloop *ev, const struct config *cfg, struct lg_err *err)
+{
+    struct server *s = lg_calloc(1, sizeof(*s));
+    if (!s) {
+        memcpy(err->sqlstate, "53200", 6);
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        return NULL;
+    }
+    s->pool = pool;
+    s->target = t;
+    s->ev = ev;
+    s->id = next_server_id++;
+    s->tx_status = 'I';
+    s->op_timeout_us = cfg->server_connect_timeout_us;
+    list_init(&s->node);
+    evloop_timer_init(&s->timer, on_timer, s);
+    int fd = net_connect(t->host, t->port);
+    if (fd < 0) {
+        memcpy(err->sqlstate, "08006", 6);
+        snprintf(err->msg, sizeof(err->msg), "could not connect to server %s:%d: %s", t->host,
+                 t->port, strerror(-fd));
+        lg_free(s);
+        return NULL;
+    }
+    net_set_tcp_options(fd, cfg->tcp_nodelay, cfg->tcp_keepalive);
+    size_t bufsz = (size_t)LG_MAX(cfg->pkt_buf, 16384);
+    int rc = stream_init(&s->st, ev, fd, bufsz, &server_ops, s);
+    struct pgproto_param params[4];
+    size_t n = 0;
+    params[n++] = (struct pgproto_param){"user", t->user};
+    params[n++] = (struct pgproto_param){"database", t->dbname};
+    if (t->application_name)
+        params[n++] = (struct pgproto_param){"application_name", t->application_name};
+    if (rc == 0)
+        rc = pgproto_put_startup(&s->st.out, params, n);
+    if (rc == 0)
+        rc = evloop_timer_set(ev, &s->timer, clock_now_us() + s->op_timeout_us);
+    if (rc < 0) {
+        if (s->st.closed)
+            close(fd); /* stream_init failed: the fd is still ours */
+        else
+            stream_close(&s->st);
+        memcpy(err->sqlstate, "53200", 6);
+        snprintf(err->msg, sizeof(err->msg), "could not start server connection: %s",
+                 strerror(-rc));
+        lg_free(s);
+        return NULL;
+    }
+    s->state = SERVER_CONNECTING;
+    list_append(pool_server_list(pool, SERVER_CONNECTING), &s->node);
+    s->connected_at_us = clock_now_us();
+    log_debug("S-%llu %s/%s@%s:%d connecting", (unsigned long long)s->id, t->dbname, t->user,
+              t->host, t->port);
+    /* The startup packet goes out when the connect completes (first writability). */
+    return s;
+}
+
+/* ---- login ---- */
+
+static void fail_login(struct server *s, const char *sqlstate, const char *msg)
+{
+    struct lg_err e;
+    memcpy(e.sqlstate, sqlstate, 6);
+    snprintf(e.msg, sizeof(e.msg), "%s", msg);
+    close_with(s, &e, msg);
+}
+
+static int send_or_fail(struct server *s, int rc)
+{
+    if (rc < 0) {
+        server_close(s, "cannot build login message: %s", strerror(-rc));
+        return -1;
+    }
+    stream_flush(&s->st);
+    return STREAM_CONSUMED;
+}
+
+static int login_auth(struct server *s, const uint8_t *p, uint32_t len)
+{
+    uint32_t code;
+    const uint8_t *data;
+    size_t dlen;
+    if (pgproto_parse_auth(p, len, &code, &data, &dlen) < 0) {
+        server_close(s, "malformed authentication request");
+        return -1;
+    }
+    const char *pw = s->target->password;
+    bool pw_is_scram = pw && scram_is_secret(pw);
+    bool pw_is_md5 = pw && md5_is_secret(pw);
+    char tmp[SCRAM_MAX_MSG];
+    switch (code) {
+    case PGPROTO_AUTH_OK:
+        return STREAM_CONSUMED;
+    case PGPROTO_AUTH_CLEARTEXT:
+        if (!pw || pw_is_scram || pw_is_md5) {
+            fail_login(s, "28P01", "server asks for a cleartext password, and lifeguard has none "
+                                   "for this user");
+            return -1;
+        }
+        return send_or_fail(s, pgproto_put_password(&s->st.out, pw));
+    case PGPROTO_AUTH_MD5: {
+        if (dlen != 4 || !pw || pw_is_scram) {
+            fail_login(s, "28P01", "server asks for md5 authentication, and lifeguard has no "
+                                   "password or md5 secret for this user");
+            return -1;
+        }
+        char secret[MD5_PASSWD_LEN + 1], resp[MD5_PASSWD_LEN + 1];
+        if (pw_is_md5)
+            snprintf(secret, sizeof(secret), "%s", pw);
+        else
+            md5_password_hash(pw, s->target->user, secret);
+        md5_salted_response(secret, data, resp);
+        return send_or_fail(s, pgproto_put_password(&s->st.out, resp));
+    }
+    case PGPROTO_AUTH_SASL: {
+        bool found = false;
+        for (size_t i = 0; i < dlen && data[i];) {
+            const uint8_t *nul = memchr(data + i, '\0', dlen - i);
+            if (!nul)
+                break;
+            if (strcmp((const char *)data + i, "SCRAM-SHA-256") == 0)
+                found = true;
+            i = (size_t)(nul - data) + 1;
+        }
+        if (!found) {
+            fail_login(s, "28000", "server offers no SASL mechanism lifeguard supports");
+            return -1;
+        }
+        uint8_t rnd[SCRAM_NONCE_RAW];
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+            server_close(s, "getrandom failed");
+            return -1;
+        }
+        s->scram = lg_calloc(1, sizeof(*s->scram));
+        if (!s->scram) {
+            server_close(s, "out of memory");
+            return -1;
+        }
+        if (pw && !pw_is_scram && !pw_is_md5) {
+            if (scram_client_init_password(s->scram, pw, rnd) < 0) {
+                fail_login(s, "28P01", "password too long for SCRAM");
+                return -1;
+            }
+        } else if (pw_is_scram && s->target->have_client_key) {
+            struct scram_secret sec;
+            if (scram_parse_secret(pw, &sec) < 0) {
+                fail_login(s, "28P01", "malformed SCRAM secret for this user");
+                return -1;
+            }
+            scram_client_init_passthrough(s->scram, s->target->client_key, &sec, rnd);
+        } else {
+            fail_login(s, "28P01",
+                       pw_is_scram ? "server asks for SCRAM and lifeguard holds only a SCRAM "
+                                     "secret: the client must log in with SCRAM first "
+                                     "(pass-through)"
+                                   : "server asks for SCRAM, and lifeguard has no password for "
+                                     "this user");
+            return -1;
+        }
+        int n = scram_client_first(s->scram, tmp, sizeof(tmp));
+        if (n < 0) {
+            server_close(s, "SCRAM: cannot build first message");
+            return -1;
+        }
+        return send_or_fail(s, pgproto_put_sasl_initial(&s->st.out, "SCRAM-SHA-256", tmp,
+                                                        (size_t)n));
+    }
+    case PGPROTO_AUTH_SASL_CONTINUE: {
+        if (!s->scram) {
+            server_close(s, "unexpected SASLContinue");
+            return -1;
+        }
+        int n = scram_client_final(s->scram, (const char *)data, dlen, tmp, sizeof(tmp));
+        if (n < 0) {
+            fail_login(s, "28P01", n == -EACCES ? "SCRAM pass-through: the server's salt or "
+                                                  "iterations differ from the stored secret"
+                                                : "malformed SCRAM message from server");
+            return -1;
+        }
+        return send_or_fail(s, pgproto_put_sasl_response(&s->st.out, tmp, (size_t)n));
+    }
+    case PGPROTO_AUTH_SASL_FINAL: {
+        int rc = s->scram ? scram_client_verify(s->scram, (const char *)data, dlen) : -EPROTO;
+        if (s->scram) {
+            scram_client_wipe(s->scram);
+            lg_free(s->scram);
+            s->scram = NULL;
+        }
+        if (rc < 0) {
+            fail_login(s, "28P01", "server's SCRAM signature is wrong: not the server we trust");
+            return -1;
+        }
+        return STREAM_CONSUMED;
+    }
+    default: {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "server asks for unsupported authentication method %u", code);
+        fail_login(s, "28000", msg);
+        return -1;
+    }
+    }
+}
+
+static int on_login_message(struct server *s, uint8_t type, const uint8_t *p, uint32_t len)
+{
+    switch (type) {
+    case 'R':
+        return login_auth(s, p, len);
+    case 'S': {
+        const char *n, *v;
+        if (pgproto_parse_param_status(p, len, &n, &v) < 0 || set_param(s, n, v) < 0) {
+            server_close(s, "bad ParameterStatus during login");
+            return -1;
+        }
+        return STREAM_CONSUMED;
+    }
+    case 'K':
+        if (len != 8) {
+            server_close(s, "bad BackendKeyData");
+            return -1;
+        }
+        s->be_pid = pgproto_get_u32(p);
+        s->be_key = pgproto_get_u32(p + 4);
+        return STREAM_CONSUMED;
+    case 'N':
+        return STREAM_CONSUMED;
+    case 'E': {
+        struct pgproto_error e;
+        struct lg_err le;
+        if (pgproto_parse_error(p, len, &e) < 0) {
+            server_close(s, "malformed ErrorResponse during login");
+            return -1;
+        }
+        memcpy(le.sqlstate, e.sqlstate[0] ? e.sqlstate : "08006", 6);
+        snprintf(le.msg, sizeof(le.msg), "%s", e.message);
+        char reason[320];
+        snprintf(reason, sizeof(reason), "login failed: %s (%s)", e.message, e.sqlstate);
+        close_with(s, &le, reason);
+        return -1;
+    }
+    case 'Z':
+        if (len != 1) {
+            server_close(s, "bad ReadyForQuery");
+            return -1;
+        }
+        s->tx_status = (char)p[0];
+        s->logged_in = true;
+        evloop_timer_cancel(s->ev, &s->timer);
+        log_debug("S-%llu %s/%s logged in, backend pid %u", (unsigned long long)s->id,
+                  s->target->dbname, s->target->user, s->be_pid);
+        stream_intercept(&s->st, 'Z', true);
+        stream_intercept(&s->st, 'S', true);
+        stream_count(&s->st, 'Z');
+        server_set_state(s, SERVER_IDLE);
+        pool_on_server_login(s->pool, s);
+        return STREAM_STOP;
+    default:
+        server_close(s, "unexpected message '%c' during login", type);
+        return -1;
+    }
+}
+
+/* ---- lifeguard's own statements ---- */
+
+int server_exec(struct server *s, const char *sql, const char *const *params, size_t n_params,
+                server_exec_fn *fn, void *arg)
+{
+    if (s->exec_fn || s->st.peer || s->state != SERVER_ACTIVE || s->tx_status != 'I')
+        return -EBUSY;
+    int rc = n_params ? pgproto_put_extended_query(&s->st.out, sql, params, n_params)
+                      : pgproto_put_query(&s->st.out, sql);
+    if (rc < 0)
+        return rc;
+    rc = evloop_timer_set(s->ev, &s->timer, clock_now_us() + s->op_timeout_us);
+    if (rc < 0)
+        return rc;
+    s->exec_fn = fn;
+    s->exec_arg = arg;
+    s->exec_has_err = s->exec_has_row = false;
+    lg_free(s->exec_value);
+    s->exec_value = NULL;
+    stream_flush(&s->st);
+    stream_kick(&s->st);
+    return 0;
+}
+
+static int on_exec_message(struct server *s, uint8_t type, const uint8_t *p, uint32_t len)
+{
+    switch (type) {
+    case 'D':
+        if (!s->exec_has_row) {
+            const uint8_t *v;
+            int32_t vlen;
+            s->exec_has_row = true;
+            int rc = pgproto_datarow_col(p, len, 1, &v, &vlen);
+            if (rc == -ERANGE)
+                rc = pgproto_datarow_col(p, len, 0, &v, &vlen);
+            if (rc < 0) {
+                server_close(s, "malformed DataRow");
+                return -1;
+            }
+            if (vlen >= 0) {
+                s->exec_value = lg_strndup((const char *)v, (size_t)vlen);
+                if (!s->exec_value) {
+                    server_close(s, "out of memory");
+                    return -1;
+                }
+            }
+        }
+        return STREAM_CONSUMED;
+    case 'E':
+        if (!s->exec_has_err) {
+            if (pgproto_parse_error(p, len, &s->exec_err) < 0) {
+                server_close(s, "malformed ErrorResponse");
+                return -1;
+            }
+            s->exec_has_err = true;
+        }
+        return STREAM_CONSUMED;
+    case 'Z': {
+        s->tx_status = len == 1 ? (char)p[0] : '?';
+        evloop_timer_cancel(s->ev, &s->timer);
+        server_exec_fn *fn = s->exec_fn;
+        s->exec_fn = NULL;
+        fn(s->exec_arg, s, s->exec_has_err ? &s->exec_err : NULL, s->exec_value, false);
+        return STREAM_CONSUMED;
+    }
+    case 'T': case 'C': case '1': case '2': case '3': case 'n': case 'I': case 's': case 'N':
+    case 't':
+        return STREAM_CONSUMED;
+    default:
+        server_close(s, "unexpected message '%c' during lifeguard's statement", type);
+        return -1;
+    }
+}
+
+static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len)
+{
+    struct server *s = st->owner;
+    if (!s->logged_in)
+        return on_login_message(s, type, p, len);
+    if (type == 'S') {
+        const char *n, *v;
+        if (pgproto_parse_param_status(p, len, &n, &v) < 0 || set_param(s, n, v) < 0) {
+            server_close(s, "bad ParameterStatus");
+            return -1;
+        }
+        return STREAM_FORWARD;
+    }
+    if (st->peer) {
+        if (type == 'Z')
+            s->tx_status = len == 1 ? (char)p[0] : '?';
+        return STREAM_FORWARD;
+    }
+    if (s->exec_fn)
+        return on_exec_message(s, type, p, len);
+    if (type == 'N')
+        return STREAM_CONSUMED;
+    if (type == 'E') {
+        struct pgproto_error e;
+        if (pgproto_parse_error(p, len, &e) == 0) {
+            server_close(s, "server error while idle: %s (%s)", e.message, e.sqlstate);
+            return -1;
+        }
+    }
+    server_close(s, "unexpected message '%c' from an idle server", type);
+    return -1;
+}

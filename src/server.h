@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server.h: one connection lifeguard opened to PostgreSQL, as a state machine:
+ * CONNECTING (TCP/Unix connect + startup + authentication) -> IDLE (in its pool)
+ * -> ACTIVE (checked out: relaying for a client, or running lifeguard's own
+ * statement) -> back to IDLE, or CLOSING. The state is the pool list it is on.
+ * A server that misbehaves is closed, never reused (invariant 3).
+ */
+#ifndef LG_SERVER_H
+#define LG_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "pgproto.h"
+
+struct server;
+struct pool;
+struct stream;
+struct evloop;
+struct config;
+
+enum server_state {
+    SERVER_CONNECTING = 0,
+    SERVER_IDLE,
+    SERVER_ACTIVE,
+    SERVER_CLOSING,
+    SERVER_NSTATES,
+};
+
+/* Where and as whom to log in. Owned by the pool; must outlive its servers. */
+struct server_target {
+    char *host;       /* IP, host name, or Unix socket directory ("/...") */
+    int port;
+    char *dbname;
+    char *user;
+    char *password;   /* plaintext, "md5..." or "SCRAM-SHA-256$...", or NULL */
+    uint8_t client_key[32]; /* SCRAM pass-through key, valid if have_client_key */
+    bool have_client_key;
+    char *application_name; /* NULL: not sent */
+};
+
+/* Open a connection and start logging in. The server is on its pool's CONNECTING list;
+ * the pool hears the outcome through pool_on_server_login() or pool_on_server_closed().
+ * NULL with @err filled if it could not even start (socket error, out of memory). */
+struct server *server_connect(struct pool *pool, const struct server_target *t,
+                              struct evloop *ev, const struct config *cfg, struct lg_err *err);
+
+/* Log why (once), close the socket, tell the pool, free at the end of the turn.
+ * Idempotent. */
+void server_close(struct server *s, const char *fmt, ...) LG_PRINTF(2, 3);
+
+/* Called with the outcome of server_exec(): @err is the server's ErrorResponse or NULL;
+ * @value is column 1 of the first DataRow (NUL-terminated copy, NULL if none or NULL),
+ * valid only during the call. The server is still ACTIVE and held by the caller unless
+ * @closed (it failed and was closed: do not touch it). */
+typedef void server_exec_fn(void *arg, struct server *s, const struct pgproto_error *err,
+                            const char *value, bool closed);
+
+/* Run @sql on an ACTIVE, unlinked, idle-at-'I' server: simple protocol if @n_params is 0,
+ * else extended with text parameters. @fn runs once at ReadyForQuery, or on failure
+ * (timeout after server_connect_timeout, EOF). 0, or -EBUSY/-ENOSPC (not started). */
+int server_exec(struct server *s, const char *sql, const char *const *params, size_t n_params,
+                server_exec_fn *fn, void *arg) LG_MUSTCHECK;
+
+void server_set_state(struct server *s, enum server_state st);
+enum server_state server_state(const struct server *s);
+struct stream *server_stream(struct server *s);
+struct pool *server_pool(const struct server *s);
+/* The value of reported parameter @name, or NULL. */
+const char *server_param(const struct server *s, const char *name);
+/* Reported parameters, for the client's welcome. */
+size_t server_param_count(const struct server *s);
+void server_param_at(const struct server *s, size_t i, const char **name, const char **value);
+/* Transaction status from the last ReadyForQuery: 'I', 'T' or 'E'. */
+char server_tx_status(const struct server *s);
+/* PostgreSQL's BackendKeyData for this connection, for forwarding cancels. */
+void server_backend_key(const struct server *s, uint32_t *pid, uint32_t *key);
+const struct server_target *server_target(const struct server *s);
+uint64_t server_id(const struct server *s);
+uint64_t server_connected_at_us(const struct server *s);
+/* Opaque pointer to whoever holds this ACTIVE server linked (pool.c's business). */
+void server_set_holder(struct server *s, void *holder);
+void *server_holder(const struct server *s);
+/* Intrusive list node used by the pool for its per-state lists. */
+struct list_node *server_node(struct server *s);
+struct server *server_from_node(struct list_node *n);
+
+#endif

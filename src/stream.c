@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stream.c: framing and zero-copy relaying between two sockets.
+ * One run of a stream: flush what it owes its socket, read what its socket has,
+ * examine the new bytes (header only unless intercepted), push them to the peer,
+ * and repeat while anything moves, within a bound per turn for fairness.
+ */
+#include "stream.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "log.h"
+#include "net.h"
+#include "pgproto.h"
+
+#define RUN_ROUNDS 16 /* rounds per run before yielding to other connections */
+
+static void run(struct stream *s);
+
+int stream_init(struct stream *s, struct evloop *ev, int fd, size_t buf_bytes,
+                const struct stream_ops *ops, void *owner)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = fd;
+    s->ev = ev;
+    s->ops = ops;
+    s->owner = owner;
+    buf_init(&s->in, buf_bytes);
+    buf_init(&s->out, buf_bytes);
+    int rc = evloop_add(ev, fd, stream_on_io, s);
+    if (rc < 0) {
+        s->fd = -1;
+        s->closed = true;
+    }
+    return rc;
+}
+
+void stream_close(struct stream *s)
+{
+    if (s->closed)
+        return;
+    s->closed = true;
+    stream_unlink(s);
+    if (s->fd >= 0) {
+        evloop_del(s->ev, s->fd);
+        close(s->fd);
+        s->fd = -1;
+    }
+    buf_fini(&s->in);
+    buf_fini(&s->out);
+}
+
+void stream_intercept(struct stream *s, uint8_t type, bool on)
+{
+    if (on)
+        s->intercept[type >> 3] |= (uint8_t)(1u << (type & 7));
+    else
+        s->intercept[type >> 3] &= (uint8_t)~(1u << (type & 7));
+}
+
+static bool intercepted(const struct stream *s, uint8_t type)
+{
+    return (s->intercept[type >> 3] >> (type & 7)) & 1;
+}
+
+void stream_count(struct stream *s, uint8_t type)
+{
+    s->count[type >> 3] |= (uint8_t)(1u << (type & 7));
+}
+
+static void kick_cb(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    struct stream *s = arg;
+    s->kick_queued = false;
+    if (!s->closed)
+        run(s);
+}
+
+void stream_kick(struct stream *s)
+{
+    if (s->closed || s->kick_queued)
+        return;
+    if (evloop_defer(s->ev, kick_cb, s) == 0)
+        s->kick_queued = true;
+    else
+        run(s); /* out of memory for the defer list: run now rather than stall */
+}
+
+void stream_link(struct stream *a, struct stream *b)
+{
+    LG_ASSERT(!a->peer && !b->peer && a != b);
+    a->peer = b;
+    b->peer = a;
+    a->paused = b->paused = false;
+    stream_kick(a);
+    stream_kick(b);
+}
+
+void stream_unlink(struct stream *s)
+{
+    if (s->peer) {
+        s->peer->peer = NULL;
+        s->peer = NULL;
+    }
+}
+
+bool stream_is_drained(const struct stream *s)
+{
+    return buf_empty(&s->in) && buf_empty(&s->out) && s->msg_left == 0;
+}
+
+/* Write s->out, then the peer's examined bytes, to s->fd. Returns true if bytes moved. */
+static bool do_write(struct stream *s)
+{
+    bool moved = false;
+    while (!s->closed && !s->err && s->can_write) {
+        struct buf *b;
+        if (buf_ready(&s->out))
+            b = &s->out;
+        else if (s->peer && buf_ready(&s->peer->in))
+            b = &s->peer->in;
+        else
+            break;
+        ssize_t n = net_write(s->fd, b->data + b->sent, buf_ready(b));
+        if (n == -EAGAIN) {
+            s->can_write = false;
+            break;
+        }
+        if (n < 0) {
+            s->err = (int)n;
+            break;
+        }
+        moved = true;
+        s->bytes_out += (uint64_t)n;
+        b->sent += (size_t)n;
+        if (b->sent == b->end) {
+            b->sent = b->scan = b->end = 0;
+        }
+    }
+    if (buf_empty(&s->out))
+        buf_release_if_empty(&s->out);
+    return moved;
+}
+
+void stream_flush(struct stream *s)
+{
+    if (!s->closed)
+        do_write(s);
+}
+
+/* Remove @n bytes at the examine cursor (a message the owner consumed). */
+static void drop_at_scan(struct buf *b, size_t n)
+{
+    LG_ASSERT(b->sent <= b->scan && b->scan + n <= b->end); /* callbacks never touch it */
+    if (b->sent == b->scan) {
+        b->sent += n;
+        b->scan += n;
+        if (b->sent == b->end)
+            b->sent = b->scan = b->end = 0;
+        return;
+    }
+    memmove(b->data + b->scan, b->data + b->scan + n, b->end - b->scan - n);
+    b->end -= n;
+}
+
+/* Examine unexamined input. Returns false if the stream was closed by its owner. */
+static bool examine(struct stream *s)
+{
+    struct buf *b = &s->in;
+    while (!s->closed && !s->paused && buf_unscanned(b) > 0) {
+        if (s->msg_left) {
+            size_t take = LG_MIN((size_t)s->msg_left, buf_unscanned(b));
+            b->scan += take;
+            s->msg_left -= (uint32_t)take;
+            continue;
+        }
+        const uint8_t *p = b->data + b->scan;
+        size_t avail = buf_unscanned(b);
+        if (s->raw) {
+            int rc = s->ops->on_raw(s, p, avail);
+            if (rc < 0 || s->closed)
+                return false;
+            if (rc == 0)
+                break;
+            drop_at_scan(b, (size_t)rc);
+            continue;
+        }
+        uint8_t type;
+        uint32_t len;
+        int rc = pgproto_parse_header(p, avail, &type, &len);
+        if (rc < 0) {
+            s->ops->on_close(s, -EPROTO);
+            return false;
+        }
+        if (rc == 0)
+            break;
+        size_t total = (size_t)len + 1;
+        bool counted = (s->count[type >> 3] >> (type & 7)) & 1;
+        bool whole = !s->peer || intercepted(s, type);
+        if (!whole) {
+            s->n_counted += counted;
+            size_t take = LG_MIN(total, avail);
+            b->scan += take;
+            s->msg_left = (uint32_t)(total - take);
+            continue;
+        }
+        if (total > b->cap) {
+            s->ops->on_close(s, -EMSGSIZE);
+            return false;
+        }
+        if (total > avail)
+            break;
+        /* Count before the callback: it may start a link that snapshots the count. */
+        s->n_counted += counted;
+        int v = s->ops->on_message(s, type, p + PGPROTO_HEADER, len - 4);
+        if (v < 0 || s->closed)
+            return false;
+        if (v == STREAM_PAUSE) {
+            s->n_counted -= counted; /* it will be examined again */
+            s->paused = true;
+            break;
+        }
+        if (v == STREAM_FORWARD && s->peer)
+            b->scan += total;
+        else
+            drop_at_scan(b, total);
+        if (v == STREAM_STOP)
+            break;
+    }
+    return !s->closed;
+}
+
+/* Read what fits, examine it. Returns true if bytes moved. */
+static bool do_read(struct stream *s)
+{
+    bool moved = false;
+    while (!s->closed && s->can_read && !s->paused) {
+        struct buf *b = &s->in;
+        if (buf_ensure(b) < 0) {
+            s->ops->on_close(s, -ENOMEM);
+            return moved;
+        }
+        if (buf_space(b) == 0)
+            buf_compact(b);
+        if (buf_space(b) == 0)
+            break; /* backpressure: the peer has not taken what we hold */
+        ssize_t n = net_read(s->fd, b->data + b->end, buf_space(b));
+        if (n == -EAGAIN) {
+            s->can_read = false;
+            break;
+        }
+        if (n <= 0) {
+            s->ops->on_close(s, (int)n);
+            return moved;
+        }
+        moved = true;
+        s->bytes_in += (uint64_t)n;
+        b->end += (size_t)n;
+        if (!examine(s))
+            return moved;
+        if (s->peer)
+            do_write(s->peer);
+    }
+    /* Bytes may wait unexamined after a pause was lifted or a mode changed. */
+    if (!s->closed && !s->paused && buf_unscanned(&s->in) && examine(s) && s->peer)
+        do_write(s->peer);
+    if (!s->closed && buf_empty(&s->in))
+        buf_release_if_empty(&s->in);
+    return moved;
+}
+
+static bool report_errors(struct stream *s)
+{
+    if (s->closed)
+        return true;
+    if (s->err) {
+        int e = s->err;
+        s->err = 0;
+        s->ops->on_close(s, e);
+        return true;
+    }
+    return false;
+}
+
+static void run(struct stream *s)
+{
+    for (int round = 0; round < RUN_ROUNDS; round++) {
+        if (report_errors(s))
+            return;
+        struct stream *p = s->peer;
+        if (p && report_errors(p))
+            return;
+        bool moved = do_write(s);
+        moved |= do_read(s);
+        if (s->closed)
+            return;
+        p = s->peer;
+        if (p) {
+            moved |= do_write(p);
+            moved |= do_read(p);
+        }
+        if (!moved)
+            break;
+        if (round == RUN_ROUNDS - 1) {
+            stream_kick(s); /* more to do: continue next turn, after others had theirs */
+            return;
+        }
+    }
+    if (!s->closed)
+        report_errors(s);
+    if (!s->closed && s->peer)
+        report_errors(s->peer);
+}
+
+void stream_on_io(struct evloop *ev, int fd, void *arg, unsigned events)
+{
+    (void)ev;
+    (void)fd;
+    struct stream *s = arg;
+    if (s->closed)
+        return;
+    if (events & EVLOOP_READ)
+        s->can_read = true;
+    if (events & EVLOOP_WRITE)
+        s->can_write = true;
+    run(s);
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stream.h: one socket with a bounded input buffer, an output buffer for messages
+ * lifeguard builds itself, edge-triggered readiness latches, and an optional peer.
+ * When linked to a peer, bytes read from this socket are framed (only headers are
+ * parsed), and forwarded to the peer's socket from the same buffer: no copy. The
+ * owner sees only the message types it asked to intercept (or every message when
+ * there is no peer). When the peer cannot take more, this side stops reading
+ * (backpressure): memory per stream is bounded by two buffers.
+ * Errors are reported to the owner through ops->on_close, never from inside a call
+ * the owner made: a failed write is remembered and reported on the next event.
+ */
+#ifndef LG_STREAM_H
+#define LG_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "buf.h"
+
+struct evloop;
+struct stream;
+
+enum stream_verdict {
+    STREAM_FORWARD = 0,  /* relay it to the peer (without a peer: same as CONSUMED) */
+    STREAM_CONSUMED = 1, /* the owner took it: drop it from the buffer */
+    STREAM_PAUSE = 2,    /* leave it in the buffer unexamined and stop; resume later */
+    STREAM_STOP = 3,     /* consumed, and stop processing this stream for now */
+};
+
+struct stream_ops {
+    /* Startup phase (raw mode): the unexamined bytes. Return bytes consumed (>0), 0 to
+     * wait for more, or <0 after the owner closed the stream. */
+    int (*on_raw)(struct stream *s, const uint8_t *p, size_t n);
+    /* A complete message: @type, @payload after the 5-byte header, @len payload bytes.
+     * Return an enum stream_verdict, or <0 after the owner closed the stream. */
+    int (*on_message)(struct stream *s, uint8_t type, const uint8_t *payload, uint32_t len);
+    /* The socket failed or reached EOF (@err: 0 EOF, -errno otherwise), or a message
+     * could not be framed (-EPROTO, -EMSGSIZE). The owner must close the stream. */
+    void (*on_close)(struct stream *s, int err);
+};
+
+struct stream {
+    int fd;
+    struct buf in;             /* bytes read from fd: examined ones go to peer */
+    struct buf out;            /* messages lifeguard built for fd; sent before relayed bytes */
+    struct stream *peer;       /* relay partner (symmetric), or NULL */
+    uint32_t msg_left;         /* bytes of a passing message not yet examined */
+    bool raw;                  /* startup phase: frames have no type byte */
+    bool can_read, can_write;  /* edge-triggered readiness latches */
+    bool closed;
+    bool paused;               /* owner asked to stop examining (STREAM_PAUSE) */
+    bool kick_queued;
+    int err;                   /* remembered write error, reported on next run */
+    uint8_t intercept[32];     /* bitmap of message types the owner sees while relaying */
+    uint8_t count[32];         /* bitmap of message types counted in n_counted */
+    uint64_t n_counted;        /* messages of counted types examined (Query/Sync, or 'Z') */
+    uint64_t link_base;        /* n_counted when the current link began (pool.c) */
+    const struct stream_ops *ops;
+    void *owner;
+    struct evloop *ev;
+    uint64_t bytes_in, bytes_out; /* counters */
+};
+
+/* Set up @s over connected non-blocking @fd and register it with @ev. 0 or -errno; on
+ * failure the fd is not closed (the caller owns it). */
+int stream_init(struct stream *s, struct evloop *ev, int fd, size_t buf_bytes,
+                const struct stream_ops *ops, void *owner) LG_MUSTCHECK;
+/* Unregister and close the fd, unlink the peer, free buffers. Idempotent. */
+void stream_close(struct stream *s);
+
+/* Link @a and @b for relaying and schedule a run of both (bytes may be waiting). */
+void stream_link(struct stream *a, struct stream *b);
+/* Undo the link of @s (and of its peer). Unforwarded examined bytes stay in the buffer. */
+void stream_unlink(struct stream *s);
+
+void stream_intercept(struct stream *s, uint8_t type, bool on);
+/* Count messages of @type passing through (header only, no interception). */
+void stream_count(struct stream *s, uint8_t type);
+
+/* Send what the owner appended to s->out (and anything relayed) now if possible.
+ * Write errors are remembered and reported later via on_close. */
+void stream_flush(struct stream *s);
+/* Resume examining after STREAM_PAUSE or after a mode change; runs at end of turn. */
+void stream_kick(struct stream *s);
+
+/* True if nothing is waiting in either buffer. */
+bool stream_is_drained(const struct stream *s);
+
+/* evloop callback for the stream's fd (arg = stream). */
+void stream_on_io(struct evloop *ev, int fd, void *arg, unsigned events);
+
+#endif

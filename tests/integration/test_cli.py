@@ -1,0 +1,76 @@
+"""The command line: --version, --help, and configs that must be refused with
+file:line diagnostics."""
+
+import re
+
+import pytest
+
+import harness
+
+pytestmark = pytest.mark.lifeguard_only
+
+
+def test_version_exits_0_and_names_lifeguard():
+    res = harness.run_binary(["--version"])
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"lifeguard\s+\S*\d", res.stdout + res.stderr), res.stdout
+
+
+def test_help_exits_0_and_shows_usage():
+    res = harness.run_binary(["--help"])
+    assert res.returncode == 0, res.stderr
+    assert "usage" in (res.stdout + res.stderr).lower()
+
+
+def test_unknown_option_exits_nonzero():
+    res = harness.run_binary(["--no-such-option"])
+    assert res.returncode != 0
+
+
+def test_missing_config_file_exits_nonzero(tmp_path):
+    missing = tmp_path / "missing.ini"
+    res = harness.run_binary([str(missing)])
+    assert res.returncode != 0
+    assert str(missing) in res.stderr
+
+
+def test_bad_config_reports_every_error_with_file_and_line(tmp_path):
+    ini = tmp_path / "bad.ini"
+    ini.write_text(
+        "[lifeguard]\n"                    # 1
+        "listen_port = not-a-number\n"     # 2
+        "no_such_key = 1\n"                # 3
+        "pool_mode = sometimes\n"          # 4
+        "[databases]\n"                    # 5
+        "p0 = host=127.0.0.1 port=1\n"     # 6
+    )
+    res = harness.run_binary([str(ini)])
+    assert res.returncode != 0
+    for line in (2, 3, 4):
+        assert re.search(rf"^{re.escape(str(ini))}:{line}: error: ", res.stderr, re.M), res.stderr
+
+
+def test_non_ini_file_is_an_error_on_line_1(tmp_path):
+    """A file that is not ini at all is an error on its first line."""
+    ini = tmp_path / "garbage.ini"
+    ini.write_text("this is not an ini file\n")
+    res = harness.run_binary([str(ini)])
+    assert res.returncode != 0
+    assert re.search(rf"^{re.escape(str(ini))}:1: error: ", res.stderr, re.M), res.stderr
+
+
+def test_pgbouncer_section_name_is_accepted(make_lg):
+    """An existing pgbouncer.ini ([pgbouncer] section) starts lifeguard as is."""
+    lg = make_lg(start=False)
+    text = lg.ini_path.read_text().replace("[lifeguard]", "[pgbouncer]")
+    lg.ini_path.write_text(text)
+    lg.start()
+    assert lg.sql("SELECT 1") == [(1,)]
+
+
+def test_sigint_exits_0(make_lg):
+    import signal
+
+    lg = make_lg()
+    lg.signal(signal.SIGINT)
+    assert lg.proc.wait(timeout=15 * harness.SLOW) == 0

@@ -1,0 +1,12 @@
+# One line pair per unit test binary: its name, and the src objects it links.
+# Needing more objects than the module under test and L0 means the layering is broken.
+UNIT_TESTS += test_buf
+test_buf_OBJS := buf.o alloc.o log.o
+UNIT_TESTS += test_md5
+test_md5_OBJS := md5.o alloc.o log.o
+UNIT_TESTS += test_scram
+test_scram_OBJS := scram.o alloc.o log.o
+UNIT_TESTS += test_cfg
+test_cfg_OBJS := cfg.o cfg_keys.o alloc.o log.o
+UNIT_TESTS += test_userlist
+test_userlist_OBJS := userlist.o cfg.o cfg_keys.o alloc.o log.o
