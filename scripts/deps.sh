@@ -29,7 +29,8 @@ fi
 echo "deps.sh: missing packages: ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
     echo "deps.sh: not root; install them with:" >&2
-    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    echo "  sudo apt-get update &&" \
+        "sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
     exit 1
 fi
 

@@ -38,16 +38,15 @@ die() {
 # PostgreSQL (and lifeguard, by habit) do not run as root: drop to postgres.
 if [ "$(id -u)" -eq 0 ]; then
     as_owner() { setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; }
-    owner=postgres
 else
     as_owner() { "$@"; }
-    owner=$(id -un)
 fi
 
 port_in_use() {
     "$py" - "$1" <<'EOF'
 import socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no conflict
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:
@@ -90,7 +89,12 @@ if port_in_use "$port"; then
 fi
 
 mkdir -p "$run_dir"
-[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$run_dir"
+if [ "$(id -u)" -eq 0 ]; then
+    chown postgres:postgres "$run_dir"
+    # shellcheck disable=SC2016 # $1/$2 belong to the inner sh
+    as_owner sh -c 'test -w "$1" && test -x "$2"' _ "$run_dir" "$binary" ||
+        die "user postgres cannot reach $run_dir or $binary (is the repo under a private dir?)"
+fi
 
 # ---- PostgreSQL: yours, or a throwaway one ----
 if [ -n "${LG_PGHOST:-}${LG_PGPORT:-}" ]; then
@@ -136,8 +140,10 @@ fi
 # ---- the app user and database ----
 "${admin[@]}" -d postgres <<'EOF'
 SET password_encryption = 'scram-sha-256';
-SELECT 'CREATE ROLE app LOGIN PASSWORD ''app''' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app')\gexec
-SELECT 'CREATE DATABASE app OWNER app' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'app')\gexec
+SELECT 'CREATE ROLE app LOGIN PASSWORD ''app'''
+    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app')\gexec
+SELECT 'CREATE DATABASE app OWNER app'
+    WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'app')\gexec
 EOF
 secret=$("${admin[@]}" -d postgres -At -c \
     "SELECT rolpassword FROM pg_authid WHERE rolname = 'app'" 2>/dev/null || true)

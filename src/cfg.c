@@ -42,6 +42,7 @@ struct parse_ctx {
     enum section section;
     bool follow_includes; /* cfg_load; cfg_parse stays pure */
     bool oom;
+    bool unreadable; /* cfg_load could not read the file: no follow-on messages */
 };
 
 void cfg_diag_init(struct cfg_diag *d)
@@ -194,8 +195,7 @@ static bool parse_pairs(struct parse_ctx *ctx, const struct cfg_key *table, void
         char *key_end = s;
         s = skip_space(s);
         if (*s != '=' || key_end == key) {
-            cfg_diag_add(ctx->diag, true, file, line, "%s: syntax error: expected key=value",
-                         what);
+            cfg_diag_add(ctx->diag, true, file, line, "%s: syntax error: expected key=value", what);
             return false;
         }
         *key_end = '\0';
@@ -239,8 +239,7 @@ static bool parse_pairs(struct parse_ctx *ctx, const struct cfg_key *table, void
         char lk[64], shown[200];
         const struct cfg_key *k = lower_copy(key, lk, sizeof(lk)) ? cfg_key_find(table, lk) : NULL;
         if (!k) {
-            cfg_diag_add(ctx->diag, true, file, line, "%s: unknown parameter \"%.64s\"", what,
-                         key);
+            cfg_diag_add(ctx->diag, true, file, line, "%s: unknown parameter \"%.64s\"", what, key);
             continue;
         }
         if (k->type == CFG_T_PGBOUNCER) {
@@ -258,115 +257,145 @@ static bool parse_pairs(struct parse_ctx *ctx, const struct cfg_key *table, void
     }
 }
 
-static bool reserved_db(const char *name)
+/* [databases] and [users] entries differ only in their parameters and unset values. Both
+ * structs start with their name; the arrays grow through 4, 8, 16, ... entries. */
+struct entry_kind {
+    const char *what;
+    const struct cfg_key *params;
+    const void *unset;
+    size_t size, arr_off, n_off; /* sizeof the entry; offsetof the array and count */
+};
+_Static_assert(offsetof(struct db_entry, name) == 0, "a db_entry starts with its name");
+_Static_assert(offsetof(struct user_entry, name) == 0, "a user_entry starts with its name");
+
+static const struct db_entry db_unset = {.port = 5432,
+                                         .pool_size = -1,
+                                         .min_pool_size = -1,
+                                         .max_overflow = -1,
+                                         .max_db_connections = -1,
+                                         .pool_mode = -1};
+static const struct user_entry user_unset = {
+        .pool_mode = -1, .pool_size = -1, .max_user_connections = -1};
+static const struct entry_kind db_kind = {"database",
+                                          cfg_db_params,
+                                          &db_unset,
+                                          sizeof(struct db_entry),
+                                          offsetof(struct config, dbs),
+                                          offsetof(struct config, n_dbs)};
+static const struct entry_kind user_kind = {"user",
+                                            cfg_user_params,
+                                            &user_unset,
+                                            sizeof(struct user_entry),
+                                            offsetof(struct config, users),
+                                            offsetof(struct config, n_users)};
+
+/* The array and count of @kind in @c (memcpy: the field is a typed struct pointer). */
+static char *entries(const struct entry_kind *kind, const struct config *c, size_t **n)
 {
-    return strcmp(name, "lifeguard") == 0 || strcmp(name, "pgbouncer") == 0;
+    char *arr;
+    memcpy(&arr, (const char *)c + kind->arr_off, sizeof(arr));
+    *n = (size_t *)((char *)c + kind->n_off);
+    return arr;
 }
 
-static void db_entry_clear(struct db_entry *e)
+static void set_entries(const struct entry_kind *kind, struct config *c, char *arr)
 {
-    lg_free(e->name);
-    cfg_table_free(e, cfg_db_params);
+    memcpy((char *)c + kind->arr_off, &arr, sizeof(arr));
 }
 
-static void user_entry_clear(struct user_entry *u)
+static void entry_clear(const struct entry_kind *kind, void *e)
 {
-    lg_free(u->name);
-    cfg_table_free(u, cfg_user_params);
+    lg_free(*(char **)e);
+    *(char **)e = NULL;
+    cfg_table_free(e, kind->params);
 }
 
-/* Make room for element @n of *@arr. Capacity runs 4, 8, 16, ...: it is full exactly
- * when @n is 0 or a power of two >= 4, so no separate capacity field is needed. */
-static int grow(void **arr, size_t n, size_t size)
+static void free_entries(const struct entry_kind *kind, struct config *c)
 {
-    if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
+    size_t *n;
+    char *arr = entries(kind, c, &n);
+    for (size_t i = 0; i < *n; i++)
+        entry_clear(kind, arr + i * kind->size);
+    lg_free(arr);
+    set_entries(kind, c, NULL);
+    *n = 0;
+}
+
+static void parse_entry(struct parse_ctx *ctx, const struct entry_kind *kind, const char *name,
+                        char *val, const char *file, int line)
+{
+    union {
+        struct db_entry db;
+        struct user_entry user;
+    } u;
+    void *e = &u;
+    char what[128];
+    size_t *n;
+    char *arr = entries(kind, ctx->cfg, &n);
+
+    snprintf(what, sizeof(what), "%s \"%.64s\"", kind->what, name);
+    if (kind == &db_kind && (!strcmp(name, "lifeguard") || !strcmp(name, "pgbouncer"))) {
+        cfg_diag_add(ctx->diag, true, file, line, "%s: the name is reserved for the admin console",
+                     what);
+        return;
+    }
+    memcpy(e, kind->unset, kind->size);
+    int errors = ctx->diag->errors;
+    if (!parse_pairs(ctx, kind->params, e, what, val, file, line) || ctx->diag->errors != errors)
+        goto drop;
+    if (!(*(char **)e = lg_strdup(name)))
+        goto oom;
+    for (size_t i = 0; i < *n; i++) {
+        char *old = arr + i * kind->size;
+        if (strcmp(*(char **)old, name) == 0) {
+            cfg_diag_add(ctx->diag, false, file, line,
+                         "%s is defined again; this definition replaces the earlier one", what);
+            entry_clear(kind, old);
+            memcpy(old, e, kind->size);
+            return;
+        }
+    }
+    if (*n == 0 || (*n >= 4 && (*n & (*n - 1)) == 0)) { /* full */
+        char *p = lg_realloc(arr, (*n ? *n * 2 : 4) * kind->size);
+        if (!p)
+            goto oom;
+        set_entries(kind, ctx->cfg, arr = p);
+    }
+    memcpy(arr + *n * kind->size, e, kind->size);
+    (*n)++;
+    return;
+oom:
+    set_oom(ctx, file, line);
+drop:
+    entry_clear(kind, e);
+}
+
+/* Deep copy of the entries of @kind from @src into @dst, whose array is not its own yet.
+ * 0 or -ENOMEM (then @dst holds only what was copied, safe to free). */
+static int dup_entries(const struct entry_kind *kind, struct config *dst, const struct config *src)
+{
+    size_t *n, *dn;
+    const char *from = entries(kind, src, &n);
+    char *to;
+    entries(kind, dst, &dn);
+    *dn = 0;
+    set_entries(kind, dst, NULL);
+    if (!*n)
         return 0;
-    size_t cap = n ? n * 2 : 4;
-    void *p = lg_realloc(*arr, cap * size);
-    if (!p)
+    if (!(to = lg_calloc(*n, kind->size)))
         return -ENOMEM;
-    *arr = p;
+    set_entries(kind, dst, to);
+    for (size_t i = 0; i < *n; i++) {
+        void *d = to + i * kind->size;
+        const void *s = from + i * kind->size;
+        memcpy(d, s, kind->size);
+        *(char **)d = NULL;
+        *dn = i + 1;
+        if (cfg_table_dup_strings(d, s, kind->params) < 0 ||
+            !(*(char **)d = lg_strdup(*(char *const *)s)))
+            return -ENOMEM;
+    }
     return 0;
-}
-
-static void parse_db(struct parse_ctx *ctx, const char *name, char *val, const char *file,
-                     int line)
-{
-    struct config *c = ctx->cfg;
-    char what[128];
-    snprintf(what, sizeof(what), "database \"%.64s\"", name);
-    if (reserved_db(name)) {
-        cfg_diag_add(ctx->diag, true, file, line,
-                     "%s: the name is reserved for the admin console", what);
-        return;
-    }
-    struct db_entry e = {.port = 5432,
-                         .pool_size = -1,
-                         .min_pool_size = -1,
-                         .max_overflow = -1,
-                         .max_db_connections = -1,
-                         .pool_mode = -1};
-    int errors = ctx->diag->errors;
-    if (!parse_pairs(ctx, cfg_db_params, &e, what, val, file, line) ||
-        ctx->diag->errors != errors) {
-        db_entry_clear(&e);
-        return;
-    }
-    if (!(e.name = lg_strdup(name))) {
-        db_entry_clear(&e);
-        set_oom(ctx, file, line);
-        return;
-    }
-    for (size_t i = 0; i < c->n_dbs; i++) {
-        if (strcmp(c->dbs[i].name, name) == 0) {
-            cfg_diag_add(ctx->diag, false, file, line,
-                         "%s is defined again; this definition replaces the earlier one", what);
-            db_entry_clear(&c->dbs[i]);
-            c->dbs[i] = e;
-            return;
-        }
-    }
-    if (grow((void **)&c->dbs, c->n_dbs, sizeof(*c->dbs)) < 0) {
-        db_entry_clear(&e);
-        set_oom(ctx, file, line);
-        return;
-    }
-    c->dbs[c->n_dbs++] = e;
-}
-
-static void parse_user(struct parse_ctx *ctx, const char *name, char *val, const char *file,
-                       int line)
-{
-    struct config *c = ctx->cfg;
-    char what[128];
-    snprintf(what, sizeof(what), "user \"%.64s\"", name);
-    struct user_entry u = {.pool_mode = -1, .pool_size = -1, .max_user_connections = -1};
-    int errors = ctx->diag->errors;
-    if (!parse_pairs(ctx, cfg_user_params, &u, what, val, file, line) ||
-        ctx->diag->errors != errors) {
-        user_entry_clear(&u);
-        return;
-    }
-    if (!(u.name = lg_strdup(name))) {
-        user_entry_clear(&u);
-        set_oom(ctx, file, line);
-        return;
-    }
-    for (size_t i = 0; i < c->n_users; i++) {
-        if (strcmp(c->users[i].name, name) == 0) {
-            cfg_diag_add(ctx->diag, false, file, line,
-                         "%s is defined again; this definition replaces the earlier one", what);
-            user_entry_clear(&c->users[i]);
-            c->users[i] = u;
-            return;
-        }
-    }
-    if (grow((void **)&c->users, c->n_users, sizeof(*c->users)) < 0) {
-        user_entry_clear(&u);
-        set_oom(ctx, file, line);
-        return;
-    }
-    c->users[c->n_users++] = u;
 }
 
 /* ---- ini lines ------------------------------------------------------------------------ */
@@ -518,10 +547,10 @@ static void parse_line(struct parse_ctx *ctx, char *p, const char *file, int lin
         set_main(ctx, key, val, file, line);
         break;
     case SEC_DATABASES:
-        parse_db(ctx, key, val, file, line);
+        parse_entry(ctx, &db_kind, key, val, file, line);
         break;
     case SEC_USERS:
-        parse_user(ctx, key, val, file, line);
+        parse_entry(ctx, &user_kind, key, val, file, line);
         break;
     case SEC_SKIP:
         break;
@@ -536,7 +565,8 @@ static void parse_text(struct parse_ctx *ctx, const char *text, size_t len, cons
         set_oom(ctx, file, 0);
         return;
     }
-    memcpy(buf, text, len);
+    if (len) /* text may be NULL when len is 0 */
+        memcpy(buf, text, len);
     buf[len] = '\0';
     size_t pos = 0;
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) /* UTF-8 byte order mark */
@@ -654,8 +684,7 @@ static int apply_env(struct config *cfg, char *const *envp, struct cfg_diag *d,
                 for (size_t i = 0; i < ARRAY_SIZE(compat); i++)
                     if (strcmp(var, compat[i].var) == 0)
                         rc = env_set(cfg, locs, var, compat[i].key, eq + 1, d);
-            } else if (strncmp(var, prefix, sizeof(prefix) - 1) == 0 &&
-                       var[sizeof(prefix) - 1]) {
+            } else if (strncmp(var, prefix, sizeof(prefix) - 1) == 0 && var[sizeof(prefix) - 1]) {
                 rc = env_set(cfg, locs, var, var + sizeof(prefix) - 1, eq + 1, d);
             }
             oom = rc == -ENOMEM;
@@ -704,7 +733,7 @@ static int ctx_init(struct parse_ctx *ctx, struct cfg_diag *diag, const char *fi
 static struct config *ctx_finish(struct parse_ctx *ctx, int errors_before, const char *file)
 {
     struct config *c = ctx->cfg;
-    if (c && !ctx->oom) {
+    if (c && !ctx->oom && !ctx->unreadable) {
         validate(c, ctx->diag, ctx->locs, file, true);
         if (c->n_dbs) /* qsort(NULL, 0, ...) is undefined */
             qsort(c->dbs, c->n_dbs, sizeof(*c->dbs), cmp_db);
@@ -750,7 +779,8 @@ struct config *cfg_load(const char *path, struct cfg_diag *diag)
         else
             parse_text(&ctx, text, len, path, 0);
         lg_free(text);
-        if (!ctx.oom && apply_env(ctx.cfg, environ, diag, ctx.locs) == -ENOMEM)
+        ctx.unreadable = rc < 0;
+        if (!ctx.oom && !ctx.unreadable && apply_env(ctx.cfg, environ, diag, ctx.locs) == -ENOMEM)
             set_oom(&ctx, ENV_FILE, 0);
     }
     return ctx_finish(&ctx, errors, path);
@@ -760,12 +790,8 @@ void cfg_free(struct config *cfg)
 {
     if (!cfg)
         return;
-    for (size_t i = 0; i < cfg->n_dbs; i++)
-        db_entry_clear(&cfg->dbs[i]);
-    lg_free(cfg->dbs);
-    for (size_t i = 0; i < cfg->n_users; i++)
-        user_entry_clear(&cfg->users[i]);
-    lg_free(cfg->users);
+    free_entries(&db_kind, cfg);
+    free_entries(&user_kind, cfg);
     cfg_table_free(cfg, cfg_keys);
     lg_free(cfg);
 }
@@ -776,39 +802,16 @@ struct config *cfg_dup(const struct config *cfg)
     if (!c)
         return NULL;
     *c = *cfg;
-    c->dbs = NULL;
-    c->users = NULL;
-    c->n_dbs = c->n_users = 0;
-    if (cfg_table_dup_strings(c, cfg, cfg_keys) < 0)
-        goto fail;
-    if (cfg->n_dbs && !(c->dbs = lg_calloc(cfg->n_dbs, sizeof(*c->dbs))))
-        goto fail;
-    for (; c->n_dbs < cfg->n_dbs; c->n_dbs++) {
-        struct db_entry *d = &c->dbs[c->n_dbs];
-        *d = cfg->dbs[c->n_dbs];
-        int rc = cfg_table_dup_strings(d, &cfg->dbs[c->n_dbs], cfg_db_params);
-        if (rc < 0 || !(d->name = lg_strdup(d->name))) {
-            d->name = NULL;
-            c->n_dbs++; /* free what was copied */
-            goto fail;
-        }
-    }
-    if (cfg->n_users && !(c->users = lg_calloc(cfg->n_users, sizeof(*c->users))))
-        goto fail;
-    for (; c->n_users < cfg->n_users; c->n_users++) {
-        struct user_entry *u = &c->users[c->n_users];
-        *u = cfg->users[c->n_users];
-        int rc = cfg_table_dup_strings(u, &cfg->users[c->n_users], cfg_user_params);
-        if (rc < 0 || !(u->name = lg_strdup(u->name))) {
-            u->name = NULL;
-            c->n_users++;
-            goto fail;
-        }
+    /* Each step makes its part of @c its own (or NULL) even when it fails, so all three
+     * must run before @c may be freed. */
+    int dbs = dup_entries(&db_kind, c, cfg);
+    int users = dup_entries(&user_kind, c, cfg);
+    int strings = cfg_table_dup_strings(c, cfg, cfg_keys);
+    if (dbs < 0 || users < 0 || strings < 0) {
+        cfg_free(c);
+        return NULL;
     }
     return c;
-fail:
-    cfg_free(c);
-    return NULL;
 }
 
 int cfg_set(struct config *cfg, const char *key, const char *value, struct cfg_diag *diag)
@@ -842,9 +845,10 @@ int cfg_keep_restart_keys(struct config *next, const struct config *cur, struct 
         char a[64], b[64];
         const char *was = cfg_value_render(cur, k, a, sizeof(a));
         const char *now = cfg_value_render(next, k, b, sizeof(b));
-        cfg_diag_add(diag, false, "reload", 0,
-                     "%s changed from \"%.100s\" to \"%.100s\": needs a restart, keeping \"%.100s\"",
-                     k->name, was, now, was);
+        cfg_diag_add(
+                diag, false, "reload", 0,
+                "%s changed from \"%.100s\" to \"%.100s\": needs a restart, keeping \"%.100s\"",
+                k->name, was, now, was);
         if (cfg_value_copy(next, cur, k) < 0)
             return -ENOMEM;
         kept++;

@@ -79,8 +79,7 @@ const struct cfg_key cfg_keys[] = {
              "TCP addresses to listen on, comma-separated; `*` = all, empty = no TCP"),
         INT("listen_port", listen_port, "6432", 1, 65535, CFG_RESTART,
             "TCP port, also names the Unix socket `.s.PGSQL.<port>`"),
-        INT("listen_backlog", listen_backlog, "128", 1, 65535, CFG_RESTART,
-            "listen(2) backlog"),
+        INT("listen_backlog", listen_backlog, "128", 1, 65535, CFG_RESTART, "listen(2) backlog"),
         STR("unix_socket_dir", unix_socket_dir, "/tmp", CFG_RESTART,
             "directory for the Unix socket; empty = no Unix socket"),
         ROW("unix_socket_mode", CFG_T_OCTAL, unix_socket_mode, "0777", 0, 0777, CFG_RESTART, NULL,
@@ -245,12 +244,12 @@ const struct cfg_key cfg_keys[] = {
 
 const struct cfg_key cfg_db_params[] = {
         ROW("dbname", CFG_T_STR, dbname, NULL, 0, 0, NULL,
-            "database name on the server; default: the entry's name"),
+            "database name on the server; unset: the entry's name (for `*`: the client's)"),
         ROW("host", CFG_T_STR, host, NULL, 0, 0, NULL,
-            "host name, address, or Unix socket directory (starts with `/`)"),
+            "host name, address, or Unix socket directory (starts with `/`); unset: localhost"),
         ROW("port", CFG_T_INT, port, "5432", 1, 65535, NULL, "server port"),
         ROW("user", CFG_T_STR, user, NULL, 0, 0, NULL,
-            "log in to the server as this user whoever the client is"),
+            "log in to the server as this user whoever the client is; unset: the client's user"),
         ROW("password", CFG_T_STR, password, NULL, 0, 0, NULL, "password for `user`"),
         ROW("auth_user", CFG_T_STR, auth_user, NULL, 0, 0, NULL, "overrides auth_user"),
         ROW("auth_query", CFG_T_STR, auth_query, NULL, 0, 0, NULL, "overrides auth_query"),
@@ -396,8 +395,12 @@ int cfg_parse_usec(const char *s, uint64_t *out)
     static const struct {
         const char *name;
         uint64_t us;
-    } units[] = {{"", 1000000},    {"s", 1000000},      {"us", 1},
-                 {"ms", 1000},     {"min", 60000000},   {"h", UINT64_C(3600000000)},
+    } units[] = {{"", 1000000},
+                 {"s", 1000000},
+                 {"us", 1},
+                 {"ms", 1000},
+                 {"min", 60000000},
+                 {"h", UINT64_C(3600000000)},
                  {"d", UINT64_C(86400000000)}};
     uint64_t whole = 0, frac = 0, scale = 1;
     const char *p = s;
@@ -520,9 +523,9 @@ int cfg_value_set(void *base, const struct cfg_key *k, const char *shown, const 
         return set_string(field, val);
     case CFG_T_INT:
     case CFG_T_OCTAL:
-        if (k->type == CFG_T_INT ? cfg_parse_int(val, &v) < 0
-                                 : (!*val || strspn(val, "01234567") != strlen(val) ||
-                                    strlen(val) > 8)) {
+        if (k->type == CFG_T_INT
+                    ? cfg_parse_int(val, &v) < 0
+                    : (!*val || strspn(val, "01234567") != strlen(val) || strlen(val) > 8)) {
             cfg_diag_add(d, true, file, line, "%s = %.64s: %s", shown, val,
                          k->type == CFG_T_INT ? "not an integer" : "not an octal mode (e.g. 0777)");
             return -EINVAL;
@@ -649,7 +652,7 @@ int cfg_value_copy(void *dst, const void *src, const struct cfg_key *k)
         *(char **)fd = c;
         return 0;
     }
-    size_t n = k->type == CFG_T_BOOL ? sizeof(bool)
+    size_t n = k->type == CFG_T_BOOL   ? sizeof(bool)
                : k->type == CFG_T_USEC ? sizeof(uint64_t)
                                        : sizeof(int);
     memcpy(fd, fs, n);
@@ -744,8 +747,10 @@ static void doc_params(FILE *out, const struct cfg_key *table, const char *deflt
         fprintf(out, "| `%s` | ", k->name);
         if (k->def)
             doc_default(out, k);
+        else if (k->type != CFG_T_STR || strncmp(k->doc, "overrides", 9) == 0)
+            fputs(deflt, out); /* falls back to the [lifeguard] setting */
         else
-            fputs(deflt, out);
+            fputs("(unset)", out);
         fputs(" | ", out);
         doc_cell(out, k->doc);
         fputs(" |\n", out);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cfg_keys.h: internal to cfg.c and cfg_keys.c (and userlist.c's diagnostics): the key
- * tables that drive parsing, defaults, range checks, SHOW CONFIG and the generated
- * reference, plus the typed value parsers they share. Not a public API: other modules
- * use cfg.h. Invariant: every field of struct config that is configurable has exactly
- * one canonical row in cfg_keys[]; aliases and PgBouncer-only names are rows of their
- * own kinds that never touch a field.
+ * cfg_keys.h: internal to the cfg module (cfg.c, cfg_keys.c, and tests): the key tables
+ * that drive parsing, defaults, range checks, SHOW CONFIG and the generated reference,
+ * plus the typed value parsers they share. Not a public API: other modules use cfg.h.
+ * Invariant: every configurable field of struct config has exactly one canonical row in
+ * cfg_keys[]; aliases and PgBouncer-only names are rows of their own kinds that never
+ * touch a field.
  */
 #ifndef LG_CFG_KEYS_H
 #define LG_CFG_KEYS_H
@@ -44,15 +44,15 @@ struct cfg_enum {
 };
 
 struct cfg_key {
-    const char *name;    /* lower case; lookups are case-insensitive */
+    const char *name; /* lower case; lookups are case-insensitive */
     enum cfg_type type;
-    size_t offset;       /* offsetof() into the struct the table describes */
-    const char *def;     /* default as ini text; NULL: unset (NULL string / "global") */
-    int64_t min, max;    /* INT, OCTAL: the value; USEC: microseconds */
-    unsigned flags;      /* CFG_RESTART, CFG_NOOP */
+    size_t offset;                /* offsetof() into the struct the table describes */
+    const char *def;              /* default as ini text; NULL: unset (NULL string / "global") */
+    int64_t min, max;             /* INT, OCTAL: the value; USEC: microseconds */
+    unsigned flags;               /* CFG_RESTART, CFG_NOOP */
     const struct cfg_enum *enums; /* ENUM, STRENUM; NULL-name terminated */
-    const char *doc;     /* one line for docs/config.md */
-    const char *alias_of; /* ALIAS rows only */
+    const char *doc;              /* one line for docs/config.md */
+    const char *alias_of;         /* ALIAS rows only */
 };
 
 /* The [lifeguard] keys; the [databases] and [users] connection-string parameters (their

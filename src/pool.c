@@ -556,20 +556,8 @@ static void reset_done(void *arg, struct server *s, const struct pgproto_error *
     to_idle(s);
 }
 
-void pool_release(struct server *s, struct stream *client)
+static void run_reset(struct server *s)
 {
-    struct stream *ss = server_stream(s);
-    server_set_holder(s, NULL);
-    uint64_t sent = client->n_counted - client->link_base;
-    uint64_t answered = ss->n_counted - ss->link_base;
-    stream_unlink(client);
-    if (sent != answered || server_tx_status(s) != 'I' || !stream_is_drained(ss)) {
-        server_close(s, "client left with %s", sent != answered ? "a query in flight"
-                                               : server_tx_status(s) != 'I'
-                                                       ? "a transaction open"
-                                                       : "unsent data");
-        return;
-    }
     const char *q = g_cfg->server_reset_query;
     if (q && *q) {
         if (server_exec(s, q, NULL, 0, reset_done, NULL) < 0)
@@ -579,9 +567,48 @@ void pool_release(struct server *s, struct stream *client)
     to_idle(s);
 }
 
+static void rollback_done(void *arg, struct server *s, const struct pgproto_error *err,
+                          const char *value, bool closed)
+{
+    (void)arg;
+    (void)value;
+    if (closed)
+        return;
+    if (err || server_tx_status(s) != 'I') {
+        server_close(s, "ROLLBACK of the departed client's transaction failed");
+        return;
+    }
+    run_reset(s);
+}
+
+void pool_release(struct server *s, struct stream *client)
+{
+    struct stream *ss = server_stream(s);
+    server_set_holder(s, NULL);
+    uint64_t sent = client->n_counted - client->link_base;
+    uint64_t answered = ss->n_counted - ss->link_base;
+    stream_unlink(client);
+    if (sent != answered || !stream_is_drained(ss)) {
+        server_close(s, "client left with %s",
+                     sent != answered ? "a query in flight" : "unsent data");
+        return;
+    }
+    if (server_tx_status(s) != 'I') {
+        /* The client left inside a transaction (a driver closing without commit):
+         * roll it back rather than pay for a new connection. */
+        if (server_exec(s, "ROLLBACK", NULL, 0, rollback_done, NULL) < 0)
+            server_close(s, "client left with a transaction open");
+        return;
+    }
+    run_reset(s);
+}
+
 void pool_release_unlinked(struct server *s)
 {
-    if (server_tx_status(s) != 'I' || !stream_is_drained(server_stream(s))) {
+    /* Called from the ReadyForQuery callback itself: that message is still in the
+     * buffer, so "drained" cannot be asked here. Anything after it is examined as an
+     * idle server's input, and unexpected bytes close the server. */
+    if (server_tx_status(s) != 'I') {
         server_close(s, "not idle after lifeguard's statement");
         return;
     }

@@ -83,7 +83,7 @@ int pool_exec(struct server *s, const char *sql, const char *const *params, size
  * client sent answered, status 'I', nothing buffered; then server_reset_query runs
  * and the server goes IDLE. Otherwise the server is closed. */
 void pool_release(struct server *s, struct stream *client);
-/* Lifeguard's own use of @s is over (after server_exec). */
+/* Lifeguard's own use of @s is over (after server_exec; may be called from its callback). */
 void pool_release_unlinked(struct server *s);
 /* Forward a CancelRequest for whatever @s is running, on a new connection. */
 void pool_send_cancel(struct server *s);

@@ -513,7 +513,7 @@ static int on_login_message(struct server *s, uint8_t type, const uint8_t *p, ui
 int server_exec(struct server *s, const char *sql, const char *const *params, size_t n_params,
                 server_exec_fn *fn, void *arg)
 {
-    if (s->exec_fn || s->st.peer || s->state != SERVER_ACTIVE || s->tx_status != 'I')
+    if (s->exec_fn || s->st.peer || s->state != SERVER_ACTIVE)
         return -EBUSY;
     int rc = n_params ? pgproto_put_extended_query(&s->st.out, sql, params, n_params)
                       : pgproto_put_query(&s->st.out, sql);

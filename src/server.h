@@ -58,7 +58,7 @@ void server_close(struct server *s, const char *fmt, ...) LG_PRINTF(2, 3);
 typedef void server_exec_fn(void *arg, struct server *s, const struct pgproto_error *err,
                             const char *value, bool closed);
 
-/* Run @sql on an ACTIVE, unlinked, idle-at-'I' server: simple protocol if @n_params is 0,
+/* Run @sql on an ACTIVE, unlinked server at ReadyForQuery (any transaction status): simple protocol if @n_params is 0,
  * else extended with text parameters. @fn runs once at ReadyForQuery, or on failure
  * (timeout after server_connect_timeout, EOF). 0, or -EBUSY/-ENOSPC (not started). */
 int server_exec(struct server *s, const char *sql, const char *const *params, size_t n_params,

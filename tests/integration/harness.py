@@ -362,12 +362,18 @@ def base_config(pg, port, sockdir, userlist_path):
     }
 
 
+def quote_userlist(value):
+    """PgBouncer's userlist.txt doubles a quote inside a quoted field."""
+    return value.replace('"', '""')
+
+
 class Pooler:
     """One lifeguard (or PgBouncer) process with its own ini, userlist and log.
 
     main/databases/users: dicts merged over base_config (a None value removes
-    a key; @PGHOST@ and @PGPORT@ in a value name the test server). userlist: {user: secret}, replacing the default (every test user
-    with its plaintext password).
+    a key; @PGHOST@ and @PGPORT@ in a value name the test server).
+    userlist: {user: secret}, replacing the default (every test user with
+    its plaintext password).
     """
 
     def __init__(self, pg, workdir, main=None, databases=None, users=None, userlist=None):
@@ -413,7 +419,8 @@ class Pooler:
             lines.append("")
         self.ini_path.write_text("\n".join(lines))
         self.userlist_path.write_text(
-            "".join(f'"{u}" "{s.replace(chr(34), chr(34) * 2)}"\n' for u, s in self.userlist.items())
+            "".join(f'"{quote_userlist(u)}" "{quote_userlist(s)}"\n'
+                    for u, s in self.userlist.items())
         )
 
     # ---- process ----

@@ -39,6 +39,7 @@ mkdir -p "$HOME"
 
 # After a crashed or interrupted run: stop what the harness started (pid files
 # in $base/pids, written by harness.py) and nothing else.
+# shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
     local f pid sig pids=()
     for f in "$base"/pids/*; do
@@ -69,13 +70,33 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-args=(-m pytest -p no:cacheprovider -c "$here/pytest.ini" --rootdir "$here"
-    --basetemp "$base/pytest" -n "${LG_TEST_JOBS:-2}" "$@")
-log=$base/pytest.out
-cd "$here"
-set +e
+testdir=$here
 if [ "$(id -u)" -eq 0 ]; then
     chown -R postgres:postgres "$base"
+    # CI may clone where the postgres user can't reach (e.g. under /root):
+    # then run a copy of the tests and of the binary from the scratch dir.
+    # shellcheck disable=SC2016 # $1/$2 belong to the inner sh
+    if ! setpriv --reuid=postgres --regid=postgres --init-groups -- \
+        sh -c 'test -r "$1/conftest.py" && test -x "$2"' _ "$here" "$LG_BINARY"; then
+        echo "run.sh: user postgres cannot read $here or $LG_BINARY; using copies in $base"
+        mkdir -p "$base/tests" "$base/bin"
+        cp -a "$here/." "$base/tests/"
+        cp "$LG_BINARY" "$base/bin/"
+        LG_BINARY=$base/bin/$(basename "$LG_BINARY")
+        testdir=$base/tests
+        chown -R postgres:postgres "$base"
+    fi
+fi
+
+args=(-m pytest -p no:cacheprovider -c "$testdir/pytest.ini" --rootdir "$testdir"
+    --basetemp "$base/pytest" -n "${LG_TEST_JOBS:-2}")
+# sanitized binaries are slower; harness.py stretches its own deadlines alike
+[ "$BUILD" = asan ] && args+=(--timeout 180)
+args+=("$@")
+log=$base/pytest.out
+cd "$testdir"
+set +e
+if [ "$(id -u)" -eq 0 ]; then
     setpriv --reuid=postgres --regid=postgres --init-groups "$py" "${args[@]}" 2>&1 | tee "$log"
 else
     "$py" "${args[@]}" 2>&1 | tee "$log"

@@ -48,7 +48,9 @@ def test_session_state_does_not_leak_to_next_client(lg, pg):
         assert cur.fetchone()[0] is True
 
 
-@pytest.mark.lg_config(main={"default_pool_size": "1", "server_reset_query": "SET work_mem = '3MB'"})
+@pytest.mark.lg_config(
+    main={"default_pool_size": "1", "server_reset_query": "SET work_mem = '3MB'"}
+)
 def test_custom_server_reset_query_runs_between_clients(lg, pg):
     with closing(lg.conn()) as a, a.cursor() as cur:
         cur.execute("SELECT pg_backend_pid()")

@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -171,6 +172,16 @@ static void test_aliases(void **state)
     cfg_free(c);
     cfg_diag_fini(&d);
 
+    /* no two real rows share a field, and names are unique, in every table */
+    const struct cfg_key *all[] = {cfg_keys, cfg_db_params, cfg_user_params};
+    for (size_t t = 0; t < 3; t++)
+        for (const struct cfg_key *a = all[t]; a->name; a++)
+            for (const struct cfg_key *b = a + 1; b->name; b++) {
+                assert_true(strcmp(a->name, b->name) != 0);
+                if (cfg_key_is_real(a) && cfg_key_is_real(b))
+                    assert_true(a->offset != b->offset);
+            }
+
     /* every alias row reaches a real key in the same table */
     const struct cfg_key *tables[] = {cfg_keys, cfg_db_params, cfg_user_params};
     for (size_t t = 0; t < 3; t++)
@@ -226,10 +237,12 @@ static void test_types(void **state)
 static void test_range_errors(void **state)
 {
     (void)state;
-    expect_error(AUTH "listen_port = 0\n", "t.ini:3: error: listen_port = 0: out of range (1..65535)");
+    expect_error(AUTH "listen_port = 0\n",
+                 "t.ini:3: error: listen_port = 0: out of range (1..65535)");
     expect_error(AUTH "listen_port = 65536\n",
                  "t.ini:3: error: listen_port = 65536: out of range (1..65535)");
-    expect_error(AUTH "pkt_buf = 1023\n", "t.ini:3: error: pkt_buf = 1023: out of range (1024..1048576)");
+    expect_error(AUTH "pkt_buf = 1023\n",
+                 "t.ini:3: error: pkt_buf = 1023: out of range (1024..1048576)");
     expect_error(AUTH "pkt_buf = 1048577\n",
                  "t.ini:3: error: pkt_buf = 1048577: out of range (1024..1048576)");
     expect_error(AUTH "max_packet_size = 100\n",
@@ -297,7 +310,8 @@ static void test_sslmode(void **state)
 {
     (void)state;
     struct cfg_diag d;
-    struct config *c = expect_ok(AUTH "client_tls_sslmode = prefer\nserver_tls_sslmode = ALLOW\n", &d);
+    struct config *c =
+            expect_ok(AUTH "client_tls_sslmode = prefer\nserver_tls_sslmode = ALLOW\n", &d);
     assert_int_equal(d.warnings, 2);
     assert_line(&d, "t.ini:3: warning: client_tls_sslmode = prefer: TLS is not implemented yet; "
                     "connections will not use TLS");
@@ -313,8 +327,9 @@ static void test_sslmode(void **state)
     expect_error(AUTH "server_tls_sslmode = verify-full\n",
                  "t.ini:3: error: server_tls_sslmode = verify-full: not supported yet: TLS is not "
                  "implemented yet");
-    expect_error(AUTH "server_tls_sslmode = sure\n",
-                 "t.ini:3: error: server_tls_sslmode = sure: must be one of: disable, allow, prefer");
+    expect_error(
+            AUTH "server_tls_sslmode = sure\n",
+            "t.ini:3: error: server_tls_sslmode = sure: must be one of: disable, allow, prefer");
 }
 
 static void test_errors_collected(void **state)
@@ -345,8 +360,9 @@ static void test_errors_collected(void **state)
 static void test_unknown_and_pgbouncer_keys(void **state)
 {
     (void)state;
-    expect_error(AUTH "max_client_con = 10\n",
-                 "t.ini:3: error: unknown setting \"max_client_con\" (did you mean max_client_conn?)");
+    expect_error(
+            AUTH "max_client_con = 10\n",
+            "t.ini:3: error: unknown setting \"max_client_con\" (did you mean max_client_conn?)");
     expect_error(AUTH "x = 1\n", "t.ini:3: error: unknown setting \"x\"");
 
     struct cfg_diag d;
@@ -735,6 +751,21 @@ static void test_env(void **state)
 /* ---- cfg_load: files, %include, the process environment ------------------------------ */
 
 static char tmpdir[64];
+static char load_path[256];
+
+typedef bool scenario_fn(void);
+static void run_with_each_alloc_failure(scenario_fn *fn);
+
+static bool scen_load(void)
+{
+    struct cfg_diag d;
+    cfg_diag_init(&d);
+    struct config *c = cfg_load(load_path, &d);
+    bool ok = c && c->default_pool_size == 3 && cfg_find_db(c, "app");
+    cfg_free(c);
+    cfg_diag_fini(&d);
+    return ok;
+}
 
 static void write_file(const char *name, const char *text)
 {
@@ -778,6 +809,8 @@ static void test_load(void **state)
     assert_non_null(cfg_find_db(c, "app"));
     cfg_free(c);
     cfg_diag_fini(&d);
+    snprintf(load_path, sizeof(load_path), "%s", path); /* with both %includes */
+    run_with_each_alloc_failure(scen_load);
 
     char want[400];
     cfg_diag_init(&d);
@@ -792,8 +825,8 @@ static void test_load(void **state)
     snprintf(path, sizeof(path), "%s/missing.ini", tmpdir);
     assert_null(cfg_load(path, &d));
     snprintf(want, sizeof(want),
-             "%s/missing.ini:2: error: %%include %s/nothere.ini: No such file or directory",
-             tmpdir, tmpdir);
+             "%s/missing.ini:2: error: %%include %s/nothere.ini: No such file or directory", tmpdir,
+             tmpdir);
     assert_line(&d, want);
     cfg_diag_fini(&d);
 
@@ -811,14 +844,15 @@ static void test_load(void **state)
     snprintf(want, sizeof(want), "%s/none.ini: error: cannot read: No such file or directory",
              tmpdir);
     assert_line(&d, want);
+    assert_int_equal(d.errors + d.warnings, 1); /* nothing else about a file never read */
     cfg_diag_fini(&d);
 
     cfg_diag_init(&d);
     assert_null(cfg_load(tmpdir, &d));
     cfg_diag_fini(&d);
 
-    const char *names[] = {"main.ini", "conf.d/pool.ini", "dbs.ini", "loop.ini", "missing.ini",
-                           "bad.ini"};
+    const char *names[] = {"main.ini", "conf.d/pool.ini", "dbs.ini",
+                           "loop.ini", "missing.ini",     "bad.ini"};
     for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
         snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
         unlink(path);
@@ -835,8 +869,8 @@ struct show_find {
     bool reloadable;
 };
 
-static void show_find_cb(void *arg, const char *key, const char *value,
-                         const char *default_value, bool reloadable)
+static void show_find_cb(void *arg, const char *key, const char *value, const char *default_value,
+                         bool reloadable)
 {
     struct show_find *f = arg;
     (void)default_value;
@@ -960,8 +994,6 @@ static void test_doc_and_diag(void **state)
 
 /* ---- allocation failures -------------------------------------------------------------- */
 
-typedef bool scenario_fn(void);
-
 static bool scen_parse(void)
 {
     struct cfg_diag d;
@@ -1010,6 +1042,8 @@ static void run_with_each_alloc_failure(scenario_fn *fn)
         assert_int_equal(alloc_live_count(), live);
         if (ok) {
             assert_true(alloc_total_count() - before < n);
+            print_message("        %" PRIu64 " allocation failure points, each cleaned up\n",
+                          n - 1);
             break;
         }
     }

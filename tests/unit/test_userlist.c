@@ -4,6 +4,7 @@
  * comments, malformed lines with file:line, duplicates, many users, loading from a file,
  * and allocation failures. Secrets must never appear in diagnostics.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,7 +62,8 @@ static void test_parse(void **state)
     assert_int_equal(d.errors + d.warnings, 0);
     assert_int_equal(userlist_count(ul), 5);
     assert_string_equal(userlist_lookup(ul, "alice"), "md5e3b6f2d3b3d8b5b4b1c1f1a1e1d1c1b1");
-    assert_string_equal(userlist_lookup(ul, "bob"), "SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy");
+    assert_string_equal(userlist_lookup(ul, "bob"),
+                        "SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy");
     assert_string_equal(userlist_lookup(ul, "we\"ird"), "pa\"ss\"");
     assert_string_equal(userlist_lookup(ul, "empty"), "");
     assert_string_equal(userlist_lookup(ul, "spaced user"), "p w");
@@ -159,8 +161,10 @@ static void test_duplicates(void **state)
     assert_string_equal(userlist_lookup(ul, "b"), "2");
     assert_int_equal(d.errors, 0);
     assert_int_equal(d.warnings, 2);
-    assert_line(&d, "userlist.txt:3: warning: user \"a\" is listed again; this line replaces line 1");
-    assert_line(&d, "userlist.txt:4: warning: user \"a\" is listed again; this line replaces line 3");
+    assert_line(&d,
+                "userlist.txt:3: warning: user \"a\" is listed again; this line replaces line 1");
+    assert_line(&d,
+                "userlist.txt:4: warning: user \"a\" is listed again; this line replaces line 3");
     userlist_free(ul);
     cfg_diag_fini(&d);
 }
@@ -263,6 +267,8 @@ static void test_alloc_failures(void **state)
         assert_int_equal(alloc_live_count(), live);
         if (ok) {
             assert_true(alloc_total_count() - before < n);
+            print_message("        %" PRIu64 " allocation failure points, each cleaned up\n",
+                          n - 1);
             break;
         }
     }
