@@ -9,6 +9,38 @@
 
 #include "alloc.h"
 
+/* Recently released storage, reused by the next buf_ensure of the same capacity: a busy
+ * connection releases and re-takes its buffer every transaction, and this keeps that off
+ * malloc. Bounded, so idle memory is returned once traffic calms. */
+#define CACHE_MAX 256
+static void *cache[CACHE_MAX];
+static size_t cache_len;
+static size_t cache_cap; /* the capacity the cached chunks have */
+
+static void storage_free(void *p, size_t cap)
+{
+    if (cache_len == 0)
+        cache_cap = cap;
+    if (cap == cache_cap && cache_len < CACHE_MAX) {
+        cache[cache_len++] = p;
+        return;
+    }
+    lg_free(p);
+}
+
+static void *storage_get(size_t cap)
+{
+    if (cache_len && cap == cache_cap)
+        return cache[--cache_len];
+    return lg_malloc(cap);
+}
+
+void buf_cache_flush(void)
+{
+    while (cache_len)
+        lg_free(cache[--cache_len]);
+}
+
 void buf_init(struct buf *b, size_t cap)
 {
     b->data = NULL;
@@ -18,7 +50,8 @@ void buf_init(struct buf *b, size_t cap)
 
 void buf_fini(struct buf *b)
 {
-    lg_free(b->data);
+    if (b->data)
+        storage_free(b->data, b->cap);
     b->data = NULL;
     b->sent = b->scan = b->end = 0;
 }
@@ -27,14 +60,14 @@ int buf_ensure(struct buf *b)
 {
     if (b->data)
         return 0;
-    b->data = lg_malloc(b->cap);
+    b->data = storage_get(b->cap);
     return b->data ? 0 : -ENOMEM;
 }
 
 void buf_release_if_empty(struct buf *b)
 {
     if (b->data && b->end == b->sent) {
-        lg_free(b->data);
+        storage_free(b->data, b->cap);
         b->data = NULL;
         b->sent = b->scan = b->end = 0;
     }

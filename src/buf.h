@@ -23,6 +23,8 @@ struct buf {
 };
 
 void buf_init(struct buf *b, size_t cap);
+/* Free cached spare storage (at exit, and in tests before leak checks). */
+void buf_cache_flush(void);
 /* Free storage. The buffer can be used again (it reallocates lazily). */
 void buf_fini(struct buf *b);
 /* Make sure storage exists. 0 or -ENOMEM. */

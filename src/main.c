@@ -13,6 +13,7 @@
 
 #include "alloc.h"
 #include "base.h"
+#include "buf.h"
 #include "cfg.h"
 #include "client.h"
 #include "clock.h"
@@ -315,6 +316,7 @@ int main(int argc, char **argv)
         unlink(cfg->pidfile);
     userlist_free(ul);
     cfg_free(cfg);
+    buf_cache_flush();
     log_info("lifeguard stopped");
     return 0;
 }
