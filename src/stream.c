@@ -259,6 +259,10 @@ static bool do_read(struct stream *s)
         }
         moved = true;
         s->bytes_in += (uint64_t)n;
+        /* A short read emptied the socket: with edge-triggered epoll, more data will
+         * raise a new edge, so skip the recv that would only say EAGAIN. */
+        if ((size_t)n < buf_space(b))
+            s->can_read = false;
         b->end += (size_t)n;
         if (!examine(s))
             return moved;

@@ -62,6 +62,9 @@ allowed() {
     local from=$1 to=$2 lf=${layer[$1]} lt=${layer[$2]}
     [ "$from" = "$to" ] && return 0
     [ "$lt" = 0 ] && return 0
+    # stream frames messages: it reads the 5-byte header with pgproto's parser
+    # (docs/architecture.md, "Where this differs from the design notes").
+    [ "$from" = stream ] && [ "$to" = pgproto ] && return 0
     case $lf in
     0) return 1 ;;
     1) [ "$lt" = 1 ] ;;

@@ -117,6 +117,16 @@ def port_accepts(port, host="127.0.0.1"):
     return True
 
 
+def unix_accepts(path):
+    with closing(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)) as s:
+        s.settimeout(0.5)
+        try:
+            s.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
 class PortLock:
     """A TCP port that no other worker holds (flock on a per-port file) and
     that nothing listens on right now. Held until release()."""
@@ -437,8 +447,11 @@ class Pooler:
         note_pid(self.proc.pid, f"{FLAVOR} {self.ini_path}")
 
     def start(self, timeout=10):
-        """Start the binary and wait until its TCP port accepts connections."""
+        """Start the binary and wait until its TCP port accepts connections
+        (and its Unix socket, when configured: it may open a moment later)."""
         self._spawn()
+        sockdir = self.config["main"].get("unix_socket_dir")
+        unix_path = Path(sockdir) / f".s.PGSQL.{self.port}" if sockdir else None
 
         def ready():
             if self.proc.poll() is not None:
@@ -446,7 +459,7 @@ class Pooler:
                     f"{FLAVOR} exited with {self.proc.returncode} during startup\n"
                     + tail(self.log_text())
                 )
-            return port_accepts(self.port)
+            return port_accepts(self.port) and (unix_path is None or unix_accepts(unix_path))
 
         wait_until(ready, timeout, interval=0.02, msg=f"{FLAVOR} not listening on {self.port}")
         return self
