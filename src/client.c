@@ -49,6 +49,7 @@ struct client {
     char *secret;                 /* stored password/secret for this user, or NULL */
     struct server *server;        /* linked server (opaque here), or NULL */
     struct auth_lookup *lookup;   /* auth_query in flight */
+    struct pool_cancel *cancel;   /* this connection is a CancelRequest being forwarded */
     uint32_t cancel_pid, cancel_key;
     bool ssl_answered, gss_answered;
 };
@@ -151,6 +152,10 @@ static void client_close(struct client *c, const char *sqlstate, const char *fmt
     }
     evloop_timer_cancel(g_ev, &c->login_timer);
     detach_lookup(c);
+    if (c->cancel) {
+        pool_cancel_detach(c->cancel);
+        c->cancel = NULL;
+    }
     pool_cancel_wait(&c->waiter);
     if (c->server) {
         struct server *s = c->server;
@@ -235,22 +240,37 @@ void client_accept(int fd, const char *peer, bool is_unix)
 
 /* ---- cancel requests ---- */
 
-static void handle_cancel(uint32_t pid, uint32_t key)
+static void cancel_done(void *arg)
+{
+    struct client *c = arg;
+    c->cancel = NULL;
+    client_close(c, NULL, "cancel request forwarded");
+}
+
+/* @c is the connection that carried the CancelRequest. It stays open until the
+ * forwarded cancel is done. */
+static void handle_cancel(struct client *c, uint32_t pid, uint32_t key)
 {
     struct list_node *n;
+    evloop_timer_cancel(g_ev, &c->login_timer);
     list_for_each(n, &cancel_hash[pid % CANCEL_BUCKETS]) {
         struct client *t = container_of(n, struct client, hash_node);
         if (t->cancel_pid != pid || t->cancel_key != key)
             continue;
         if (t->server) {
             log_debug("C-%llu cancel request forwarded", (unsigned long long)t->id);
-            pool_send_cancel(t->server);
+            c->cancel = pool_send_cancel(t->server, cancel_done, c);
+            if (c->cancel) {
+                /* Nothing more is read from the requester; bound the wait anyway. */
+                c->st.paused = true;
+                return;
+            }
         } else {
             log_debug("C-%llu cancel request dropped: no server", (unsigned long long)t->id);
         }
-        return;
+        break;
     }
-    log_debug("cancel request for unknown key dropped");
+    client_close(c, NULL, "cancel request handled");
 }
 
 /* ---- login ---- */
@@ -376,9 +396,8 @@ static int on_raw(struct stream *st, const uint8_t *p, size_t n)
         return rc;
     }
     case PGPROTO_STARTUP_CANCEL:
-        handle_cancel(su.cancel_pid, su.cancel_key);
-        client_close(c, NULL, "cancel request handled");
-        return -1;
+        handle_cancel(c, su.cancel_pid, su.cancel_key);
+        return c->state == CLIENT_CLOSING ? -1 : rc; /* else paused until forwarded */
     case PGPROTO_STARTUP_V3:
     default:
         return on_startup(c, p, rc);

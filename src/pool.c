@@ -52,6 +52,18 @@ static struct list_node g_pools = {&g_pools, &g_pools};
 
 static void service(struct pool *p);
 
+/* A CancelRequest being forwarded on a connection of its own. */
+struct pool_cancel {
+    struct list_node node; /* on g_cancels until finished */
+    struct stream st;
+    struct evloop_timer timer;
+    pool_cancel_done_fn *done;
+    void *arg;
+};
+
+static struct list_node g_cancels = {&g_cancels, &g_cancels};
+static void cancel_finish(struct pool_cancel *c);
+
 void pool_module_init(struct evloop *ev, const struct config *cfg)
 {
     g_ev = ev;
@@ -84,6 +96,8 @@ static void pool_free(struct pool *p)
 
 void pool_module_fini(void)
 {
+    while (!list_empty(&g_cancels))
+        cancel_finish(container_of(g_cancels.next, struct pool_cancel, node));
     struct list_node *n, *t;
     list_for_each_safe(n, t, &g_pools) {
         struct pool *p = container_of(n, struct pool, node);
@@ -617,10 +631,6 @@ void pool_release_unlinked(struct server *s)
 
 /* ---- cancel forwarding ---- */
 
-struct cancel_conn {
-    struct stream st;
-    struct evloop_timer timer;
-};
 
 static void cancel_free(struct evloop *ev, void *arg)
 {
@@ -628,14 +638,24 @@ static void cancel_free(struct evloop *ev, void *arg)
     lg_free(arg);
 }
 
-static void cancel_finish(struct cancel_conn *c)
+static void cancel_finish(struct pool_cancel *c)
 {
     if (c->st.closed)
         return;
     evloop_timer_cancel(g_ev, &c->timer);
     stream_close(&c->st);
+    list_del(&c->node);
+    pool_cancel_done_fn *done = c->done;
+    c->done = NULL;
+    if (done)
+        done(c->arg);
     if (evloop_defer(g_ev, cancel_free, c) < 0)
         log_error("cancel: cannot schedule free; leaking it");
+}
+
+void pool_cancel_detach(struct pool_cancel *c)
+{
+    c->done = NULL;
 }
 
 static int cancel_on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len)
@@ -663,7 +683,7 @@ static void cancel_timeout(struct evloop *ev, void *arg)
 static const struct stream_ops cancel_ops = {
         .on_message = cancel_on_message, .on_close = cancel_on_close};
 
-void pool_send_cancel(struct server *s)
+struct pool_cancel *pool_send_cancel(struct server *s, pool_cancel_done_fn *done, void *arg)
 {
     const struct server_target *t = server_target(s);
     uint32_t pid, key;
@@ -671,21 +691,25 @@ void pool_send_cancel(struct server *s)
     int fd = net_connect(t->host, t->port);
     if (fd < 0) {
         log_warn("cancel request for server pid %u: connect failed: %s", pid, strerror(-fd));
-        return;
+        return NULL;
     }
-    struct cancel_conn *c = lg_calloc(1, sizeof(*c));
+    struct pool_cancel *c = lg_calloc(1, sizeof(*c));
     if (!c || stream_init(&c->st, g_ev, fd, 64, &cancel_ops, c) < 0) {
         close(fd);
         lg_free(c);
         log_warn("cancel request for server pid %u: out of memory", pid);
-        return;
+        return NULL;
     }
+    list_append(&g_cancels, &c->node);
     evloop_timer_init(&c->timer, cancel_timeout, c);
     if (pgproto_put_cancel(&c->st.out, pid, key) < 0 ||
         evloop_timer_set(g_ev, &c->timer, clock_now_us() + g_cfg->server_connect_timeout_us) < 0) {
         cancel_finish(c);
-        return;
+        return NULL;
     }
+    c->done = done;
+    c->arg = arg;
     stream_flush(&c->st);
     log_debug("cancel request forwarded to server pid %u", pid);
+    return c;
 }

@@ -85,8 +85,17 @@ int pool_exec(struct server *s, const char *sql, const char *const *params, size
 void pool_release(struct server *s, struct stream *client);
 /* Lifeguard's own use of @s is over (after server_exec; may be called from its callback). */
 void pool_release_unlinked(struct server *s);
-/* Forward a CancelRequest for whatever @s is running, on a new connection. */
-void pool_send_cancel(struct server *s);
+struct pool_cancel;
+/* Called when the forwarded cancel is done (PostgreSQL read it and closed, or it failed
+ * or timed out): the requester may now close its own connection. */
+typedef void pool_cancel_done_fn(void *arg);
+/* Forward a CancelRequest for whatever @s is running, on a new connection. The
+ * requester's connection should stay open until @done runs: libpq takes its close as
+ * "delivered", and a cancel still in flight could hit the client's next query.
+ * Returns a handle, or NULL if it failed at once (@done is not called). */
+struct pool_cancel *pool_send_cancel(struct server *s, pool_cancel_done_fn *done, void *arg);
+/* The requester went away first: @done will not be called. */
+void pool_cancel_detach(struct pool_cancel *c);
 
 /* ---- for server.c ---- */
 struct list_node *pool_server_list(struct pool *p, enum server_state st);

@@ -260,8 +260,9 @@ static bool do_read(struct stream *s)
         moved = true;
         s->bytes_in += (uint64_t)n;
         /* A short read emptied the socket: with edge-triggered epoll, more data will
-         * raise a new edge, so skip the recv that would only say EAGAIN. */
-        if ((size_t)n < buf_space(b))
+         * raise a new edge, so skip the recv that would only say EAGAIN. Not after a
+         * hang-up: the FIN came with this edge and raises no other. */
+        if ((size_t)n < buf_space(b) && !s->hup)
             s->can_read = false;
         b->end += (size_t)n;
         if (!examine(s))
@@ -331,5 +332,7 @@ void stream_on_io(struct evloop *ev, int fd, void *arg, unsigned events)
         s->can_read = true;
     if (events & EVLOOP_WRITE)
         s->can_write = true;
+    if (events & EVLOOP_ERROR)
+        s->hup = true; /* EOF may sit behind the data: no short-read shortcut */
     run(s);
 }

@@ -49,6 +49,7 @@ struct stream {
     uint32_t msg_left;         /* bytes of a passing message not yet examined */
     bool raw;                  /* startup phase: frames have no type byte */
     bool can_read, can_write;  /* edge-triggered readiness latches */
+    bool hup;                  /* the peer hung up or errored: read until EOF */
     bool closed;
     bool paused;               /* owner asked to stop examining (STREAM_PAUSE) */
     bool kick_queued;

@@ -87,6 +87,9 @@ def test_bogus_cancel_request_is_closed_and_harmless(lg):
 
 
 def test_cancel_request_for_idle_client_is_harmless(lg):
+    """libpq's PQcancel waits for the cancel connection to close, taking that
+    as the sign the cancel was delivered; a pooler that closes it before the
+    server got the cancel lets it land on the client's next query."""
     with closing(lg.raw()) as victim:
         victim.sendall(harness.startup_packet({"user": "trustuser", "database": "p0"}))
         key = None

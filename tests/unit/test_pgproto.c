@@ -281,7 +281,7 @@ static void test_startup_length_exactly_max_is_accepted(void **state)
     assert_int_equal(pgproto_parse_startup(p.d, p.n, &s), (int)PGPROTO_MAX_STARTUP);
     assert_int_equal(s.n_params, 2);
     assert_string_equal(pgproto_startup_get(&s, "user"), "u");
-    assert_int_equal(strlen(pgproto_startup_get(&s, "padding")), PGPROTO_MAX_STARTUP - 24);
+    assert_int_equal(strlen(pgproto_startup_get(&s, "padding")), PGPROTO_MAX_STARTUP - 25);
     assert_need_more_for_every_prefix(p.d, p.n);
 
     /* one byte more is refused before the body arrives */
@@ -295,8 +295,8 @@ static void test_startup_unknown_version(void **state)
     (void)state;
     struct pkt p;
     struct pgproto_startup s;
-    static const uint32_t codes[] = {0x00040000u /* 4.0 */, 0x00020000u /* 2.0 */,
-                                     0x00000000u, 0x04d21631u /* 1234.5681 */, 0xffffffffu};
+    static const uint32_t codes[] = {0x00040000u /* 4.0 */, 0x00020000u /* 2.0 */, 0x00000000u,
+                                     0x04d21631u /* 1234.5681 */, 0xffffffffu};
 
     for (size_t i = 0; i < ARRAY_SIZE(codes); i++) {
         startup_packet(&p, codes[i], BODY("user\0u\0\0"));
@@ -332,6 +332,28 @@ static void test_startup_missing_user_is_eproto(void **state)
     /* no body: length 8, version 3.0 */
     startup_packet(&p, PGPROTO_V3, "", 0);
     assert_int_equal(pgproto_parse_startup(p.d, p.n, &s), -EPROTO);
+}
+
+static void test_startup_repeated_user_agrees_with_get(void **state)
+{
+    (void)state;
+    /* XXX: found by fuzz_pgproto. The parser accepts this because *some* "user" is
+     * non-empty, but pgproto_startup_get() returns the first, "", and client.c logs in
+     * with it. Either refusing repeated names or judging the first "user" would do.
+     * Reported to the lead; remove this skip() once fixed. */
+    skip();
+    struct pkt p;
+    struct pgproto_startup s;
+
+    startup_packet(&p, PGPROTO_V3, BODY("user\0\0database\0db\0user\0alice\0\0"));
+    int rc = pgproto_parse_startup(p.d, p.n, &s);
+    if (rc > 0) {
+        const char *user = pgproto_startup_get(&s, "user");
+        assert_non_null(user);
+        assert_true(user[0] != '\0');
+    } else {
+        assert_int_equal(rc, -EPROTO);
+    }
 }
 
 static void test_startup_missing_terminator_is_eproto(void **state)
@@ -543,8 +565,7 @@ static void test_parse_error_unterminated_is_eproto(void **state)
     assert_int_equal(pgproto_parse_error((const uint8_t *)"", 0, &e), -EPROTO);
     assert_int_equal(pgproto_parse_error((const uint8_t *)no_final, sizeof(no_final) - 1, &e),
                      -EPROTO);
-    assert_int_equal(pgproto_parse_error((const uint8_t *)no_nul, sizeof(no_nul) - 1, &e),
-                     -EPROTO);
+    assert_int_equal(pgproto_parse_error((const uint8_t *)no_nul, sizeof(no_nul) - 1, &e), -EPROTO);
     assert_int_equal(pgproto_parse_error((const uint8_t *)code_only, sizeof(code_only) - 1, &e),
                      -EPROTO);
 }
@@ -568,9 +589,9 @@ static void test_parse_auth(void **state)
     assert_int_equal(code, PGPROTO_AUTH_MD5);
     assert_ptr_equal(data, md5 + 4);
     assert_int_equal(data_len, 4);
-    assert_int_equal(pgproto_parse_auth((const uint8_t *)sasl, sizeof(sasl) - 1, &code, &data,
-                                        &data_len),
-                     0);
+    assert_int_equal(
+            pgproto_parse_auth((const uint8_t *)sasl, sizeof(sasl) - 1, &code, &data, &data_len),
+            0);
     assert_int_equal(code, PGPROTO_AUTH_SASL);
     assert_int_equal(data_len, sizeof(sasl) - 1 - 4);
     assert_string_equal((const char *)data, "SCRAM-SHA-256-PLUS");
@@ -588,8 +609,8 @@ static void test_parse_param_status(void **state)
     static const char empty_value[] = "application_name\0";
     const char *name = NULL, *value = NULL;
 
-    assert_int_equal(
-            pgproto_parse_param_status((const uint8_t *)ok, sizeof(ok) - 1, &name, &value), 0);
+    assert_int_equal(pgproto_parse_param_status((const uint8_t *)ok, sizeof(ok) - 1, &name, &value),
+                     0);
     assert_ptr_equal(name, ok);
     assert_string_equal(name, "server_version");
     assert_string_equal(value, "15.5");
@@ -612,8 +633,7 @@ static void test_parse_param_status_needs_exactly_two_strings(void **state)
     const char *name, *value;
 
     assert_int_equal(pgproto_parse_param_status((const uint8_t *)"", 0, &name, &value), -EPROTO);
-    assert_int_equal(pgproto_parse_param_status((const uint8_t *)"abc", 3, &name, &value),
-                     -EPROTO);
+    assert_int_equal(pgproto_parse_param_status((const uint8_t *)"abc", 3, &name, &value), -EPROTO);
     assert_int_equal(
             pgproto_parse_param_status((const uint8_t *)one, sizeof(one) - 1, &name, &value),
             -EPROTO);
@@ -650,14 +670,14 @@ static void test_parse_cstring(void **state)
 static void test_parse_sasl_initial(void **state)
 {
     (void)state;
-    static const char msg[] = "SCRAM-SHA-256\0\0\0\0\x20n,,n=,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa";
+    static const char msg[] = "SCRAM-SHA-256\0\0\0\0\x20n,,n=,r=rOprNGfwEbeRWgbNEkqO%hvY";
     const char *mech = NULL;
     const uint8_t *data = NULL;
     size_t data_len = 0;
 
     assert_int_equal(sizeof(msg) - 1, 14 + 4 + 32);
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)msg, sizeof(msg) - 1, &mech,
-                                                &data, &data_len),
+    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)msg, sizeof(msg) - 1, &mech, &data,
+                                                &data_len),
                      0);
     assert_string_equal(mech, "SCRAM-SHA-256");
     assert_ptr_equal(data, (const uint8_t *)msg + 18);
@@ -673,8 +693,8 @@ static void test_parse_sasl_initial_length_minus_one(void **state)
     const uint8_t *data = (const uint8_t *)"x";
     size_t data_len = 7;
 
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)msg, sizeof(msg) - 1, &mech,
-                                                &data, &data_len),
+    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)msg, sizeof(msg) - 1, &mech, &data,
+                                                &data_len),
                      0);
     assert_string_equal(mech, "SCRAM-SHA-256");
     assert_null(data);
@@ -689,9 +709,9 @@ static void test_parse_sasl_initial_zero_length(void **state)
     const uint8_t *data = NULL;
     size_t data_len = 7;
 
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)msg, sizeof(msg), &mech, &data,
-                                                &data_len),
-                     0);
+    assert_int_equal(
+            pgproto_parse_sasl_initial((const uint8_t *)msg, sizeof(msg), &mech, &data, &data_len),
+            0);
     assert_non_null(data);
     assert_int_equal(data_len, 0);
 }
@@ -711,22 +731,21 @@ static void test_parse_sasl_initial_malformed(void **state)
     assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)too_long, sizeof(too_long) - 1,
                                                 &mech, &data, &data_len),
                      -EPROTO);
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)too_short,
-                                                sizeof(too_short) - 1, &mech, &data, &data_len),
+    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)too_short, sizeof(too_short) - 1,
+                                                &mech, &data, &data_len),
                      -EPROTO);
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)minus_two,
-                                                sizeof(minus_two) - 1, &mech, &data, &data_len),
+    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)minus_two, sizeof(minus_two) - 1,
+                                                &mech, &data, &data_len),
                      -EPROTO);
     /* 3 of the 4 length bytes */
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)no_len, sizeof(no_len) - 1,
-                                                &mech, &data, &data_len),
+    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)no_len, sizeof(no_len) - 1, &mech,
+                                                &data, &data_len),
                      -EPROTO);
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)no_nul, sizeof(no_nul) - 1,
-                                                &mech, &data, &data_len),
+    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)no_nul, sizeof(no_nul) - 1, &mech,
+                                                &data, &data_len),
                      -EPROTO);
-    assert_int_equal(
-            pgproto_parse_sasl_initial((const uint8_t *)"", 0, &mech, &data, &data_len),
-            -EPROTO);
+    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)"", 0, &mech, &data, &data_len),
+                     -EPROTO);
 }
 
 static void test_parse_sasl_initial_minus_one_with_trailing_bytes(void **state)
@@ -740,8 +759,8 @@ static void test_parse_sasl_initial_minus_one_with_trailing_bytes(void **state)
     const uint8_t *data;
     size_t data_len;
 
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)msg, sizeof(msg) - 1, &mech,
-                                                &data, &data_len),
+    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)msg, sizeof(msg) - 1, &mech, &data,
+                                                &data_len),
                      -EPROTO);
 }
 
@@ -983,7 +1002,8 @@ static void test_put_param_status_round_trip(void **state)
 static void test_put_backend_key_bytes(void **state)
 {
     (void)state;
-    static const uint8_t want[] = {'K', 0, 0, 0, 12, 0x00, 0x00, 0x30, 0x39, 0xde, 0xad, 0xbe, 0xef};
+    static const uint8_t want[] = {'K',  0,    0,    0,    12,   0x00, 0x00,
+                                   0x30, 0x39, 0xde, 0xad, 0xbe, 0xef};
     struct buf b;
 
     buf_init(&b, 64);
@@ -1179,7 +1199,9 @@ static const struct pgproto_param startup_params[] = {{"user", "u"}, {"database"
 
 static int build_error(struct buf *b)
 {
-    return pgproto_put_error(b, "ERROR", "42601", "syntax error at or near \"x\"");
+    /* longer than 64 bytes: see test_builders_fit_after_compaction */
+    return pgproto_put_error(b, "ERROR", "23505",
+                             "duplicate key value violates unique constraint \"users_pkey\"");
 }
 static int build_auth(struct buf *b)
 {
@@ -1285,8 +1307,8 @@ static void test_builders_fit_exactly_or_append_nothing(void **state)
             int rc = builders[i].fn(&b);
             int want = cap < size ? -ENOSPC : 0;
             if (rc != want)
-                fail_msg("%s (%zu bytes) into cap %zu: rc %d, want %d", builders[i].name, size,
-                         cap, rc, want);
+                fail_msg("%s (%zu bytes) into cap %zu: rc %d, want %d", builders[i].name, size, cap,
+                         rc, want);
             if (rc == 0)
                 assert_bytes(&b, ref, size);
             else if (b.end != 0 || b.scan != 0 || b.sent != 0)
@@ -1340,6 +1362,7 @@ static void test_builders_enospc_keep_earlier_bytes(void **state)
 static void test_builders_enomem_leave_buffer_usable(void **state)
 {
     (void)state;
+    buf_cache_flush();
     int64_t base = alloc_live_count();
     uint8_t ref[512];
 
@@ -1371,7 +1394,7 @@ static void test_builders_fit_after_compaction(void **state)
      * fails with -ENOSPC (buf_append compacts whenever it must). Reported to the lead;
      * remove this skip() once fixed. */
     skip();
-    uint8_t ref[512];
+    uint8_t ref[512], want[520];
     static const uint8_t sent_bytes[200] = {0};
 
     for (size_t i = 0; i < ARRAY_SIZE(builders); i++) {
@@ -1385,6 +1408,9 @@ static void test_builders_fit_after_compaction(void **state)
         if (rc != 0)
             fail_msg("%s (%zu bytes), 1 pending, %zu free after compaction: rc %d",
                      builders[i].name, size, size + 198, rc);
+        want[0] = 0;
+        memcpy(want + 1, ref, size);
+        assert_bytes(&b, want, 1 + size);
         buf_fini(&b);
     }
 }
@@ -1432,6 +1458,7 @@ int main(void)
             cmocka_unit_test(test_startup_length_exactly_max_is_accepted),
             cmocka_unit_test(test_startup_unknown_version),
             cmocka_unit_test(test_startup_missing_user_is_eproto),
+            cmocka_unit_test(test_startup_repeated_user_agrees_with_get),
             cmocka_unit_test(test_startup_missing_terminator_is_eproto),
             cmocka_unit_test(test_startup_params_limit),
             cmocka_unit_test(test_startup_get),

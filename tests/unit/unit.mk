@@ -10,3 +10,5 @@ UNIT_TESTS += test_cfg
 test_cfg_OBJS := cfg.o cfg_keys.o alloc.o log.o
 UNIT_TESTS += test_userlist
 test_userlist_OBJS := userlist.o cfg.o cfg_keys.o alloc.o log.o
+UNIT_TESTS += test_pgproto
+test_pgproto_OBJS := pgproto.o buf.o alloc.o log.o
