@@ -9,6 +9,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <strings.h>
 #include <stdarg.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -42,6 +43,8 @@ struct client {
     const char *user, *dbname;
     struct pgproto_param want[PGPROTO_MAX_PARAMS]; /* parameters to SET on the server */
     size_t n_want;
+    char *owned[PGPROTO_MAX_PARAMS][2]; /* storage for want[] entries updated later */
+    bool welcomed;                /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
     const struct db_entry *db;
     struct pool *pool;
     struct pool_waiter waiter;
@@ -71,8 +74,9 @@ static uint64_t next_id = 1;
 static int on_raw(struct stream *st, const uint8_t *p, size_t n);
 static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len);
 static void on_close(struct stream *st, int err);
+static int on_hold(struct stream *st, const uint8_t *p, size_t n);
 static const struct stream_ops client_ops = {
-        .on_raw = on_raw, .on_message = on_message, .on_close = on_close};
+        .on_raw = on_raw, .on_message = on_message, .on_close = on_close, .on_hold = on_hold};
 
 void client_module_init(struct evloop *ev, const struct config *cfg, const struct userlist *ul)
 {
@@ -103,6 +107,10 @@ static void free_client(struct evloop *ev, void *arg)
     struct client *c = arg;
     list_del(&c->node);
     lg_free(c->startup);
+    for (size_t i = 0; i < PGPROTO_MAX_PARAMS; i++) {
+        lg_free(c->owned[i][0]);
+        lg_free(c->owned[i][1]);
+    }
     if (c->secret) {
         explicit_bzero(c->secret, strlen(c->secret));
         lg_free(c->secret);
@@ -223,6 +231,10 @@ void client_accept(int fd, const char *peer, bool is_unix)
     stream_count(&c->st, 'Q');
     stream_count(&c->st, 'S');
     stream_count(&c->st, 'F');
+    stream_neutral(&c->st, 'H');
+    stream_neutral(&c->st, 'd');
+    stream_neutral(&c->st, 'c');
+    stream_neutral(&c->st, 'f');
     if (g_cfg->log_connections)
         log_info("C-%llu connection from %s", (unsigned long long)c->id, peer);
     if (g_cfg->max_client_conn > 0 && n_clients > (size_t)g_cfg->max_client_conn) {
@@ -528,26 +540,104 @@ static void server_ready(struct pool_waiter *w, struct server *s)
     struct client *c = container_of(w, struct client, waiter);
     c->server = s;
     set_state(c, CLIENT_ACTIVE);
-    struct buf *out = &c->st.out;
-    int rc = 0;
-    const struct server_target *t = server_target(s);
-    (void)t;
-    for (size_t i = 0; i < server_param_count(s) && rc == 0; i++) {
-        const char *n, *v;
-        server_param_at(s, i, &n, &v);
-        rc = pgproto_put_param_status(out, n, v);
-    }
-    if (rc == 0)
-        rc = pgproto_put_backend_key(out, c->cancel_pid, c->cancel_key);
-    if (rc == 0)
-        rc = pgproto_put_ready(out, 'I');
-    if (rc < 0) {
-        client_close(c, "53200", "cannot build welcome messages");
-        return;
+    if (!c->welcomed) {
+        struct buf *out = &c->st.out;
+        int rc = 0;
+        for (size_t i = 0; i < server_param_count(s) && rc == 0; i++) {
+            const char *n, *v;
+            server_param_at(s, i, &n, &v);
+            rc = pgproto_put_param_status(out, n, v);
+        }
+        if (rc == 0)
+            rc = pgproto_put_backend_key(out, c->cancel_pid, c->cancel_key);
+        if (rc == 0)
+            rc = pgproto_put_ready(out, 'I');
+        if (rc < 0) {
+            client_close(c, "53200", "cannot build welcome messages");
+            return;
+        }
+        c->welcomed = true;
+        if (pool_mode_of(c->pool) != POOL_MODE_SESSION)
+            c->st.hold_unlinked = true;
     }
     pool_link(s, &c->st, w);
     stream_flush(&c->st);
-    log_debug("C-%llu %s/%s linked", (unsigned long long)c->id, c->dbname, c->user);
+    log_noise("C-%llu %s/%s linked", (unsigned long long)c->id, c->dbname, c->user);
+    pool_check_release(s);
+}
+
+static void server_released(struct pool_waiter *w)
+{
+    struct client *c = container_of(w, struct client, waiter);
+    c->server = NULL;
+    set_state(c, CLIENT_IDLE);
+    if (buf_unscanned(&c->st.in))
+        stream_kick(&c->st); /* the next transaction's first bytes are already here */
+}
+
+static bool is_tracked_param(const char *name)
+{
+    static const char *const tracked[] = {"client_encoding", "DateStyle", "IntervalStyle",
+                                          "TimeZone", "standard_conforming_strings",
+                                          "application_name"};
+    for (size_t i = 0; i < ARRAY_SIZE(tracked); i++)
+        if (strcasecmp(tracked[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The server told us a parameter changed (the client ran SET): remember the client's
+ * value, so that its next server gets it too. */
+static void param_changed(struct pool_waiter *w, const char *name, const char *value)
+{
+    struct client *c = container_of(w, struct client, waiter);
+    size_t i;
+    for (i = 0; i < c->n_want; i++)
+        if (strcasecmp(c->want[i].name, name) == 0)
+            break;
+    if (i == c->n_want && (!is_tracked_param(name) || c->n_want == PGPROTO_MAX_PARAMS))
+        return;
+    if (i < c->n_want && strcmp(c->want[i].value, value) == 0)
+        return;
+    char *n = lg_strdup(name), *v = lg_strdup(value);
+    if (!n || !v) {
+        lg_free(n);
+        lg_free(v);
+        log_warn("C-%llu: out of memory tracking parameter %s", (unsigned long long)c->id, name);
+        return;
+    }
+    lg_free(c->owned[i][0]);
+    lg_free(c->owned[i][1]);
+    c->owned[i][0] = n;
+    c->owned[i][1] = v;
+    c->want[i].name = n;
+    c->want[i].value = v;
+    if (i == c->n_want)
+        c->n_want++;
+    c->waiter.n_want = c->n_want;
+}
+
+static int request_server(struct client *c)
+{
+    set_state(c, CLIENT_WAITING);
+    if (pool_checkout(c->pool, &c->waiter) < 0) {
+        client_close(c, "53200", "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Transaction mode: bytes arrived while the client holds no server. */
+static int on_hold(struct stream *st, const uint8_t *p, size_t n)
+{
+    struct client *c = st->owner;
+    if (c->state != CLIENT_IDLE)
+        return 0; /* already waiting */
+    if (n >= PGPROTO_HEADER && p[0] == 'X') {
+        client_close(c, NULL, "client disconnected");
+        return -1;
+    }
+    return request_server(c);
 }
 
 static void server_fail(struct pool_waiter *w, const struct lg_err *err)
@@ -598,9 +688,9 @@ static void auth_ok(struct client *c)
     c->waiter.on_ready = server_ready;
     c->waiter.on_fail = server_fail;
     c->waiter.on_lost = server_lost;
-    set_state(c, CLIENT_WAITING);
-    if (pool_checkout(c->pool, &c->waiter) < 0)
-        client_close(c, "53200", "out of memory");
+    c->waiter.on_released = server_released;
+    c->waiter.on_param = param_changed;
+    (void)request_server(c);
 }
 
 /* ---- messages ---- */

@@ -214,6 +214,11 @@ const char *pool_name(const struct pool *p)
     return p->name;
 }
 
+int pool_mode_of(const struct pool *p)
+{
+    return p->pool_mode;
+}
+
 struct list_node *pool_server_list(struct pool *p, enum server_state st)
 {
     return &p->servers[st];
@@ -534,6 +539,9 @@ void pool_link(struct server *s, struct stream *client, struct pool_waiter *w)
     struct stream *ss = server_stream(s);
     client->link_base = client->n_counted;
     ss->link_base = ss->n_counted;
+    /* Whatever the client sent before the link (login, a held first message not yet
+     * examined) is not work in flight on this server. */
+    client->pending_work = false;
     stream_link(client, ss);
 }
 
@@ -573,7 +581,10 @@ static void reset_done(void *arg, struct server *s, const struct pgproto_error *
 static void run_reset(struct server *s)
 {
     const char *q = g_cfg->server_reset_query;
-    if (q && *q) {
+    /* In transaction and statement mode the session is shared anyway: reset only if
+     * server_reset_query_always says so (PgBouncer's rule). */
+    bool want = server_pool(s)->pool_mode == POOL_MODE_SESSION || g_cfg->server_reset_query_always;
+    if (want && q && *q) {
         if (server_exec(s, q, NULL, 0, reset_done, NULL) < 0)
             server_close(s, "could not start server_reset_query");
         return;
@@ -615,6 +626,78 @@ void pool_release(struct server *s, struct stream *client)
         return;
     }
     run_reset(s);
+}
+
+/* ---- transaction and statement pooling ---- */
+
+/* True if the client/server pair is between transactions: every Query/Sync answered,
+ * no Parse/Bind/... waiting for a Sync, nothing half-forwarded either way. */
+static bool link_at_boundary(struct server *s)
+{
+    struct stream *ss = server_stream(s);
+    struct stream *cs = ss->peer;
+    if (!cs)
+        return false;
+    uint64_t sent = cs->n_counted - cs->link_base;
+    uint64_t answered = ss->n_counted - ss->link_base;
+    return sent == answered && !cs->pending_work && cs->msg_left == 0 && !buf_ready(&cs->in) &&
+           ss->msg_left == 0;
+}
+
+void pool_on_ready_for_query(struct server *s)
+{
+    struct pool *p = server_pool(s);
+    struct pool_waiter *w = server_holder(s);
+    if (!w || p->pool_mode == POOL_MODE_SESSION)
+        return;
+    if (p->pool_mode == POOL_MODE_STATEMENT && server_tx_status(s) != 'I' &&
+        link_at_boundary(s)) {
+        /* Statement mode: a transaction block would pin the server; refuse it. */
+        struct stream *cs = server_stream(s)->peer;
+        struct lg_err e;
+        memcpy(e.sqlstate, "0A000", 6);
+        snprintf(e.msg, sizeof(e.msg),
+                 "pool \"%s\": transaction blocks are not allowed in statement pooling mode",
+                 p->name);
+        server_set_holder(s, NULL);
+        pool_release(s, cs); /* rolls back, keeps the server if it can */
+        if (w->on_lost)
+            w->on_lost(w, &e);
+        return;
+    }
+    if (server_tx_status(s) == 'I' && link_at_boundary(s))
+        stream_want_drained(server_stream(s));
+}
+
+void pool_check_release(struct server *s)
+{
+    struct pool *p = server_pool(s);
+    if (p->pool_mode != POOL_MODE_SESSION && server_tx_status(s) == 'I' && link_at_boundary(s))
+        stream_want_drained(server_stream(s));
+}
+
+void pool_on_server_drained(struct server *s)
+{
+    struct pool_waiter *w = server_holder(s);
+    /* The client may have sent more meanwhile: then the transaction goes on here. */
+    if (!w || server_tx_status(s) != 'I' || !link_at_boundary(s))
+        return;
+    struct stream *ss = server_stream(s);
+    server_set_holder(s, NULL);
+    stream_unlink(ss);
+    if (w->on_released)
+        w->on_released(w);
+    if (g_cfg->server_reset_query_always)
+        run_reset(s);
+    else
+        to_idle(s);
+}
+
+void pool_on_param(struct server *s, const char *name, const char *value)
+{
+    struct pool_waiter *w = server_holder(s);
+    if (w && w->on_param)
+        w->on_param(w, name, value);
 }
 
 void pool_release_unlinked(struct server *s)

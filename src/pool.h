@@ -35,6 +35,12 @@ typedef void pool_fail_fn(struct pool_waiter *w, const struct lg_err *err);
 /* The linked server died under the waiter (its connection is gone, the server closed). */
 typedef void pool_lost_fn(struct pool_waiter *w, const struct lg_err *err);
 
+/* Transaction/statement pooling: the server went back to the pool at a transaction
+ * boundary; the waiter is unlinked and may queue again. */
+typedef void pool_released_fn(struct pool_waiter *w);
+/* The linked server reported a parameter change (ParameterStatus). */
+typedef void pool_param_fn(struct pool_waiter *w, const char *name, const char *value);
+
 /* Embedded in whoever waits (a client, an auth lookup). */
 struct pool_waiter {
     struct list_node node;
@@ -47,6 +53,8 @@ struct pool_waiter {
     pool_ready_fn *on_ready;
     pool_fail_fn *on_fail;
     pool_lost_fn *on_lost;               /* may be NULL */
+    pool_released_fn *on_released;       /* may be NULL (session-only users) */
+    pool_param_fn *on_param;             /* may be NULL */
     void *handoff;                       /* pool.c: set while parameters are being applied */
 };
 
@@ -66,6 +74,7 @@ void pool_set_password(struct pool *p, const char *secret);
 void pool_set_client_key(struct pool *p, const uint8_t key[32]);
 bool pool_has_password(const struct pool *p);
 const char *pool_name(const struct pool *p); /* "db/user" */
+int pool_mode_of(const struct pool *p);      /* enum pool_mode */
 
 /* Ask for a server. Always asynchronous: @w->on_ready or @w->on_fail runs later (never
  * inside this call). -ENOMEM if it could not be queued. */
@@ -97,7 +106,17 @@ struct pool_cancel *pool_send_cancel(struct server *s, pool_cancel_done_fn *done
 /* The requester went away first: @done will not be called. */
 void pool_cancel_detach(struct pool_cancel *c);
 
+/* Transaction/statement mode: give the server back now if the link is at a boundary
+ * (every request answered, idle, nothing half-sent). Used right after linking. */
+void pool_check_release(struct server *s);
+
 /* ---- for server.c ---- */
+/* A linked server sent ReadyForQuery (status already recorded). */
+void pool_on_ready_for_query(struct server *s);
+/* A linked server's examined output has all reached the client. */
+void pool_on_server_drained(struct server *s);
+/* A linked server sent ParameterStatus. */
+void pool_on_param(struct server *s, const char *name, const char *value);
 struct list_node *pool_server_list(struct pool *p, enum server_state st);
 void pool_on_server_login(struct pool *p, struct server *s);
 /* @s closed; @err is the reason (a server's FATAL during login is passed on to waiters). */

@@ -59,8 +59,13 @@ static uint64_t next_server_id = 1;
 
 static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len);
 static void on_close(struct stream *st, int err);
+static void on_drained(struct stream *st)
+{
+    pool_on_server_drained(st->owner);
+}
+
 static const struct stream_ops server_ops = {
-        .on_raw = NULL, .on_message = on_message, .on_close = on_close};
+        .on_raw = NULL, .on_message = on_message, .on_close = on_close, .on_drained = on_drained};
 
 struct list_node *server_node(struct server *s)
 {
@@ -593,11 +598,15 @@ static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_
             server_close(s, "bad ParameterStatus");
             return -1;
         }
+        if (st->peer)
+            pool_on_param(s, n, v);
         return STREAM_FORWARD;
     }
     if (st->peer) {
-        if (type == 'Z')
+        if (type == 'Z') {
             s->tx_status = len == 1 ? (char)p[0] : '?';
+            pool_on_ready_for_query(s);
+        }
         return STREAM_FORWARD;
     }
     if (s->exec_fn)

@@ -66,6 +66,19 @@ static bool intercepted(const struct stream *s, uint8_t type)
     return (s->intercept[type >> 3] >> (type & 7)) & 1;
 }
 
+static void note_work(struct stream *s, uint8_t type, bool counted)
+{
+    if (counted)
+        s->pending_work = false;
+    else if (!((s->neutral[type >> 3] >> (type & 7)) & 1))
+        s->pending_work = true;
+}
+
+void stream_neutral(struct stream *s, uint8_t type)
+{
+    s->neutral[type >> 3] |= (uint8_t)(1u << (type & 7));
+}
+
 void stream_count(struct stream *s, uint8_t type)
 {
     s->count[type >> 3] |= (uint8_t)(1u << (type & 7));
@@ -180,6 +193,15 @@ static bool examine(struct stream *s)
         }
         const uint8_t *p = b->data + b->scan;
         size_t avail = buf_unscanned(b);
+        if (!s->peer && s->hold_unlinked) {
+            if (s->ops->on_hold(s, p, avail) < 0 || s->closed)
+                return false;
+            if (!s->peer) {
+                s->paused = true;
+                break;
+            }
+            continue;
+        }
         if (s->raw) {
             int rc = s->ops->on_raw(s, p, avail);
             if (rc < 0 || s->closed)
@@ -203,6 +225,7 @@ static bool examine(struct stream *s)
         bool whole = !s->peer || intercepted(s, type);
         if (!whole) {
             s->n_counted += counted;
+            note_work(s, type, counted);
             size_t take = LG_MIN(total, avail);
             b->scan += take;
             s->msg_left = (uint32_t)(total - take);
@@ -224,6 +247,7 @@ static bool examine(struct stream *s)
             s->paused = true;
             break;
         }
+        note_work(s, type, counted);
         if (v == STREAM_FORWARD && s->peer)
             b->scan += total;
         else
@@ -291,6 +315,22 @@ static bool report_errors(struct stream *s)
     return false;
 }
 
+void stream_want_drained(struct stream *s)
+{
+    s->want_drained = true;
+    stream_kick(s);
+}
+
+/* Returns true if the callback ran. */
+static bool check_drained(struct stream *s)
+{
+    if (!s || s->closed || !s->want_drained || buf_ready(&s->in))
+        return false;
+    s->want_drained = false;
+    s->ops->on_drained(s);
+    return true;
+}
+
 static void run(struct stream *s)
 {
     for (int round = 0; round < RUN_ROUNDS; round++) {
@@ -308,6 +348,13 @@ static void run(struct stream *s)
             moved |= do_write(p);
             moved |= do_read(p);
         }
+        if (s->closed)
+            return;
+        p = s->peer;
+        moved |= check_drained(s);
+        moved |= check_drained(p);
+        if (s->closed)
+            return;
         if (!moved)
             break;
         if (round == RUN_ROUNDS - 1) {

@@ -39,6 +39,14 @@ struct stream_ops {
     /* The socket failed or reached EOF (@err: 0 EOF, -errno otherwise), or a message
      * could not be framed (-EPROTO, -EMSGSIZE). The owner must close the stream. */
     void (*on_close)(struct stream *s, int err);
+    /* Optional: after stream_want_drained(), every examined byte of this stream's input
+     * has been written to the peer. Runs from the stream's own run, never from inside a
+     * call the owner made. */
+    void (*on_drained)(struct stream *s);
+    /* Optional, with hold_unlinked: bytes arrived while no peer is linked. @p/@n are the
+     * unexamined bytes (maybe a partial message). The stream pauses; the owner links a
+     * peer later (which resumes it) or closes. Return 0, or <0 after closing. */
+    int (*on_hold)(struct stream *s, const uint8_t *p, size_t n);
 };
 
 struct stream {
@@ -53,11 +61,16 @@ struct stream {
     bool closed;
     bool paused;               /* owner asked to stop examining (STREAM_PAUSE) */
     bool kick_queued;
+    bool want_drained;         /* call ops->on_drained once examined input is all sent */
+    bool hold_unlinked;        /* without a peer, hold input for on_hold, whatever its size */
     int err;                   /* remembered write error, reported on next run */
     uint8_t intercept[32];     /* bitmap of message types the owner sees while relaying */
     uint8_t count[32];         /* bitmap of message types counted in n_counted */
     uint64_t n_counted;        /* messages of counted types examined (Query/Sync, or 'Z') */
     uint64_t link_base;        /* n_counted when the current link began (pool.c) */
+    uint8_t neutral[32];       /* types that neither count nor start work (Flush, COPY data) */
+    bool pending_work;         /* a message other than counted/neutral came after the last
+                                  counted one (e.g. Parse/Bind without Sync yet) */
     const struct stream_ops *ops;
     void *owner;
     struct evloop *ev;
@@ -79,10 +92,14 @@ void stream_unlink(struct stream *s);
 void stream_intercept(struct stream *s, uint8_t type, bool on);
 /* Count messages of @type passing through (header only, no interception). */
 void stream_count(struct stream *s, uint8_t type);
+/* Messages of @type leave pending_work as it is. */
+void stream_neutral(struct stream *s, uint8_t type);
 
 /* Send what the owner appended to s->out (and anything relayed) now if possible.
  * Write errors are remembered and reported later via on_close. */
 void stream_flush(struct stream *s);
+/* Ask for ops->on_drained once everything examined so far has gone to the peer. */
+void stream_want_drained(struct stream *s);
 /* Resume examining after STREAM_PAUSE or after a mode change; runs at end of turn. */
 void stream_kick(struct stream *s);
 

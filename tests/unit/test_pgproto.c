@@ -80,8 +80,9 @@ static void startup_packet(struct pkt *p, uint32_t code, const char *body, size_
     startup_end(p);
 }
 
-/* String literals with embedded NULs: pass the bytes without the implicit final NUL. */
+/* String literals with embedded NULs: the bytes without the implicit final NUL. */
 #define BODY(s) (s), (sizeof(s) - 1)
+#define LIT(s)  (const uint8_t *)(s), (sizeof(s) - 1)
 
 static const uint8_t ssl_request[8] = {0x00, 0x00, 0x00, 0x08, 0x04, 0xd2, 0x16, 0x2f};
 static const uint8_t gssenc_request[8] = {0x00, 0x00, 0x00, 0x08, 0x04, 0xd2, 0x16, 0x30};
@@ -488,7 +489,7 @@ static void test_parse_error_postgresql_fatal(void **state)
                                   "326\0Rauth_failed\0\0";
     struct pgproto_error e;
 
-    assert_int_equal(pgproto_parse_error((const uint8_t *)payload, sizeof(payload) - 1, &e), 0);
+    assert_int_equal(pgproto_parse_error(LIT(payload), &e), 0);
     assert_string_equal(e.severity, "FATAL");
     assert_string_equal(e.sqlstate, "28P01");
     assert_string_equal(e.message, "password authentication failed for user \"alice\"");
@@ -502,13 +503,13 @@ static void test_parse_error_prefers_unlocalized_severity(void **state)
     static const char s_only[] = "SWARNUNG\0C01000\0Mx\0\0"; /* pre-9.6 servers: no V */
     struct pgproto_error e;
 
-    assert_int_equal(pgproto_parse_error((const uint8_t *)v_last, sizeof(v_last) - 1, &e), 0);
+    assert_int_equal(pgproto_parse_error(LIT(v_last), &e), 0);
     assert_string_equal(e.severity, "ERROR");
     assert_string_equal(e.sqlstate, "42P01");
     assert_string_equal(e.message, "la relation n'existe pas");
-    assert_int_equal(pgproto_parse_error((const uint8_t *)v_first, sizeof(v_first) - 1, &e), 0);
+    assert_int_equal(pgproto_parse_error(LIT(v_first), &e), 0);
     assert_string_equal(e.severity, "ERROR");
-    assert_int_equal(pgproto_parse_error((const uint8_t *)s_only, sizeof(s_only) - 1, &e), 0);
+    assert_int_equal(pgproto_parse_error(LIT(s_only), &e), 0);
     assert_string_equal(e.severity, "WARNUNG");
 }
 
@@ -520,7 +521,7 @@ static void test_parse_error_missing_fields_are_empty(void **state)
     struct pgproto_error e;
 
     memset(&e, 'x', sizeof(e));
-    assert_int_equal(pgproto_parse_error((const uint8_t *)only_msg, sizeof(only_msg) - 1, &e), 0);
+    assert_int_equal(pgproto_parse_error(LIT(only_msg), &e), 0);
     assert_string_equal(e.severity, "");
     assert_string_equal(e.sqlstate, "");
     assert_string_equal(e.message, "hello");
@@ -563,11 +564,9 @@ static void test_parse_error_unterminated_is_eproto(void **state)
     struct pgproto_error e;
 
     assert_int_equal(pgproto_parse_error((const uint8_t *)"", 0, &e), -EPROTO);
-    assert_int_equal(pgproto_parse_error((const uint8_t *)no_final, sizeof(no_final) - 1, &e),
-                     -EPROTO);
-    assert_int_equal(pgproto_parse_error((const uint8_t *)no_nul, sizeof(no_nul) - 1, &e), -EPROTO);
-    assert_int_equal(pgproto_parse_error((const uint8_t *)code_only, sizeof(code_only) - 1, &e),
-                     -EPROTO);
+    assert_int_equal(pgproto_parse_error(LIT(no_final), &e), -EPROTO);
+    assert_int_equal(pgproto_parse_error(LIT(no_nul), &e), -EPROTO);
+    assert_int_equal(pgproto_parse_error(LIT(code_only), &e), -EPROTO);
 }
 
 /* ---- pgproto_parse_auth ---- */
@@ -589,9 +588,7 @@ static void test_parse_auth(void **state)
     assert_int_equal(code, PGPROTO_AUTH_MD5);
     assert_ptr_equal(data, md5 + 4);
     assert_int_equal(data_len, 4);
-    assert_int_equal(
-            pgproto_parse_auth((const uint8_t *)sasl, sizeof(sasl) - 1, &code, &data, &data_len),
-            0);
+    assert_int_equal(pgproto_parse_auth(LIT(sasl), &code, &data, &data_len), 0);
     assert_int_equal(code, PGPROTO_AUTH_SASL);
     assert_int_equal(data_len, sizeof(sasl) - 1 - 4);
     assert_string_equal((const char *)data, "SCRAM-SHA-256-PLUS");
@@ -609,8 +606,7 @@ static void test_parse_param_status(void **state)
     static const char empty_value[] = "application_name\0";
     const char *name = NULL, *value = NULL;
 
-    assert_int_equal(pgproto_parse_param_status((const uint8_t *)ok, sizeof(ok) - 1, &name, &value),
-                     0);
+    assert_int_equal(pgproto_parse_param_status(LIT(ok), &name, &value), 0);
     assert_ptr_equal(name, ok);
     assert_string_equal(name, "server_version");
     assert_string_equal(value, "15.5");
@@ -634,18 +630,10 @@ static void test_parse_param_status_needs_exactly_two_strings(void **state)
 
     assert_int_equal(pgproto_parse_param_status((const uint8_t *)"", 0, &name, &value), -EPROTO);
     assert_int_equal(pgproto_parse_param_status((const uint8_t *)"abc", 3, &name, &value), -EPROTO);
-    assert_int_equal(
-            pgproto_parse_param_status((const uint8_t *)one, sizeof(one) - 1, &name, &value),
-            -EPROTO);
-    assert_int_equal(pgproto_parse_param_status((const uint8_t *)unterminated_value,
-                                                sizeof(unterminated_value) - 1, &name, &value),
-                     -EPROTO);
-    assert_int_equal(
-            pgproto_parse_param_status((const uint8_t *)three, sizeof(three) - 1, &name, &value),
-            -EPROTO);
-    assert_int_equal(pgproto_parse_param_status((const uint8_t *)trailing, sizeof(trailing) - 1,
-                                                &name, &value),
-                     -EPROTO);
+    assert_int_equal(pgproto_parse_param_status(LIT(one), &name, &value), -EPROTO);
+    assert_int_equal(pgproto_parse_param_status(LIT(unterminated_value), &name, &value), -EPROTO);
+    assert_int_equal(pgproto_parse_param_status(LIT(three), &name, &value), -EPROTO);
+    assert_int_equal(pgproto_parse_param_status(LIT(trailing), &name, &value), -EPROTO);
 }
 
 /* ---- pgproto_parse_cstring ---- */
@@ -661,7 +649,7 @@ static void test_parse_cstring(void **state)
     assert_int_equal(pgproto_parse_cstring((const uint8_t *)"", 1, &s), 0);
     assert_string_equal(s, "");
     /* no NUL inside the given length */
-    assert_int_equal(pgproto_parse_cstring((const uint8_t *)pw, sizeof(pw) - 1, &s), -EPROTO);
+    assert_int_equal(pgproto_parse_cstring(LIT(pw), &s), -EPROTO);
     assert_int_equal(pgproto_parse_cstring((const uint8_t *)pw, 0, &s), -EPROTO);
 }
 
@@ -676,9 +664,7 @@ static void test_parse_sasl_initial(void **state)
     size_t data_len = 0;
 
     assert_int_equal(sizeof(msg) - 1, 14 + 4 + 32);
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)msg, sizeof(msg) - 1, &mech, &data,
-                                                &data_len),
-                     0);
+    assert_int_equal(pgproto_parse_sasl_initial(LIT(msg), &mech, &data, &data_len), 0);
     assert_string_equal(mech, "SCRAM-SHA-256");
     assert_ptr_equal(data, (const uint8_t *)msg + 18);
     assert_int_equal(data_len, 32);
@@ -693,9 +679,7 @@ static void test_parse_sasl_initial_length_minus_one(void **state)
     const uint8_t *data = (const uint8_t *)"x";
     size_t data_len = 7;
 
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)msg, sizeof(msg) - 1, &mech, &data,
-                                                &data_len),
-                     0);
+    assert_int_equal(pgproto_parse_sasl_initial(LIT(msg), &mech, &data, &data_len), 0);
     assert_string_equal(mech, "SCRAM-SHA-256");
     assert_null(data);
     assert_int_equal(data_len, 0);
@@ -728,22 +712,12 @@ static void test_parse_sasl_initial_malformed(void **state)
     const uint8_t *data;
     size_t data_len;
 
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)too_long, sizeof(too_long) - 1,
-                                                &mech, &data, &data_len),
-                     -EPROTO);
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)too_short, sizeof(too_short) - 1,
-                                                &mech, &data, &data_len),
-                     -EPROTO);
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)minus_two, sizeof(minus_two) - 1,
-                                                &mech, &data, &data_len),
-                     -EPROTO);
+    assert_int_equal(pgproto_parse_sasl_initial(LIT(too_long), &mech, &data, &data_len), -EPROTO);
+    assert_int_equal(pgproto_parse_sasl_initial(LIT(too_short), &mech, &data, &data_len), -EPROTO);
+    assert_int_equal(pgproto_parse_sasl_initial(LIT(minus_two), &mech, &data, &data_len), -EPROTO);
     /* 3 of the 4 length bytes */
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)no_len, sizeof(no_len) - 1, &mech,
-                                                &data, &data_len),
-                     -EPROTO);
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)no_nul, sizeof(no_nul) - 1, &mech,
-                                                &data, &data_len),
-                     -EPROTO);
+    assert_int_equal(pgproto_parse_sasl_initial(LIT(no_len), &mech, &data, &data_len), -EPROTO);
+    assert_int_equal(pgproto_parse_sasl_initial(LIT(no_nul), &mech, &data, &data_len), -EPROTO);
     assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)"", 0, &mech, &data, &data_len),
                      -EPROTO);
 }
@@ -759,9 +733,7 @@ static void test_parse_sasl_initial_minus_one_with_trailing_bytes(void **state)
     const uint8_t *data;
     size_t data_len;
 
-    assert_int_equal(pgproto_parse_sasl_initial((const uint8_t *)msg, sizeof(msg) - 1, &mech, &data,
-                                                &data_len),
-                     -EPROTO);
+    assert_int_equal(pgproto_parse_sasl_initial(LIT(msg), &mech, &data, &data_len), -EPROTO);
 }
 
 /* ---- pgproto_datarow_col ---- */
