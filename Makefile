@@ -8,7 +8,7 @@ O := build/$(BUILD)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
         -Wformat=2 -Wundef -fno-common
-CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(WARN) -MMD -MP
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -gdwarf-4 $(WARN) -MMD -MP
 ifeq ($(BUILD),release)
 CFLAGS_BUILD := -O2 -DNDEBUG
 else ifeq ($(BUILD),asan)

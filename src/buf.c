@@ -99,7 +99,8 @@ int buf_append(struct buf *b, const void *p, size_t n)
         return -ENOSPC;
     /* Appended bytes are ready to send: keep scan == end so nothing re-examines them. */
     LG_ASSERT(b->scan == b->end);
-    memcpy(b->data + b->end, p, n);
+    if (n)
+        memcpy(b->data + b->end, p, n);
     b->end += n;
     b->scan = b->end;
     return 0;

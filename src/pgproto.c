@@ -62,6 +62,9 @@ int pgproto_parse_startup(const uint8_t *p, size_t n, struct pgproto_startup *ou
         pos = (size_t)(nul - p) + 1;
         if (out->n_params == PGPROTO_MAX_PARAMS)
             return -EPROTO;
+        for (size_t i = 0; i < out->n_params; i++)
+            if (strcmp(out->params[i].name, name) == 0)
+                return -EPROTO; /* a repeated name would be ambiguous */
         out->params[out->n_params].name = name;
         out->params[out->n_params].value = value;
         out->n_params++;
@@ -148,7 +151,8 @@ int pgproto_parse_param_status(const uint8_t *payload, size_t len, const char **
 
 int pgproto_parse_cstring(const uint8_t *payload, size_t len, const char **s)
 {
-    if (!memchr(payload, '\0', len))
+    const uint8_t *nul = memchr(payload, '\0', len);
+    if (!nul || (size_t)(nul - payload) + 1 != len)
         return -EPROTO;
     *s = (const char *)payload;
     return 0;
@@ -167,6 +171,8 @@ int pgproto_parse_sasl_initial(const uint8_t *payload, size_t len, const char **
     pos += 4;
     *mech = (const char *)payload;
     if (n == -1) {
+        if (pos != len)
+            return -EPROTO;
         *data = NULL;
         *data_len = 0;
         return 0;
@@ -221,8 +227,7 @@ static void w_begin(struct w *w, struct buf *b, uint8_t type)
     if (w->err)
         return;
     LG_ASSERT(b->scan == b->end);
-    if (buf_space(b) < 64)
-        buf_compact(b);
+    buf_compact(b); /* the message may need the room before the unsent bytes */
     w->start = w->pos = b->end;
     if (type) {
         if (buf_space(b) < 1) {
@@ -238,7 +243,7 @@ static void w_begin(struct w *w, struct buf *b, uint8_t type)
 
 static void w_bytes(struct w *w, const void *p, size_t n)
 {
-    if (w->err)
+    if (w->err || n == 0)
         return;
     if (w->b->cap - w->pos < n) {
         w->err = -ENOSPC;
@@ -405,6 +410,8 @@ int pgproto_put_terminate(struct buf *b)
 int pgproto_put_extended_query(struct buf *b, const char *sql, const char *const *params,
                                size_t n_params)
 {
+    if (n_params > 65535)
+        return -EINVAL;
     int rc = buf_ensure(b);
     if (rc < 0)
         return rc;

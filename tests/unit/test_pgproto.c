@@ -341,8 +341,7 @@ static void test_startup_repeated_user_agrees_with_get(void **state)
     /* XXX: found by fuzz_pgproto. The parser accepts this because *some* "user" is
      * non-empty, but pgproto_startup_get() returns the first, "", and client.c logs in
      * with it. Either refusing repeated names or judging the first "user" would do.
-     * Reported to the lead; remove this skip() once fixed. */
-    skip();
+     * Fixed; kept as a regression test. */
     struct pkt p;
     struct pgproto_startup s;
 
@@ -423,8 +422,10 @@ static void test_startup_get(void **state)
     struct pgproto_startup s;
 
     startup_packet(&p, PGPROTO_V3, BODY("user\0alice\0database\0\0user\0bob\0\0"));
+    assert_int_equal(pgproto_parse_startup(p.d, p.n, &s), -EPROTO); /* repeated name */
+    startup_packet(&p, PGPROTO_V3, BODY("user\0alice\0database\0\0\0"));
     assert_int_equal(pgproto_parse_startup(p.d, p.n, &s), (int)p.n);
-    assert_string_equal(pgproto_startup_get(&s, "user"), "alice"); /* first one wins */
+    assert_string_equal(pgproto_startup_get(&s, "user"), "alice");
     assert_string_equal(pgproto_startup_get(&s, "database"), "");  /* present but empty */
     assert_null(pgproto_startup_get(&s, "options"));
     assert_null(pgproto_startup_get(&s, "USER"));
@@ -726,8 +727,7 @@ static void test_parse_sasl_initial_minus_one_with_trailing_bytes(void **state)
 {
     (void)state;
     /* XXX: pgproto_parse_sasl_initial accepts bytes after a -1 length; PostgreSQL's
-     * pq_getmsgend() rejects them. Reported to the lead; remove this skip() once fixed. */
-    skip();
+     * pq_getmsgend() rejects them. Fixed; kept as a regression test. */
     static const char msg[] = "M\0\xff\xff\xff\xffjunk";
     const char *mech;
     const uint8_t *data;
@@ -1081,8 +1081,7 @@ static void test_put_sasl_null_data_with_zero_length(void **state)
     (void)state;
     /* XXX: w_bytes() calls memcpy(dst, NULL, 0), undefined behaviour that UBSan reports
      * (BUILD=asan aborts). pgproto_put_auth guards it with if (len); the SASL builders
-     * do not. Reported to the lead; remove this skip() once fixed. */
-    skip();
+     * do not. Fixed; kept as a regression test. */
     struct buf b;
 
     buf_init(&b, 64);
@@ -1364,8 +1363,7 @@ static void test_builders_fit_after_compaction(void **state)
     /* XXX: w_begin() compacts only when fewer than 64 bytes are free at the tail, so a
      * message longer than the tail but shorter than the free space after compaction
      * fails with -ENOSPC (buf_append compacts whenever it must). Reported to the lead;
-     * remove this skip() once fixed. */
-    skip();
+     * fixed; kept as a regression test. */
     uint8_t ref[512], want[520];
     static const uint8_t sent_bytes[200] = {0};
 
