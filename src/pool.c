@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "log.h"
 #include "net.h"
+#include "prepared.h"
 #include "stream.h"
 
 struct pool {
@@ -575,6 +576,13 @@ static void reset_done(void *arg, struct server *s, const struct pgproto_error *
         server_close(s, "server not idle after server_reset_query");
         return;
     }
+    const char *q = g_cfg->server_reset_query;
+    if (server_pool(s)->pool_mode != POOL_MODE_SESSION && q &&
+        (strcasestr(q, "DISCARD ALL") || strcasestr(q, "DEALLOCATE ALL"))) {
+        struct ps_server *ps = server_ps(s);
+        if (ps)
+            ps_server_clear(ps); /* the reset dropped every prepared statement */
+    }
     to_idle(s);
 }
 
@@ -667,6 +675,11 @@ void pool_on_ready_for_query(struct server *s)
     }
     if (server_tx_status(s) == 'I' && link_at_boundary(s))
         stream_want_drained(server_stream(s));
+}
+
+struct ps_server *pool_server_ps(struct server *s)
+{
+    return server_ps(s);
 }
 
 void pool_check_release(struct server *s)

@@ -106,6 +106,8 @@ struct pool_cancel *pool_send_cancel(struct server *s, pool_cancel_done_fn *done
 /* The requester went away first: @done will not be called. */
 void pool_cancel_detach(struct pool_cancel *c);
 
+/* The linked server's prepared-statement bookkeeping (see prepared.h), or NULL. */
+struct ps_server *pool_server_ps(struct server *s);
 /* Transaction/statement mode: give the server back now if the link is at a boundary
  * (every request answered, idle, nothing half-sent). Used right after linking. */
 void pool_check_release(struct server *s);

@@ -22,6 +22,7 @@
 #include "md5.h"
 #include "net.h"
 #include "pool.h"
+#include "prepared.h"
 #include "scram.h"
 #include "stream.h"
 
@@ -53,7 +54,10 @@ struct server {
     struct pgproto_error exec_err;
     char *exec_value;
     void *holder;                 /* pool.c: the waiter this server is linked for */
+    struct ps_server *ps;         /* prepared statements held here (transaction mode) */
 };
+
+#define SERVER_MAX_PREPARED 256 /* statements kept per server before LRU eviction */
 
 static uint64_t next_server_id = 1;
 
@@ -64,8 +68,12 @@ static void on_drained(struct stream *st)
     pool_on_server_drained(st->owner);
 }
 
-static const struct stream_ops server_ops = {
-        .on_raw = NULL, .on_message = on_message, .on_close = on_close, .on_drained = on_drained};
+static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n);
+static const struct stream_ops server_ops = {.on_raw = NULL,
+                                             .on_message = on_message,
+                                             .on_close = on_close,
+                                             .on_drained = on_drained,
+                                             .on_head = on_head};
 
 struct list_node *server_node(struct server *s)
 {
@@ -179,7 +187,51 @@ static void free_server(struct evloop *ev, void *arg)
         lg_free(s->params[i].value);
     }
     lg_free(s->exec_value);
+    ps_server_free(s->ps);
     lg_free(s);
+}
+
+struct ps_server *server_ps(struct server *s)
+{
+    if (!s->ps) {
+        s->ps = ps_server_new(SERVER_MAX_PREPARED);
+        if (s->ps) {
+            stream_observe(&s->st, '1');
+            stream_observe(&s->st, '3');
+            stream_observe(&s->st, 'E');
+            stream_observe(&s->st, 'Z');
+        }
+    }
+    return s->ps;
+}
+
+/* Responses to messages lifeguard injected are swallowed here; errors and
+ * ReadyForQuery settle what the server still owes. */
+static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n)
+{
+    struct server *s = st->owner;
+    (void)p;
+    if (!s->ps || ps_owes_nothing(s->ps))
+        return 1;
+    switch (type) {
+    case '1':
+    case '3':
+        if (n < total)
+            return 0;
+        if (ps_on_complete(s->ps, (char)type) && stream_replace_prefix(st, total, NULL, 0) < 0) {
+            server_close(s, "cannot drop an injected response");
+            return -1;
+        }
+        return 1;
+    case 'E':
+        ps_on_error(s->ps);
+        return 1;
+    case 'Z':
+        ps_on_ready(s->ps);
+        return 1;
+    default:
+        return 1;
+    }
 }
 
 static void close_with(struct server *s, const struct lg_err *err, const char *reason)

@@ -74,6 +74,57 @@ static void note_work(struct stream *s, uint8_t type, bool counted)
         s->pending_work = true;
 }
 
+void stream_observe(struct stream *s, uint8_t type)
+{
+    s->observe[type >> 3] |= (uint8_t)(1u << (type & 7));
+}
+
+/* Make @n bytes of room at the cursor (moving [scan, end) up). */
+static int open_gap(struct buf *b, size_t n)
+{
+    if (buf_space(b) < n)
+        buf_compact(b);
+    if (buf_space(b) < n)
+        return -ENOSPC;
+    memmove(b->data + b->scan + n, b->data + b->scan, b->end - b->scan);
+    b->end += n;
+    return 0;
+}
+
+int stream_insert(struct stream *s, const void *p, size_t n)
+{
+    struct buf *b = &s->in;
+    int rc = open_gap(b, n);
+    if (rc < 0)
+        return rc;
+    memcpy(b->data + b->scan, p, n);
+    b->scan += n;
+    return 0;
+}
+
+int stream_replace_prefix(struct stream *s, size_t old, const void *p, size_t n)
+{
+    struct buf *b = &s->in;
+    LG_ASSERT(old >= PGPROTO_HEADER && old <= buf_unscanned(b));
+    uint32_t len = pgproto_get_u32(b->data + b->scan + 1);
+    size_t rest = (size_t)len + 1 - old; /* of the message, after the replaced prefix */
+    if (n > old) {
+        int rc = open_gap(b, n - old);
+        if (rc < 0)
+            return rc;
+    } else if (n < old) {
+        memmove(b->data + b->scan + n, b->data + b->scan + old, b->end - b->scan - old);
+        b->end -= old - n;
+    }
+    if (n)
+        memcpy(b->data + b->scan, p, n);
+    b->scan += n;
+    s->msg_left = (uint32_t)rest;
+    s->replaced = true;
+    s->head_done = rest != 0;
+    return 0;
+}
+
 void stream_neutral(struct stream *s, uint8_t type)
 {
     s->neutral[type >> 3] |= (uint8_t)(1u << (type & 7));
@@ -189,6 +240,8 @@ static bool examine(struct stream *s)
             size_t take = LG_MIN((size_t)s->msg_left, buf_unscanned(b));
             b->scan += take;
             s->msg_left -= (uint32_t)take;
+            if (!s->msg_left)
+                s->head_done = false;
             continue;
         }
         const uint8_t *p = b->data + b->scan;
@@ -222,6 +275,24 @@ static bool examine(struct stream *s)
             break;
         size_t total = (size_t)len + 1;
         bool counted = (s->count[type >> 3] >> (type & 7)) & 1;
+        if (!s->head_done && s->peer && ((s->observe[type >> 3] >> (type & 7)) & 1)) {
+            int hr = s->ops->on_head(s, type, total, p, avail);
+            if (hr < 0 || s->closed)
+                return false;
+            if (hr == 0)
+                break;
+            /* The owner may have inserted bytes (the message is still at the cursor) or
+             * rewritten the message's start (then it is taken: count it here, and
+             * stream_replace_prefix already set head_done for what is left of it). */
+            if (s->replaced) {
+                s->replaced = false;
+                s->n_counted += counted;
+                note_work(s, type, counted);
+            } else {
+                s->head_done = true;
+            }
+            continue;
+        }
         bool whole = !s->peer || intercepted(s, type);
         if (!whole) {
             s->n_counted += counted;
@@ -229,6 +300,8 @@ static bool examine(struct stream *s)
             size_t take = LG_MIN(total, avail);
             b->scan += take;
             s->msg_left = (uint32_t)(total - take);
+            if (!s->msg_left)
+                s->head_done = false;
             continue;
         }
         if (total > b->cap) {
@@ -248,6 +321,7 @@ static bool examine(struct stream *s)
             break;
         }
         note_work(s, type, counted);
+        s->head_done = false;
         if (v == STREAM_FORWARD && s->peer)
             b->scan += total;
         else

@@ -47,6 +47,13 @@ struct stream_ops {
      * unexamined bytes (maybe a partial message). The stream pauses; the owner links a
      * peer later (which resumes it) or closes. Return 0, or <0 after closing. */
     int (*on_hold)(struct stream *s, const uint8_t *p, size_t n);
+    /* Optional, for types set with stream_observe(): a message's header was reached,
+     * before any of it is examined. @total is its full size (type byte included), @p/@n
+     * the bytes available from its start (n may be < total). The owner may insert bytes
+     * before it (stream_insert) or rewrite its first bytes (stream_replace_prefix).
+     * Return >0 to go on, 0 to wait for more bytes (at most the buffer's capacity), or
+     * <0 after closing. Called once per message. */
+    int (*on_head)(struct stream *s, uint8_t type, size_t total, const uint8_t *p, size_t n);
 };
 
 struct stream {
@@ -66,6 +73,9 @@ struct stream {
     int err;                   /* remembered write error, reported on next run */
     uint8_t intercept[32];     /* bitmap of message types the owner sees while relaying */
     uint8_t count[32];         /* bitmap of message types counted in n_counted */
+    uint8_t observe[32];       /* bitmap of message types passed to ops->on_head */
+    bool head_done;            /* on_head already ran for the message at the cursor */
+    bool replaced;             /* on_head rewrote the current message's start */
     uint64_t n_counted;        /* messages of counted types examined (Query/Sync, or 'Z') */
     uint64_t link_base;        /* n_counted when the current link began (pool.c) */
     uint8_t neutral[32];       /* types that neither count nor start work (Flush, COPY data) */
@@ -92,6 +102,16 @@ void stream_unlink(struct stream *s);
 void stream_intercept(struct stream *s, uint8_t type, bool on);
 /* Count messages of @type passing through (header only, no interception). */
 void stream_count(struct stream *s, uint8_t type);
+/* Call ops->on_head for messages of @type. */
+void stream_observe(struct stream *s, uint8_t type);
+/* From on_head only: insert @n bytes (complete messages) before the current message;
+ * they count as examined. 0, or -ENOSPC if the buffer has no room (wait and retry). */
+int stream_insert(struct stream *s, const void *p, size_t n) LG_MUSTCHECK;
+/* From on_head only: replace the current message's first @old bytes (which must be
+ * available) with @n new bytes (a new header and fields; the length field must already
+ * account for it). The rest of the message then passes through unexamined. @n = 0 and
+ * @old = total drops the message. 0 or -ENOSPC. */
+int stream_replace_prefix(struct stream *s, size_t old, const void *p, size_t n) LG_MUSTCHECK;
 /* Messages of @type leave pending_work as it is. */
 void stream_neutral(struct stream *s, uint8_t type);
 

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * prepared.c: client statement maps, per-server statement sets with LRU eviction,
+ * and the queue of responses a server owes. Linear scans over small arrays: a
+ * client holds tens of statements and a server at most max_prepared_statements.
+ */
+#include "prepared.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "alloc.h"
+
+struct ps_client {
+    struct ps_entry *v;
+    size_t n, cap;
+};
+
+struct owed {
+    enum ps_owed what;
+    uint64_t id;
+};
+
+struct ps_server {
+    uint64_t *ids;     /* prepared instance ids */
+    uint64_t *used;    /* last-use stamp per id, for LRU */
+    size_t n, max;
+    uint64_t clock;
+    struct owed *q;    /* ring of owed responses */
+    size_t q_head, q_len, q_cap;
+};
+
+struct ps_client *ps_client_new(void)
+{
+    return lg_calloc(1, sizeof(struct ps_client));
+}
+
+static void entry_free(struct ps_entry *e)
+{
+    lg_free(e->name);
+    lg_free(e->body);
+}
+
+void ps_client_clear(struct ps_client *pc)
+{
+    for (size_t i = 0; i < pc->n; i++)
+        entry_free(&pc->v[i]);
+    pc->n = 0;
+}
+
+void ps_client_free(struct ps_client *pc)
+{
+    if (!pc)
+        return;
+    ps_client_clear(pc);
+    lg_free(pc->v);
+    lg_free(pc);
+}
+
+static struct ps_entry *find(const struct ps_client *pc, const char *name)
+{
+    for (size_t i = 0; i < pc->n; i++)
+        if (strcmp(pc->v[i].name, name) == 0)
+            return &pc->v[i];
+    return NULL;
+}
+
+int ps_client_put(struct ps_client *pc, const char *name, uint64_t id, const uint8_t *body,
+                  size_t len)
+{
+    char *n = lg_strdup(name);
+    uint8_t *b = lg_malloc(len ? len : 1);
+    if (!n || !b) {
+        lg_free(n);
+        lg_free(b);
+        return -ENOMEM;
+    }
+    if (len)
+        memcpy(b, body, len);
+    struct ps_entry *e = find(pc, name);
+    if (!e) {
+        if (pc->n == pc->cap) {
+            size_t cap = pc->cap ? pc->cap * 2 : 8;
+            struct ps_entry *v = lg_realloc(pc->v, cap * sizeof(*v));
+            if (!v) {
+                lg_free(n);
+                lg_free(b);
+                return -ENOMEM;
+            }
+            pc->v = v;
+            pc->cap = cap;
+        }
+        e = &pc->v[pc->n++];
+    } else {
+        entry_free(e);
+    }
+    e->name = n;
+    e->id = id;
+    e->body = b;
+    e->body_len = len;
+    return 0;
+}
+
+const struct ps_entry *ps_client_get(const struct ps_client *pc, const char *name)
+{
+    return find(pc, name);
+}
+
+void ps_client_del(struct ps_client *pc, const char *name)
+{
+    struct ps_entry *e = find(pc, name);
+    if (!e)
+        return;
+    entry_free(e);
+    *e = pc->v[--pc->n];
+}
+
+size_t ps_client_count(const struct ps_client *pc)
+{
+    return pc->n;
+}
+
+void ps_server_name(uint64_t id, char out[PS_NAME_MAX])
+{
+    snprintf(out, PS_NAME_MAX, "lg_%llx", (unsigned long long)id);
+}
+
+struct ps_server *ps_server_new(size_t max_stmts)
+{
+    struct ps_server *ps = lg_calloc(1, sizeof(*ps));
+    if (!ps)
+        return NULL;
+    ps->max = max_stmts ? max_stmts : 1;
+    ps->ids = lg_malloc(ps->max * sizeof(*ps->ids));
+    ps->used = lg_malloc(ps->max * sizeof(*ps->used));
+    if (!ps->ids || !ps->used) {
+        ps_server_free(ps);
+        return NULL;
+    }
+    return ps;
+}
+
+void ps_server_free(struct ps_server *ps)
+{
+    if (!ps)
+        return;
+    lg_free(ps->ids);
+    lg_free(ps->used);
+    lg_free(ps->q);
+    lg_free(ps);
+}
+
+static long index_of(const struct ps_server *ps, uint64_t id)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->ids[i] == id)
+            return (long)i;
+    return -1;
+}
+
+bool ps_server_has(struct ps_server *ps, uint64_t id)
+{
+    long i = index_of(ps, id);
+    if (i < 0)
+        return false;
+    ps->used[i] = ++ps->clock;
+    return true;
+}
+
+int ps_server_add(struct ps_server *ps, uint64_t id, uint64_t *evicted)
+{
+    *evicted = 0;
+    long i = index_of(ps, id);
+    if (i >= 0) {
+        ps->used[i] = ++ps->clock;
+        return 0;
+    }
+    size_t slot = ps->n;
+    if (ps->n == ps->max) {
+        slot = 0;
+        for (size_t k = 1; k < ps->n; k++)
+            if (ps->used[k] < ps->used[slot])
+                slot = k;
+        *evicted = ps->ids[slot];
+    } else {
+        ps->n++;
+    }
+    ps->ids[slot] = id;
+    ps->used[slot] = ++ps->clock;
+    return 0;
+}
+
+void ps_server_del(struct ps_server *ps, uint64_t id)
+{
+    long i = index_of(ps, id);
+    if (i < 0)
+        return;
+    ps->n--;
+    ps->ids[i] = ps->ids[ps->n];
+    ps->used[i] = ps->used[ps->n];
+}
+
+void ps_server_clear(struct ps_server *ps)
+{
+    ps->n = 0;
+}
+
+size_t ps_server_count(const struct ps_server *ps)
+{
+    return ps->n;
+}
+
+int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id)
+{
+    if (ps->q_len == ps->q_cap) {
+        if (ps->q_cap >= PS_QUEUE_MAX)
+            return -ENOSPC;
+        size_t cap = ps->q_cap ? ps->q_cap * 2 : 16;
+        struct owed *q = lg_malloc(cap * sizeof(*q));
+        if (!q)
+            return -ENOMEM;
+        for (size_t i = 0; i < ps->q_len; i++)
+            q[i] = ps->q[(ps->q_head + i) % ps->q_cap];
+        lg_free(ps->q);
+        ps->q = q;
+        ps->q_cap = cap;
+        ps->q_head = 0;
+    }
+    ps->q[(ps->q_head + ps->q_len) % ps->q_cap] = (struct owed){what, id};
+    ps->q_len++;
+    return 0;
+}
+
+bool ps_owes_nothing(const struct ps_server *ps)
+{
+    return ps->q_len == 0;
+}
+
+static struct owed *front(struct ps_server *ps)
+{
+    return ps->q_len ? &ps->q[ps->q_head] : NULL;
+}
+
+static void pop(struct ps_server *ps)
+{
+    ps->q_head = (ps->q_head + 1) % ps->q_cap;
+    ps->q_len--;
+}
+
+bool ps_on_complete(struct ps_server *ps, char type)
+{
+    struct owed *f = front(ps);
+    if (!f || f->what == PS_OWED_SYNC)
+        return false; /* not one of ours to account for */
+    bool parse = f->what == PS_OWED_PARSE || f->what == PS_OWED_PARSE_INJECTED;
+    if ((type == '1') != parse)
+        return false; /* out of step: let it through; the server knows best */
+    bool injected = f->what == PS_OWED_PARSE_INJECTED || f->what == PS_OWED_CLOSE_INJECTED;
+    pop(ps);
+    return injected;
+}
+
+void ps_on_error(struct ps_server *ps)
+{
+    struct owed *f;
+    while ((f = front(ps)) && f->what != PS_OWED_SYNC) {
+        if (f->what == PS_OWED_PARSE || f->what == PS_OWED_PARSE_INJECTED)
+            ps_server_del(ps, f->id);
+        pop(ps);
+    }
+}
+
+void ps_on_ready(struct ps_server *ps)
+{
+    struct owed *f;
+    while ((f = front(ps))) {
+        bool sync = f->what == PS_OWED_SYNC;
+        if (f->what == PS_OWED_PARSE || f->what == PS_OWED_PARSE_INJECTED)
+            ps_server_del(ps, f->id); /* never completed */
+        pop(ps);
+        if (sync)
+            break;
+    }
+}

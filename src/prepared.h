@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * prepared.h: bookkeeping for named prepared statements in transaction pooling,
+ * pure (no I/O). A client's statement "foo" becomes an instance with a global id;
+ * on any server it is prepared as "lg_<id>", on demand. A server remembers which
+ * instances it holds (bounded, least recently used evicted) and the order of the
+ * responses it owes (so lifeguard can swallow the ParseComplete/CloseComplete of
+ * messages it injected itself). Names from clients are never sent to a server.
+ */
+#ifndef LG_PREPARED_H
+#define LG_PREPARED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+
+#define PS_NAME_MAX   64   /* bytes of a server-side name "lg_<hex id>" incl. NUL */
+#define PS_QUEUE_MAX  4096 /* responses one server may owe lifeguard's bookkeeping */
+
+/* One client statement: its Parse body after the name (query, parameter types). */
+struct ps_entry {
+    char *name;
+    uint64_t id;
+    uint8_t *body;
+    size_t body_len;
+};
+
+struct ps_client;
+struct ps_server;
+
+struct ps_client *ps_client_new(void);
+void ps_client_free(struct ps_client *pc);
+/* Remember @name -> (@id, @body). Replaces an existing entry of that name. 0 or -ENOMEM. */
+int ps_client_put(struct ps_client *pc, const char *name, uint64_t id, const uint8_t *body,
+                  size_t len) LG_MUSTCHECK;
+const struct ps_entry *ps_client_get(const struct ps_client *pc, const char *name);
+void ps_client_del(struct ps_client *pc, const char *name);
+void ps_client_clear(struct ps_client *pc);
+size_t ps_client_count(const struct ps_client *pc);
+
+/* "lg_<hex id>" into @out. */
+void ps_server_name(uint64_t id, char out[PS_NAME_MAX]);
+
+/* @max_stmts: bound on statements kept per server (>= 1). */
+struct ps_server *ps_server_new(size_t max_stmts);
+void ps_server_free(struct ps_server *ps);
+/* Is @id prepared here? Marks it most recently used. */
+bool ps_server_has(struct ps_server *ps, uint64_t id);
+/* Record @id as prepared. If the server is full, the least recently used id is
+ * removed and returned in @evicted (else 0). 0 or -ENOMEM. */
+int ps_server_add(struct ps_server *ps, uint64_t id, uint64_t *evicted) LG_MUSTCHECK;
+void ps_server_del(struct ps_server *ps, uint64_t id);
+void ps_server_clear(struct ps_server *ps);
+size_t ps_server_count(const struct ps_server *ps);
+
+/* Responses a server owes, in order. */
+enum ps_owed {
+    PS_OWED_PARSE,          /* a client's Parse: ParseComplete goes to the client */
+    PS_OWED_PARSE_INJECTED, /* lifeguard's Parse: swallow its ParseComplete */
+    PS_OWED_CLOSE,          /* a client's Close: CloseComplete goes to the client */
+    PS_OWED_CLOSE_INJECTED, /* lifeguard's Close (eviction): swallow its CloseComplete */
+    PS_OWED_SYNC,           /* Sync or Query: ReadyForQuery */
+};
+/* 0, or -ENOSPC past PS_QUEUE_MAX. */
+int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id) LG_MUSTCHECK;
+bool ps_owes_nothing(const struct ps_server *ps);
+/* A ParseComplete ('1') or CloseComplete ('3') arrived: true if lifeguard injected the
+ * message it answers (swallow it). */
+bool ps_on_complete(struct ps_server *ps, char type);
+/* An ErrorResponse: the server skips to the next Sync, so Parses owed before it never
+ * created their statements: they are forgotten. */
+void ps_on_error(struct ps_server *ps);
+/* ReadyForQuery: everything up to and including the first Sync is settled. */
+void ps_on_ready(struct ps_server *ps);
+
+#endif
