@@ -1,118 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cfg.c: reads PgBouncer-style ini text into a struct config: sections, key = value
- * lines, [databases]/[users] connection strings, %include (cfg_load only), environment
- * overrides and the cross-key checks, collecting every diagnostic with file:line.
- * What each key means, its type, default and range live in cfg_keys.c, not here.
- * cfg_parse() does no I/O and reads no globals; only cfg_load() and cfg_read_file() touch
- * files and the environment. Invariant: a config is returned only if no error was seen.
+ * lines, [databases]/[users] connection strings and the cross-key checks, collecting
+ * every diagnostic with file:line; also copies (cfg_dup), SET and the RELOAD key diff.
+ * Not here: what each key means (cfg_keys.c, cfg_value.c), files, %include and the
+ * environment (cfg_load.c). Pure: no I/O, no globals, no clock.
+ * Invariant: a config is returned only if no error was seen.
  */
 #include "cfg.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
+#include <stdlib.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "alloc.h"
 #include "base.h"
+#include "cfg_internal.h"
 #include "cfg_keys.h"
 
-#define MAX_INCLUDE_DEPTH 8
-#define MAX_FILE_BYTES    (64u << 20) /* a config or userlist larger than this is a mistake */
-#define ENV_FILE          "environment"
-
-enum section { SEC_NONE, SEC_MAIN, SEC_DATABASES, SEC_USERS, SEC_SKIP };
-
-/* Where a [lifeguard] key was last set, for cross-key messages; file NULL: default. */
-struct cfg_loc {
-    const char *file;
-    int line;
-};
-
-struct parse_ctx {
-    struct config *cfg;
-    struct cfg_diag *diag;
-    struct cfg_loc *locs; /* one per cfg_keys[] row; PgBouncer rows: already warned */
-    char **files;         /* names of %included files, owned; locs point into them */
-    size_t n_files;
-    enum section section;
-    bool follow_includes; /* cfg_load; cfg_parse stays pure */
-    bool oom;
-    bool unreadable; /* cfg_load could not read the file: no follow-on messages */
-};
-
-void cfg_diag_init(struct cfg_diag *d)
-{
-    memset(d, 0, sizeof(*d));
-}
-
-void cfg_diag_fini(struct cfg_diag *d)
-{
-    lg_free(d->text);
-    memset(d, 0, sizeof(*d));
-}
-
-void cfg_diag_add(struct cfg_diag *d, bool is_error, const char *file, int line, const char *fmt,
-                  ...)
-{
-    char head[300];
-    int hn;
-    const char *kind = is_error ? "error" : "warning";
-    if (!file)
-        file = "config";
-    if (line > 0)
-        hn = snprintf(head, sizeof(head), "%s:%d: %s: ", file, line, kind);
-    else
-        hn = snprintf(head, sizeof(head), "%s: %s: ", file, kind);
-    if (hn < 0)
-        hn = 0;
-    if ((size_t)hn >= sizeof(head))
-        hn = sizeof(head) - 1;
-
-    va_list ap;
-    va_start(ap, fmt);
-    va_list ap2;
-    va_copy(ap2, ap);
-    int mn = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (mn < 0)
-        mn = 0;
-
-    if (is_error)
-        d->errors++;
-    else
-        d->warnings++;
-    size_t need = d->len + (size_t)hn + (size_t)mn + 2;
-    if (need > d->cap) {
-        size_t cap = d->cap ? d->cap : 256;
-        while (cap < need)
-            cap *= 2;
-        char *t = lg_realloc(d->text, cap);
-        if (!t) {
-            /* The message is lost: make sure nobody mistakes the result for a success. */
-            if (!is_error)
-                d->errors++;
-            d->oom = true;
-            va_end(ap2);
-            return;
-        }
-        d->text = t;
-        d->cap = cap;
-    }
-    memcpy(d->text + d->len, head, (size_t)hn);
-    d->len += (size_t)hn;
-    vsnprintf(d->text + d->len, (size_t)mn + 1, fmt, ap2);
-    va_end(ap2);
-    d->len += (size_t)mn;
-    d->text[d->len++] = '\n';
-    d->text[d->len] = '\0';
-}
-
-static void set_oom(struct parse_ctx *ctx, const char *file, int line)
+void cfg_ctx_oom(struct cfg_parse_ctx *ctx, const char *file, int line)
 {
     if (!ctx->oom)
         cfg_diag_add(ctx->diag, true, file, line, "out of memory");
@@ -124,14 +31,14 @@ static bool is_space(char c)
     return isspace((unsigned char)c) != 0;
 }
 
-static char *skip_space(char *p)
+char *cfg_skip_space(char *p)
 {
     while (is_space(*p))
         p++;
     return p;
 }
 
-static void trim_end(char *s)
+void cfg_trim_end(char *s)
 {
     size_t n = strlen(s);
     while (n > 0 && is_space(s[n - 1]))
@@ -139,7 +46,7 @@ static void trim_end(char *s)
 }
 
 /* Lower-case @s into @buf (at most @size - 1 bytes); false if it does not fit. */
-static bool lower_copy(const char *s, char *buf, size_t size)
+bool cfg_lower_copy(const char *s, char *buf, size_t size)
 {
     size_t n = strlen(s);
     if (n >= size)
@@ -151,13 +58,15 @@ static bool lower_copy(const char *s, char *buf, size_t size)
 
 /* ---- [lifeguard] keys ---------------------------------------------------------------- */
 
-static void set_main(struct parse_ctx *ctx, const char *key, const char *val, const char *file,
+static void set_main(struct cfg_parse_ctx *ctx, const char *key, const char *val, const char *file,
                      int line)
 {
     char lk[64];
-    const struct cfg_key *k = lower_copy(key, lk, sizeof(lk)) ? cfg_key_find(cfg_keys, lk) : NULL;
+    const struct cfg_key *k =
+            cfg_lower_copy(key, lk, sizeof(lk)) ? cfg_key_find(cfg_keys, lk) : NULL;
     if (!k) {
-        const char *hint = lower_copy(key, lk, sizeof(lk)) ? cfg_key_suggest(cfg_keys, lk) : NULL;
+        const char *hint =
+                cfg_lower_copy(key, lk, sizeof(lk)) ? cfg_key_suggest(cfg_keys, lk) : NULL;
         cfg_diag_add(ctx->diag, true, file, line, "unknown setting \"%.64s\"%s%s%s", key,
                      hint ? " (did you mean " : "", hint ? hint : "", hint ? "?)" : "");
         return;
@@ -173,7 +82,7 @@ static void set_main(struct parse_ctx *ctx, const char *key, const char *val, co
     k = cfg_key_resolve(cfg_keys, k);
     int rc = cfg_value_set(ctx->cfg, k, lk, val, ctx->diag, file, line);
     if (rc == -ENOMEM)
-        set_oom(ctx, file, line);
+        cfg_ctx_oom(ctx, file, line);
     else if (rc == 0)
         ctx->locs[k - cfg_keys] = (struct cfg_loc){file, line};
 }
@@ -182,24 +91,24 @@ static void set_main(struct parse_ctx *ctx, const char *key, const char *val, co
 
 /* Parse the pairs in @s (modified in place) into @base via @table. @what names the entry
  * in messages ("database \"app\""). False on a syntax error or out of memory. */
-static bool parse_pairs(struct parse_ctx *ctx, const struct cfg_key *table, void *base,
+static bool parse_pairs(struct cfg_parse_ctx *ctx, const struct cfg_key *table, void *base,
                         const char *what, char *s, const char *file, int line)
 {
     for (;;) {
-        s = skip_space(s);
+        s = cfg_skip_space(s);
         if (!*s)
             return true;
         char *key = s;
         while (*s && *s != '=' && !is_space(*s))
             s++;
         char *key_end = s;
-        s = skip_space(s);
+        s = cfg_skip_space(s);
         if (*s != '=' || key_end == key) {
             cfg_diag_add(ctx->diag, true, file, line, "%s: syntax error: expected key=value", what);
             return false;
         }
         *key_end = '\0';
-        s = skip_space(s + 1);
+        s = cfg_skip_space(s + 1);
         char *val;
         if (*s == '\'') {
             char *w = val = ++s;
@@ -237,7 +146,8 @@ static bool parse_pairs(struct parse_ctx *ctx, const struct cfg_key *table, void
                 *s++ = '\0';
         }
         char lk[64], shown[200];
-        const struct cfg_key *k = lower_copy(key, lk, sizeof(lk)) ? cfg_key_find(table, lk) : NULL;
+        const struct cfg_key *k =
+                cfg_lower_copy(key, lk, sizeof(lk)) ? cfg_key_find(table, lk) : NULL;
         if (!k) {
             cfg_diag_add(ctx->diag, true, file, line, "%s: unknown parameter \"%.64s\"", what, key);
             continue;
@@ -251,7 +161,7 @@ static bool parse_pairs(struct parse_ctx *ctx, const struct cfg_key *table, void
         k = cfg_key_resolve(table, k);
         snprintf(shown, sizeof(shown), "%s: %s", what, lk);
         if (cfg_value_set(base, k, shown, val, ctx->diag, file, line) == -ENOMEM) {
-            set_oom(ctx, file, line);
+            cfg_ctx_oom(ctx, file, line);
             return false;
         }
     }
@@ -321,7 +231,7 @@ static void free_entries(const struct entry_kind *kind, struct config *c)
     *n = 0;
 }
 
-static void parse_entry(struct parse_ctx *ctx, const struct entry_kind *kind, const char *name,
+static void parse_entry(struct cfg_parse_ctx *ctx, const struct entry_kind *kind, const char *name,
                         char *val, const char *file, int line)
 {
     union {
@@ -365,7 +275,7 @@ static void parse_entry(struct parse_ctx *ctx, const struct entry_kind *kind, co
     (*n)++;
     return;
 oom:
-    set_oom(ctx, file, line);
+    cfg_ctx_oom(ctx, file, line);
 drop:
     entry_clear(kind, e);
 }
@@ -400,86 +310,46 @@ static int dup_entries(const struct entry_kind *kind, struct config *dst, const 
 
 /* ---- ini lines ------------------------------------------------------------------------ */
 
-static void parse_text(struct parse_ctx *ctx, const char *text, size_t len, const char *file,
-                       int depth);
-
-static void parse_include(struct parse_ctx *ctx, char *arg, const char *file, int line, int depth)
-{
-    if (!ctx->follow_includes) {
-        cfg_diag_add(ctx->diag, false, file, line, "%%include is not followed here; ignored");
-        return;
-    }
-    if (!*arg) {
-        cfg_diag_add(ctx->diag, true, file, line, "%%include: missing file name");
-        return;
-    }
-    if (depth >= MAX_INCLUDE_DEPTH) {
-        cfg_diag_add(ctx->diag, true, file, line,
-                     "%%include %.200s: nested more than %d deep (a loop?)", arg,
-                     MAX_INCLUDE_DEPTH);
-        return;
-    }
-    /* A relative path is relative to the directory of the including file. */
-    const char *slash = strrchr(file, '/');
-    size_t dir = (arg[0] != '/' && slash) ? (size_t)(slash - file) + 1 : 0;
-    size_t n = dir + strlen(arg) + 1;
-    char *path = lg_malloc(n);
-    char **files = path ? lg_realloc(ctx->files, (ctx->n_files + 1) * sizeof(char *)) : NULL;
-    if (!files) {
-        lg_free(path);
-        set_oom(ctx, file, line);
-        return;
-    }
-    ctx->files = files;
-    memcpy(path, file, dir);
-    memcpy(path + dir, arg, n - dir);
-    ctx->files[ctx->n_files++] = path;
-
-    char *text;
-    size_t len;
-    int rc = cfg_read_file(path, MAX_FILE_BYTES, &text, &len);
-    if (rc == -ENOMEM) {
-        set_oom(ctx, file, line);
-        return;
-    }
-    if (rc < 0) {
-        cfg_diag_add(ctx->diag, true, file, line, "%%include %.200s: %s", path, strerror(-rc));
-        return;
-    }
-    parse_text(ctx, text, len, path, depth + 1);
-    lg_free(text);
-}
-
-static void parse_section(struct parse_ctx *ctx, char *p, const char *file, int line)
+static void parse_section(struct cfg_parse_ctx *ctx, char *p, const char *file, int line)
 {
     char *end = strchr(p, ']');
     if (!end) {
         cfg_diag_add(ctx->diag, true, file, line, "section header without ']'");
-        ctx->section = SEC_SKIP;
+        ctx->section = CFG_SEC_SKIP;
         return;
     }
     *end = '\0';
-    char *rest = skip_space(end + 1);
+    char *rest = cfg_skip_space(end + 1);
     if (*rest && *rest != ';' && *rest != '#')
         cfg_diag_add(ctx->diag, true, file, line, "unexpected text after [%.64s]", p + 1);
-    char *name = skip_space(p + 1);
-    trim_end(name);
+    char *name = cfg_skip_space(p + 1);
+    cfg_trim_end(name);
     if (!strcasecmp(name, "lifeguard") || !strcasecmp(name, "pgbouncer")) {
-        ctx->section = SEC_MAIN;
+        ctx->section = CFG_SEC_MAIN;
     } else if (!strcasecmp(name, "databases")) {
-        ctx->section = SEC_DATABASES;
+        ctx->section = CFG_SEC_DATABASES;
     } else if (!strcasecmp(name, "users")) {
-        ctx->section = SEC_USERS;
+        ctx->section = CFG_SEC_USERS;
     } else if (!strcasecmp(name, "peers")) {
         cfg_diag_add(ctx->diag, false, file, line,
                      "[peers] is not supported by lifeguard; section ignored");
-        ctx->section = SEC_SKIP;
+        ctx->section = CFG_SEC_SKIP;
     } else {
         cfg_diag_add(ctx->diag, true, file, line,
                      "unknown section [%.64s] (expected lifeguard, pgbouncer, databases, users)",
                      name);
-        ctx->section = SEC_SKIP;
+        ctx->section = CFG_SEC_SKIP;
     }
+}
+
+/* %include: cfg_load follows it through ctx->include; cfg_parse stays pure. */
+static void include(struct cfg_parse_ctx *ctx, char *arg, const char *file, int line, int depth)
+{
+    if (!ctx->include) {
+        cfg_diag_add(ctx->diag, false, file, line, "%%include is not followed here; ignored");
+        return;
+    }
+    ctx->include(ctx, arg, file, line, depth);
 }
 
 static bool is_key_char(char c)
@@ -487,10 +357,10 @@ static bool is_key_char(char c)
     return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-' || c == '*';
 }
 
-static void parse_line(struct parse_ctx *ctx, char *p, const char *file, int line, int depth)
+static void parse_line(struct cfg_parse_ctx *ctx, char *p, const char *file, int line, int depth)
 {
-    trim_end(p);
-    p = skip_space(p);
+    cfg_trim_end(p);
+    p = cfg_skip_space(p);
     if (!*p || *p == ';' || *p == '#')
         return;
     if (*p == '[') {
@@ -499,7 +369,7 @@ static void parse_line(struct parse_ctx *ctx, char *p, const char *file, int lin
     }
     if (*p == '%') {
         if (strncmp(p, "%include", 8) == 0 && (!p[8] || is_space(p[8])))
-            parse_include(ctx, skip_space(p + 8), file, line, depth);
+            include(ctx, cfg_skip_space(p + 8), file, line, depth);
         else
             cfg_diag_add(ctx->diag, true, file, line, "unknown directive %.64s", p);
         return;
@@ -536,33 +406,33 @@ static void parse_line(struct parse_ctx *ctx, char *p, const char *file, int lin
         return;
     }
     *key_end = '\0';
-    char *val = skip_space(p + 1);
+    char *val = cfg_skip_space(p + 1);
 
     switch (ctx->section) {
-    case SEC_NONE:
+    case CFG_SEC_NONE:
         cfg_diag_add(ctx->diag, true, file, line,
                      "\"%.64s\" is outside any section (start with [lifeguard])", key);
         break;
-    case SEC_MAIN:
+    case CFG_SEC_MAIN:
         set_main(ctx, key, val, file, line);
         break;
-    case SEC_DATABASES:
+    case CFG_SEC_DATABASES:
         parse_entry(ctx, &db_kind, key, val, file, line);
         break;
-    case SEC_USERS:
+    case CFG_SEC_USERS:
         parse_entry(ctx, &user_kind, key, val, file, line);
         break;
-    case SEC_SKIP:
+    case CFG_SEC_SKIP:
         break;
     }
 }
 
-static void parse_text(struct parse_ctx *ctx, const char *text, size_t len, const char *file,
-                       int depth)
+void cfg_ctx_parse_text(struct cfg_parse_ctx *ctx, const char *text, size_t len, const char *file,
+                        int depth)
 {
     char *buf = lg_malloc(len + 1);
     if (!buf) {
-        set_oom(ctx, file, 0);
+        cfg_ctx_oom(ctx, file, 0);
         return;
     }
     if (len) /* text may be NULL when len is 0 */
@@ -585,7 +455,7 @@ static void parse_text(struct parse_ctx *ctx, const char *text, size_t len, cons
     lg_free(buf);
 }
 
-/* ---- environment, validation, entry points ------------------------------------------- */
+/* ---- validation and entry points ---------------------------------------------------- */
 
 static struct cfg_loc loc_of(const struct cfg_loc *locs, const char *key, const char *deffile)
 {
@@ -596,8 +466,8 @@ static struct cfg_loc loc_of(const struct cfg_loc *locs, const char *key, const 
 }
 
 /* Rules between keys, checked once everything is set. Warnings only when @warn. */
-static void validate(const struct config *c, struct cfg_diag *d, const struct cfg_loc *locs,
-                     const char *deffile, bool warn)
+void cfg_validate(const struct config *c, struct cfg_diag *d, const struct cfg_loc *locs,
+                  const char *deffile, bool warn)
 {
     struct cfg_loc l;
     if (c->auth_type == AUTH_TYPE_PLAIN && !c->auth_plain_allowed) {
@@ -631,80 +501,6 @@ static void validate(const struct config *c, struct cfg_diag *d, const struct cf
     }
 }
 
-/* One override: @var is the variable's name (for messages), @name the key. */
-static int env_set(struct config *cfg, struct cfg_loc *locs, const char *var, const char *name,
-                   const char *val, struct cfg_diag *d)
-{
-    char lk[64];
-    const struct cfg_key *k = lower_copy(name, lk, sizeof(lk)) ? cfg_key_find(cfg_keys, lk) : NULL;
-    if (!k) {
-        cfg_diag_add(d, false, ENV_FILE, 0, "%.64s is not a lifeguard setting; ignored", var);
-        return 0;
-    }
-    if (k->type == CFG_T_PGBOUNCER) {
-        cfg_diag_add(d, false, ENV_FILE, 0,
-                     "%.64s: pgbouncer setting %s is not implemented by lifeguard; ignored", var,
-                     k->name);
-        return 0;
-    }
-    k = cfg_key_resolve(cfg_keys, k);
-    char *v = lg_strdup(val);
-    if (!v)
-        return -ENOMEM;
-    trim_end(v);
-    int rc = cfg_value_set(cfg, k, var, skip_space(v), d, ENV_FILE, 0);
-    lg_free(v);
-    if (rc == 0 && locs)
-        locs[k - cfg_keys] = (struct cfg_loc){ENV_FILE, 0};
-    return rc;
-}
-
-static int apply_env(struct config *cfg, char *const *envp, struct cfg_diag *d,
-                     struct cfg_loc *locs)
-{
-    static const struct {
-        const char *var, *key;
-    } compat[] = {{"DB_POOL_SIZE", "default_pool_size"}, {"DB_MAX_OVERFLOW", "max_overflow"}};
-    static const char prefix[] = "LIFEGUARD_";
-    int errors = d->errors;
-    bool oom = false;
-    if (!envp)
-        return 0;
-    /* Two passes so that LIFEGUARD_ names win over the DB_ aliases in any order. */
-    for (int pass = 0; pass < 2 && !oom; pass++) {
-        for (char *const *e = envp; *e && !oom; e++) {
-            const char *eq = strchr(*e, '=');
-            char var[80];
-            if (!eq || (size_t)(eq - *e) >= sizeof(var))
-                continue;
-            memcpy(var, *e, (size_t)(eq - *e));
-            var[eq - *e] = '\0';
-            int rc = 0;
-            if (pass == 0) {
-                for (size_t i = 0; i < ARRAY_SIZE(compat); i++)
-                    if (strcmp(var, compat[i].var) == 0)
-                        rc = env_set(cfg, locs, var, compat[i].key, eq + 1, d);
-            } else if (strncmp(var, prefix, sizeof(prefix) - 1) == 0 && var[sizeof(prefix) - 1]) {
-                rc = env_set(cfg, locs, var, var + sizeof(prefix) - 1, eq + 1, d);
-            }
-            oom = rc == -ENOMEM;
-        }
-    }
-    if (oom)
-        return -ENOMEM;
-    return d->errors != errors ? -EINVAL : 0;
-}
-
-int cfg_apply_env(struct config *cfg, char *const *envp, struct cfg_diag *diag)
-{
-    int errors = diag->errors;
-    int rc = apply_env(cfg, envp, diag, NULL);
-    if (rc == -ENOMEM)
-        return rc;
-    validate(cfg, diag, NULL, ENV_FILE, false);
-    return diag->errors != errors ? -EINVAL : 0;
-}
-
 static int cmp_db(const void *a, const void *b)
 {
     return strcmp(((const struct db_entry *)a)->name, ((const struct db_entry *)b)->name);
@@ -715,26 +511,26 @@ static int cmp_user(const void *a, const void *b)
     return strcmp(((const struct user_entry *)a)->name, ((const struct user_entry *)b)->name);
 }
 
-static int ctx_init(struct parse_ctx *ctx, struct cfg_diag *diag, const char *file)
+int cfg_ctx_init(struct cfg_parse_ctx *ctx, struct cfg_diag *diag, const char *file)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->diag = diag;
-    ctx->section = SEC_NONE;
+    ctx->section = CFG_SEC_NONE;
     ctx->cfg = lg_calloc(1, sizeof(*ctx->cfg));
     ctx->locs = lg_calloc(cfg_keys_count(), sizeof(*ctx->locs));
     if (!ctx->cfg || !ctx->locs || cfg_table_defaults(ctx->cfg, cfg_keys) < 0) {
-        set_oom(ctx, file, 0);
+        cfg_ctx_oom(ctx, file, 0);
         return -ENOMEM;
     }
     return 0;
 }
 
 /* Check, sort, and hand over the config, or free it if anything went wrong. */
-static struct config *ctx_finish(struct parse_ctx *ctx, int errors_before, const char *file)
+struct config *cfg_ctx_finish(struct cfg_parse_ctx *ctx, int errors_before, const char *file)
 {
     struct config *c = ctx->cfg;
     if (c && !ctx->oom && !ctx->unreadable) {
-        validate(c, ctx->diag, ctx->locs, file, true);
+        cfg_validate(c, ctx->diag, ctx->locs, file, true);
         if (c->n_dbs) /* qsort(NULL, 0, ...) is undefined */
             qsort(c->dbs, c->n_dbs, sizeof(*c->dbs), cmp_db);
         if (c->n_users)
@@ -753,37 +549,13 @@ static struct config *ctx_finish(struct parse_ctx *ctx, int errors_before, const
 
 struct config *cfg_parse(const char *text, size_t len, const char *file, struct cfg_diag *diag)
 {
-    struct parse_ctx ctx;
+    struct cfg_parse_ctx ctx;
     int errors = diag->errors;
     if (!file)
         file = "config";
-    if (ctx_init(&ctx, diag, file) == 0)
-        parse_text(&ctx, text, len, file, 0);
-    return ctx_finish(&ctx, errors, file);
-}
-
-struct config *cfg_load(const char *path, struct cfg_diag *diag)
-{
-    extern char **environ;
-    struct parse_ctx ctx;
-    int errors = diag->errors;
-    char *text = NULL;
-    size_t len;
-    if (ctx_init(&ctx, diag, path) == 0) {
-        ctx.follow_includes = true;
-        int rc = cfg_read_file(path, MAX_FILE_BYTES, &text, &len);
-        if (rc == -ENOMEM)
-            set_oom(&ctx, path, 0);
-        else if (rc < 0)
-            cfg_diag_add(diag, true, path, 0, "cannot read: %s", strerror(-rc));
-        else
-            parse_text(&ctx, text, len, path, 0);
-        lg_free(text);
-        ctx.unreadable = rc < 0;
-        if (!ctx.oom && !ctx.unreadable && apply_env(ctx.cfg, environ, diag, ctx.locs) == -ENOMEM)
-            set_oom(&ctx, ENV_FILE, 0);
-    }
-    return ctx_finish(&ctx, errors, path);
+    if (cfg_ctx_init(&ctx, diag, file) == 0)
+        cfg_ctx_parse_text(&ctx, text, len, file, 0);
+    return cfg_ctx_finish(&ctx, errors, file);
 }
 
 void cfg_free(struct config *cfg)
@@ -818,7 +590,8 @@ int cfg_set(struct config *cfg, const char *key, const char *value, struct cfg_d
 {
     char lk[64];
     int errors = diag->errors;
-    const struct cfg_key *k = lower_copy(key, lk, sizeof(lk)) ? cfg_key_find(cfg_keys, lk) : NULL;
+    const struct cfg_key *k =
+            cfg_lower_copy(key, lk, sizeof(lk)) ? cfg_key_find(cfg_keys, lk) : NULL;
     if (!k || k->type == CFG_T_PGBOUNCER) {
         cfg_diag_add(diag, true, "SET", 0, "%s \"%.64s\"",
                      k ? "lifeguard does not implement" : "unknown setting", key);
@@ -832,7 +605,7 @@ int cfg_set(struct config *cfg, const char *key, const char *value, struct cfg_d
     int rc = cfg_value_set(cfg, k, lk, value, diag, "SET", 0);
     if (rc < 0)
         return rc;
-    validate(cfg, diag, NULL, "SET", false);
+    cfg_validate(cfg, diag, NULL, "SET", false);
     return diag->errors != errors ? -EINVAL : 0;
 }
 
@@ -896,63 +669,4 @@ bool cfg_list_contains(const char *list, const char *name)
             return true;
     }
     return false;
-}
-
-int cfg_read_file(const char *path, size_t max_bytes, char **text, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    int rc = 0;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    if (fstat(fd, &st) < 0) {
-        rc = -errno;
-        goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        rc = -EISDIR;
-        goto out;
-    }
-    if (st.st_size > 0 && (uint64_t)st.st_size > max_bytes) {
-        rc = -EFBIG;
-        goto out;
-    }
-    /* st_size is a hint (it is 0 for /proc files and pipes); read to EOF regardless. */
-    cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
-    for (;;) {
-        if (n + 1 >= cap || !buf) {
-            if (buf)
-                cap *= 2;
-            char *b = lg_realloc(buf, cap);
-            if (!b) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            buf = b;
-        }
-        ssize_t r = read(fd, buf + n, cap - n - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = -errno;
-            goto out;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > max_bytes) {
-            rc = -EFBIG;
-            goto out;
-        }
-    }
-    buf[n] = '\0';
-    *text = buf;
-    *len = n;
-    buf = NULL;
-out:
-    lg_free(buf);
-    close(fd);
-    return rc;
 }

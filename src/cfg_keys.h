@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cfg_keys.h: internal to the cfg module (cfg.c, cfg_keys.c, and tests): the key tables
- * that drive parsing, defaults, range checks, SHOW CONFIG and the generated reference,
- * plus the typed value parsers they share. Not a public API: other modules use cfg.h.
+ * cfg_keys.h: internal to the cfg module (its cfg_*.c files, and tests): the key tables
+ * (cfg_keys.c) that drive parsing, defaults, range checks, SHOW CONFIG and the generated
+ * reference, plus the typed values they describe (cfg_value.c). Not a public API: other
+ * modules use cfg.h.
  * Invariant: every configurable field of struct config has exactly one canonical row in
  * cfg_keys[]; aliases and PgBouncer-only names are rows of their own kinds that never
  * touch a field.
@@ -93,7 +94,7 @@ int cfg_table_dup_strings(void *dst, const void *src, const struct cfg_key *tabl
 /* Free every string field of @table in @base and NULL it. */
 void cfg_table_free(void *base, const struct cfg_key *table);
 
-/* Parsers shared with cfg.c. 0 or -EINVAL. */
+/* The typed parsers behind cfg_value_set(). 0 or -EINVAL. */
 int cfg_parse_int(const char *s, int64_t *out) LG_MUSTCHECK;
 int cfg_parse_bool(const char *s, bool *out) LG_MUSTCHECK;
 /* Seconds with an optional fraction and unit (us, ms, s, min, h, d), into microseconds. */

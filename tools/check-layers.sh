@@ -30,8 +30,8 @@ else
 fi
 
 declare -A layer=(
-    [base]=0 [alloc]=0 [list]=0 [buf]=0 [log]=0 [clock]=0
-    [pgproto]=1 [md5]=1 [scram]=1 [hba]=1 [cfg]=1 [cfg_keys]=1 [userlist]=1 [stats]=1
+    [base]=0 [alloc]=0 [list]=0 [buf]=0 [log]=0 [clock]=0 [strbuf]=0
+    [pgproto]=1 [md5]=1 [scram]=1 [hba]=1 [cfg]=1 [cfg_keys]=1 [cfg_value]=1 [cfg_doc]=1 [cfg_load]=1 [cfg_diag]=1 [cfg_internal]=1 [userlist]=1 [stats]=1 [prepared]=1 [httpparse]=1
     [evloop]=2 [net]=2 [stream]=2
     [auth]=3 [client]=3 [server]=3 [pool]=3 [janitor]=3 [admin]=3 [http]=3
     [main]=4
@@ -50,7 +50,7 @@ has_edge() { # from to
     local e
     for e in ${edges[$1]:-}; do
         [ "$e" = "$2" ] && return 0
-        if [ "$e" = cfg ] && { [ "$2" = userlist ] || [ "$2" = cfg_keys ]; }; then
+        if [ "$e" = cfg ] && [[ " userlist cfg_keys cfg_value cfg_doc cfg_load cfg_diag " == *" $2 "* ]]; then
             return 0
         fi
     done

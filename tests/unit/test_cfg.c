@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_cfg.c: unit tests for cfg.c and cfg_keys.c: defaults, aliases, types and ranges
- * with their exact file:line messages, sections, [databases]/[users] strings, environment
- * overrides, %include, SHOW CONFIG, the generated doc, and allocation failures.
+ * test_cfg.c: unit tests for cfg.c and its cfg_*.c companions: defaults, aliases, types
+ * and ranges with their exact file:line messages, sections, [databases]/[users] strings,
+ * environment overrides, %include, SHOW CONFIG, the generated doc, and allocation failures.
  * Not tested here: how other modules use the values.
  */
 #include <ctype.h>
