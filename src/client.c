@@ -665,8 +665,8 @@ static void server_fail(struct pool_waiter *w, const struct lg_err *err)
 static void server_lost(struct pool_waiter *w, const struct lg_err *err)
 {
     struct client *c = container_of(w, struct client, waiter);
-    c->server = NULL; /* already closing: nothing to release */
-    client_close(c, "08006", "%s", err->msg);
+    c->server = NULL; /* already closing or released: nothing to release */
+    client_close(c, err->sqlstate[0] ? err->sqlstate : "08006", "%s", err->msg);
 }
 
 static void auth_ok(struct client *c)

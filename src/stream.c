@@ -46,6 +46,12 @@ void stream_close(struct stream *s)
     stream_unlink(s);
     if (s->fd >= 0) {
         evloop_del(s->ev, s->fd);
+        /* Closing with unread input makes the kernel send RST, and the peer may then
+         * lose what we just wrote (an ErrorResponse explaining the close). Read what is
+         * waiting first, within a bound, so the close is a FIN. */
+        uint8_t scratch[4096];
+        for (int i = 0; i < 16 && net_read(s->fd, scratch, sizeof(scratch)) > 0; i++)
+            ;
         close(s->fd);
         s->fd = -1;
     }

@@ -1,0 +1,231 @@
+"""Transaction and statement pooling with real drivers: prepared statements across
+servers, pipelines, per-client parameters, cancel, COPY, and the statement-mode
+refusal of transaction blocks."""
+
+import io
+import random
+import threading
+import time
+from contextlib import closing
+
+import psycopg
+import psycopg2
+import psycopg2.errors
+import pytest
+
+import harness
+
+TXN = {"pool_mode": "transaction"}
+
+
+@pytest.fixture
+def bench_db(pg):
+    """Fresh pgbench tables in p1, initialised directly on the server."""
+    pg.pgbench(["-i", "-s", "1", "-q"], db="p1", user="trustuser")
+    return "p1"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "5"})
+def test_pgbench_prepared_100_clients_over_5_servers_keeps_every_row(lg, pg, bench_db):
+    before = pg.sql("SELECT count(*) FROM pgbench_history", db=bench_db)[0][0]
+    # One pgbench thread per client: pgbench 15 prepares each command synchronously on
+    # first use, inside the transaction, so a thread shared by two clients can block on
+    # one client's prepare while the other holds a server in its transaction (it would
+    # deadlock against any transaction pooler; PostgreSQL 16's pgbench prepares up front).
+    res = lg.pgbench(["-n", "-M", "prepared", "-c", "100", "-j", "100", "-t", "20"],
+                     db=bench_db, timeout=110)
+    assert "number of failed transactions: 0" in res.stdout, res.stdout + res.stderr
+    assert "processed: 2000/2000" in res.stdout, res.stdout
+    after = pg.sql("SELECT count(*) FROM pgbench_history", db=bench_db)[0][0]
+    assert after - before == 2000
+    sums = pg.sql("SELECT (SELECT sum(abalance) FROM pgbench_accounts),"
+                  " (SELECT sum(bbalance) FROM pgbench_branches),"
+                  " (SELECT sum(tbalance) FROM pgbench_tellers)", db=bench_db)[0]
+    assert sums[0] == sums[1] == sums[2], sums
+    backends = pg.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                      " AND usename = 'trustuser'", (bench_db,))[0][0]
+    assert backends <= 5
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "5"})
+@pytest.mark.parametrize("mode", ["simple", "extended", "prepared"])
+def test_pgbench_select_only_through_transaction_pooling(lg, bench_db, mode):
+    res = lg.pgbench(["-n", "-S", "-M", mode, "-c", "20", "-j", "2", "-T", "3"],
+                     db=bench_db, timeout=60)
+    assert "number of failed transactions: 0" in res.stdout, res.stdout + res.stderr
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "5"})
+def test_psycopg3_prepared_and_pipelined_queries_never_cross_clients(lg):
+    errors = []
+
+    def work(i):
+        try:
+            with psycopg.connect(lg.dsn(), prepare_threshold=0, autocommit=True) as c:
+                for k in range(60):
+                    v = random.randint(0, 10**6)
+                    row = c.execute("SELECT %s::int + %s::int, %s::text", (v, i, f"c{i}")).fetchone()
+                    if row != (v + i, f"c{i}"):
+                        errors.append((i, k, row))
+                with c.pipeline():
+                    curs = [c.execute("SELECT %s::int, %s::text", (j, f"p{i}")) for j in range(20)]
+                for j, cur in enumerate(curs):
+                    row = cur.fetchone()
+                    if row != (j, f"p{i}"):
+                        errors.append((i, "pipeline", j, row))
+                with c.transaction():
+                    c.execute("CREATE TEMP TABLE t_%s (x int) ON COMMIT DROP" % i)
+                    c.execute("INSERT INTO t_%s SELECT generate_series(1, %%s)" % i, (i + 1,))
+                    n = c.execute("SELECT count(*) FROM t_%s" % i).fetchone()[0]
+                    if n != i + 1:
+                        errors.append((i, "txn", n))
+        except Exception as e:  # noqa: BLE001 - every failure is a finding
+            errors.append((i, repr(e)))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(100)
+    assert not errors, errors[:5]
+
+
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "2"})
+def test_named_statements_survive_deallocate_and_discard(lg):
+    with psycopg.connect(lg.dsn(), autocommit=True) as c:
+        c.execute("SELECT 1")
+        # psycopg 3 prepares by name after prepare_threshold uses
+        for _ in range(3):
+            assert c.execute("SELECT %s::int * 3", (5,), prepare=True).fetchone() == (15,)
+        c.execute("DEALLOCATE ALL")
+        assert c.execute("SELECT %s::int * 4", (5,), prepare=True).fetchone() == (20,)
+        c.execute("DISCARD ALL")
+        assert c.execute("SELECT %s::int * 6", (5,), prepare=True).fetchone() == (30,)
+
+
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
+def test_each_client_keeps_its_own_timezone_and_application_name_on_a_shared_server(lg):
+    a = lg.conn()
+    b = lg.conn()
+    try:
+        with a.cursor() as ca, b.cursor() as cb:
+            ca.execute("SET TimeZone = 'Asia/Tokyo'")
+            ca.execute("SET application_name = 'client_a'")
+            cb.execute("SET TimeZone = 'America/Lima'")
+            cb.execute("SET application_name = 'client_b'")
+            for _ in range(5):
+                ca.execute("SELECT current_setting('TimeZone'), current_setting('application_name'),"
+                           " pg_backend_pid()")
+                tz_a, app_a, pid_a = ca.fetchone()
+                cb.execute("SELECT current_setting('TimeZone'), current_setting('application_name'),"
+                           " pg_backend_pid()")
+                tz_b, app_b, pid_b = cb.fetchone()
+                assert pid_a == pid_b, "pool_size=1: both run on one server"
+                assert (tz_a, app_a) == ("Asia/Tokyo", "client_a")
+                assert (tz_b, app_b) == ("America/Lima", "client_b")
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "3"})
+def test_cancel_reaches_the_right_server_and_others_carry_on(lg):
+    victim = lg.conn()
+    bystander = lg.conn()
+    try:
+        timer = threading.Timer(0.5, victim.cancel)
+        t0 = time.monotonic()
+        timer.start()
+        with victim.cursor() as cur, pytest.raises(psycopg2.errors.QueryCanceled):
+            cur.execute("SELECT pg_sleep(30)")
+        assert time.monotonic() - t0 < 1.5 * harness.SLOW
+        with bystander.cursor() as cur:
+            cur.execute("SELECT 42")
+            assert cur.fetchone() == (42,)
+        with victim.cursor() as cur:
+            cur.execute("SELECT 7")
+            assert cur.fetchone() == (7,)
+    finally:
+        victim.close()
+        bystander.close()
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
+def test_copy_100mb_in_and_out_with_one_server_while_others_query(lg):
+    rows = 420_000
+    line = "x" * 250
+    data = "".join(f"{i}\t{line}\n" for i in range(rows)).encode()
+    assert len(data) > 100 * 1024 * 1024
+    stop = threading.Event()
+    other_errors = []
+
+    def others():
+        while not stop.is_set():
+            try:
+                with closing(lg.conn()) as c, c.cursor() as cur:
+                    cur.execute("SELECT 1")
+                    assert cur.fetchone() == (1,)
+            except Exception as e:  # noqa: BLE001
+                other_errors.append(repr(e))
+            time.sleep(0.05)
+
+    t = threading.Thread(target=others)
+    t.start()
+    try:
+        with closing(lg.conn(autocommit=False)) as c, c.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE big (i int, s text)")
+            cur.copy_expert("COPY big FROM STDIN", io.BytesIO(data))
+            cur.execute("SELECT count(*), sum(length(s)) FROM big")
+            assert cur.fetchone() == (rows, rows * len(line))
+            out = io.BytesIO()
+            cur.copy_expert("COPY big TO STDOUT", out)
+            assert out.getvalue() == data
+            c.commit()
+    finally:
+        stop.set()
+        t.join(30)
+    assert not other_errors, other_errors[:3]
+
+
+@pytest.mark.lg_config(main={"pool_mode": "statement", "default_pool_size": "2"})
+def test_statement_mode_refuses_transaction_blocks(lg):
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    # psycopg 3 shows the whole error text (psycopg2 keeps only libpq's last line).
+    with pytest.raises(psycopg.OperationalError) as ei:
+        with psycopg.connect(lg.dsn(), autocommit=False) as c:
+            c.execute("SELECT 1")
+            c.execute("SELECT 2")
+    assert "transaction blocks are not allowed in statement pooling mode" in str(ei.value)
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT 3")
+        assert cur.fetchone() == (3,)
+
+
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "2"})
+def test_listen_in_transaction_mode_is_logged_with_the_client(lg):
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("LISTEN some_channel")
+    harness.wait_until(lambda: "LISTEN in transaction pooling mode" in lg.log_text(), 5)
+
+
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
+def test_transaction_state_does_not_cross_to_the_next_transaction(lg):
+    a = lg.conn(autocommit=False)
+    b = lg.conn()
+    try:
+        with a.cursor() as ca:
+            ca.execute("CREATE TEMP TABLE mine (x int)")
+            ca.execute("INSERT INTO mine VALUES (1)")
+            a.rollback()
+        with b.cursor() as cb:
+            cb.execute("SELECT to_regclass('pg_temp.mine')")
+            assert cb.fetchone() == (None,)
+    finally:
+        a.close()
+        b.close()
