@@ -129,6 +129,9 @@ struct config {
     char *client_tls_sslmode;
     char *server_tls_sslmode;
 
+    /* transaction pooling */
+    int max_prepared_statements; /* named statements kept per server; 0 = no tracking */
+
     /* sections */
     struct db_entry *dbs;
     size_t n_dbs;

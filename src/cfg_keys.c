@@ -112,6 +112,9 @@ const struct cfg_key cfg_keys[] = {
             "servers per database over all users; 0 = unlimited"),
         INT("max_user_connections", max_user_connections, "0", 0, MAX_CONN, CFG_RELOAD,
             "servers per user over all databases; 0 = unlimited"),
+        INT("max_prepared_statements", max_prepared_statements, "200", 0, 100000, CFG_RELOAD,
+            "named prepared statements kept per server in transaction mode (least recently "
+            "used closed first); 0 = pass names through untranslated"),
         STR("server_reset_query", server_reset_query, "DISCARD ALL", CFG_RELOAD,
             "run when a server returns to the pool in session mode; empty = none"),
         BOOL("server_reset_query_always", server_reset_query_always, "0", CFG_RELOAD,
@@ -200,7 +203,6 @@ const struct cfg_key cfg_keys[] = {
         PGB("job_name", "service name"),
         PGB("log_stats", "periodic statistics log line (see /metrics)"),
         PGB("max_db_client_connections", "client limit per database"),
-        PGB("max_prepared_statements", "prepared statements in transaction mode (planned)"),
         PGB("max_user_client_connections", "client limit per user"),
         PGB("peer_id", "peering"),
         PGB("query_wait_notify", "notice to waiting clients"),

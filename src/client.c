@@ -566,6 +566,8 @@ static void server_ready(struct pool_waiter *w, struct server *s)
         c->welcomed = true;
         if (pool_mode_of(c->pool) != POOL_MODE_SESSION) {
             c->st.hold_unlinked = true;
+        }
+        if (pool_mode_of(c->pool) != POOL_MODE_SESSION && g_cfg->max_prepared_statements > 0) {
             c->ps = ps_client_new();
             if (!c->ps) {
                 client_close(c, "53200", "out of memory");

@@ -55,9 +55,8 @@ struct server {
     char *exec_value;
     void *holder;                 /* pool.c: the waiter this server is linked for */
     struct ps_server *ps;         /* prepared statements held here (transaction mode) */
+    size_t max_prepared;          /* max_prepared_statements */
 };
-
-#define SERVER_MAX_PREPARED 256 /* statements kept per server before LRU eviction */
 
 static uint64_t next_server_id = 1;
 
@@ -194,7 +193,7 @@ static void free_server(struct evloop *ev, void *arg)
 struct ps_server *server_ps(struct server *s)
 {
     if (!s->ps) {
-        s->ps = ps_server_new(SERVER_MAX_PREPARED);
+        s->ps = ps_server_new(s->max_prepared);
         if (s->ps) {
             stream_observe(&s->st, '1');
             stream_observe(&s->st, '3');
@@ -317,6 +316,7 @@ struct server *server_connect(struct pool *pool, const struct server_target *t,
     s->id = next_server_id++;
     s->tx_status = 'I';
     s->op_timeout_us = cfg->server_connect_timeout_us;
+    s->max_prepared = cfg->max_prepared_statements > 0 ? (size_t)cfg->max_prepared_statements : 1;
     list_init(&s->node);
     evloop_timer_init(&s->timer, on_timer, s);
     int fd = net_connect(t->host, t->port);
