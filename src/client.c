@@ -308,6 +308,93 @@ static bool is_safe_name(const char *n)
 static void begin_exchange(struct client *c);
 static void start_lookup(struct client *c, const char *auth_user);
 
+/* Add an owned name=value to the parameters applied on servers. */
+static int add_owned_param(struct client *c, const char *name, size_t nlen, const char *value,
+                           size_t vlen)
+{
+    if (c->n_want == PGPROTO_MAX_PARAMS) {
+        client_close(c, "08P01", "too many startup parameters");
+        return -1;
+    }
+    size_t i = c->n_want;
+    char *n = lg_strndup(name, nlen), *v = lg_strndup(value, vlen);
+    if (!n || !v) {
+        lg_free(n);
+        lg_free(v);
+        client_close(c, "53200", "out of memory");
+        return -1;
+    }
+    for (char *q = n; *q; q++)
+        if (*q == '-')
+            *q = '_'; /* --work-mem=... spells work_mem, as in PostgreSQL */
+    if (!is_safe_name(n)) {
+        client_close(c, "08P01", "invalid parameter name in options: %.64s", n);
+        lg_free(n);
+        lg_free(v);
+        return -1;
+    }
+    c->owned[i][0] = n;
+    c->owned[i][1] = v;
+    c->want[i].name = n;
+    c->want[i].value = v;
+    c->n_want++;
+    return 0;
+}
+
+/* The "options" startup parameter (PGOPTIONS): "-c name=value" and "--name=value" are
+ * applied like other parameters; other command-line switches are refused. Tokens are
+ * separated by whitespace; a backslash escapes the next character (as in PostgreSQL). */
+static int parse_options(struct client *c, const char *opts)
+{
+    char tok[1024];
+    bool expect_c_value = false;
+    const char *p = opts;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (!*p)
+            break;
+        size_t n = 0;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            if (*p == '\\' && p[1])
+                p++;
+            if (n + 1 >= sizeof(tok)) {
+                client_close(c, "08P01", "options startup parameter too long");
+                return -1;
+            }
+            tok[n++] = *p++;
+        }
+        tok[n] = '\0';
+        const char *kv = NULL;
+        if (expect_c_value) {
+            kv = tok;
+            expect_c_value = false;
+        } else if (strcmp(tok, "-c") == 0) {
+            expect_c_value = true;
+            continue;
+        } else if (strncmp(tok, "-c", 2) == 0) {
+            kv = tok + 2;
+        } else if (strncmp(tok, "--", 2) == 0) {
+            kv = tok + 2;
+        }
+        const char *eq = kv ? strchr(kv, '=') : NULL;
+        if (!eq || eq == kv) {
+            client_close(c, "08P01",
+                         "unsupported startup parameter: options \"%.64s\" (only -c name=value "
+                         "and --name=value are supported)",
+                         tok);
+            return -1;
+        }
+        if (add_owned_param(c, kv, (size_t)(eq - kv), eq + 1, strlen(eq + 1)) < 0)
+            return -1;
+    }
+    if (expect_c_value) {
+        client_close(c, "08P01", "options: -c without a value");
+        return -1;
+    }
+    return 0;
+}
+
 static bool is_admin_db(const char *db)
 {
     return strcmp(db, "lifeguard") == 0 || strcmp(db, "pgbouncer") == 0;
@@ -340,8 +427,17 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
             client_close(c, "08P01", "replication connections are not supported by lifeguard");
             return -1;
         }
-        if (strcmp(name, "options") == 0 || !is_safe_name(name)) {
+        if (strcmp(name, "options") == 0) {
+            if (parse_options(c, c->su.params[i].value) < 0)
+                return -1;
+            continue;
+        }
+        if (!is_safe_name(name)) {
             client_close(c, "08P01", "unsupported startup parameter: %.64s", name);
+            return -1;
+        }
+        if (c->n_want == PGPROTO_MAX_PARAMS) {
+            client_close(c, "08P01", "too many startup parameters");
             return -1;
         }
         c->want[c->n_want++] = c->su.params[i];

@@ -319,22 +319,41 @@ static bool is_safe_name(const char *n)
     return true;
 }
 
-/* Append "SET name TO 'value';" with the value quoted as a literal. */
-static bool append_set(char *sql, size_t cap, size_t *len, const char *name, const char *value)
+/* Append a string literal for @v (E'' form if it has a backslash). */
+static bool append_literal(char *sql, size_t cap, size_t *len, const char *v)
 {
-    bool bs = strchr(value, '\\') != NULL;
-    int n = snprintf(sql + *len, cap - *len, "SET %s TO %s'", name, bs ? "E" : "");
-    if (n < 0 || (size_t)n >= cap - *len)
+    bool bs = strchr(v, '\\') != NULL;
+    if (*len + 3 >= cap)
         return false;
-    *len += (size_t)n;
-    for (const char *v = value; *v; v++) {
+    if (bs)
+        sql[(*len)++] = 'E';
+    sql[(*len)++] = '\'';
+    for (; *v; v++) {
         if (*len + 3 >= cap)
             return false;
         if (*v == '\'' || *v == '\\')
             sql[(*len)++] = *v;
         sql[(*len)++] = *v;
     }
-    n = snprintf(sql + *len, cap - *len, "';");
+    sql[(*len)++] = '\'';
+    return true;
+}
+
+/* Append one set_config() call to "SELECT ...": set_config parses the value the way a
+ * startup packet's is parsed (a list for search_path), unlike SET ... TO 'a,b'. */
+static bool append_set(char *sql, size_t cap, size_t *len, const char *name, const char *value)
+{
+    int n = snprintf(sql + *len, cap - *len, "%spg_catalog.set_config(",
+                     *len ? ", " : "SELECT ");
+    if (n < 0 || (size_t)n >= cap - *len)
+        return false;
+    *len += (size_t)n;
+    if (!append_literal(sql, cap, len, name) || *len + 2 >= cap)
+        return false;
+    sql[(*len)++] = ',';
+    if (!append_literal(sql, cap, len, value))
+        return false;
+    n = snprintf(sql + *len, cap - *len, ", false)");
     if (n < 0 || (size_t)n >= cap - *len)
         return false;
     *len += (size_t)n;
