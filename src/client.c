@@ -47,6 +47,10 @@ struct client {
     char *owned[PGPROTO_MAX_PARAMS][2]; /* storage for want[] entries updated later */
     bool welcomed;                /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
     struct ps_client *ps;         /* named prepared statements (transaction mode) */
+    uint64_t seen_in, seen_out;   /* byte counters at the last janitor look */
+    uint64_t active_at_us;        /* when bytes last moved */
+    uint64_t query_since_us;      /* a request has been in flight since (0: none) */
+    bool query_cancelled;         /* query_timeout already sent a cancel */
     const struct db_entry *db;
     struct pool *pool;
     struct pool_waiter waiter;
@@ -219,6 +223,7 @@ void client_accept(int fd, const char *peer, bool is_unix)
     list_init(&c->waiter.node);
     evloop_timer_init(&c->login_timer, login_timeout, c);
     c->state = CLIENT_LOGIN;
+    c->active_at_us = clock_now_us();
     list_append(&lists[CLIENT_LOGIN], &c->node);
     (void)is_unix;
     size_t bufsz = (size_t)LG_MAX(g_cfg->pkt_buf, 16384);
@@ -1172,4 +1177,53 @@ static void on_close(struct stream *st, int err)
         client_close(c, "08P01", "message too large");
     else
         client_close(c, NULL, "%s", strerror(-err));
+}
+
+/* ---- upkeep ---- */
+
+static void janitor_one(struct client *c, uint64_t now)
+{
+    if (c->st.bytes_in != c->seen_in || c->st.bytes_out != c->seen_out) {
+        c->seen_in = c->st.bytes_in;
+        c->seen_out = c->st.bytes_out;
+        c->active_at_us = now;
+    }
+    uint64_t idle = now - c->active_at_us;
+    char status = c->state == CLIENT_ACTIVE && c->server ? pool_link_status(c->server, &c->st)
+                                                         : 'I';
+    if (status != 'Q') {
+        c->query_since_us = 0;
+        c->query_cancelled = false;
+    }
+    if (status == 'I' && g_cfg->client_idle_timeout_us && idle > g_cfg->client_idle_timeout_us) {
+        client_close(c, "57P05", "client_idle_timeout: connection idle for %.0fs",
+                     (double)idle / 1e6);
+    } else if ((status == 'T' || status == 'E') && g_cfg->idle_transaction_timeout_us &&
+               idle > g_cfg->idle_transaction_timeout_us) {
+        client_close(c, "25P03", "idle_transaction_timeout: idle in transaction for %.0fs",
+                     (double)idle / 1e6);
+    } else if (status == 'Q' && g_cfg->query_timeout_us) {
+        if (!c->query_since_us) {
+            c->query_since_us = now;
+        } else if (!c->query_cancelled && now - c->query_since_us > g_cfg->query_timeout_us) {
+            /* PostgreSQL answers the cancel with 57014 on the client's own query. */
+            log_warn("C-%llu %s/%s: query_timeout (%.0fs): cancelling the query",
+                     (unsigned long long)c->id, c->dbname, c->user,
+                     (double)g_cfg->query_timeout_us / 1e6);
+            c->query_cancelled = true;
+            (void)pool_send_cancel(c->server, NULL, NULL);
+        }
+    }
+}
+
+void client_janitor(void)
+{
+    uint64_t now = clock_now_us();
+    static const enum client_state states[] = {CLIENT_IDLE, CLIENT_ACTIVE};
+    for (size_t k = 0; k < ARRAY_SIZE(states); k++) {
+        struct list_node *n, *t;
+        list_for_each_safe(n, t, &lists[states[k]]) {
+            janitor_one(container_of(n, struct client, node), now);
+        }
+    }
 }

@@ -38,6 +38,8 @@ void client_module_init(struct evloop *ev, const struct config *cfg, const struc
 void client_accept(int fd, const char *peer, bool is_unix);
 /* Number of clients not yet freed (for max_client_conn and shutdown). */
 size_t client_count(void);
+/* Periodic upkeep: client_idle_timeout, idle_transaction_timeout, query_timeout. */
+void client_janitor(void);
 /* Close every client with 57P01 (shutdown). */
 void client_close_all(const char *reason);
 

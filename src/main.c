@@ -38,6 +38,18 @@ static struct evloop *g_ev;
 static const struct config *g_cfg;
 static bool stopping;
 static struct evloop_timer resume_timer;
+static struct evloop_timer janitor_timer;
+
+#define JANITOR_PERIOD_US 1000000 /* idle/lifetime/min_pool_size and client timeouts */
+
+static void janitor_cb(struct evloop *ev, void *arg)
+{
+    (void)arg;
+    pool_janitor();
+    client_janitor();
+    if (evloop_timer_set(ev, &janitor_timer, clock_now_us() + JANITOR_PERIOD_US) < 0)
+        log_error("cannot re-arm the janitor timer (out of memory)");
+}
 
 LG_NORETURN static void die(const char *fmt, ...) LG_PRINTF(1, 2);
 static void die(const char *fmt, ...)
@@ -285,6 +297,9 @@ int main(int argc, char **argv)
     if (!g_ev)
         die("cannot create event loop");
     evloop_timer_init(&resume_timer, resume_cb, NULL);
+    evloop_timer_init(&janitor_timer, janitor_cb, NULL);
+    if (evloop_timer_set(g_ev, &janitor_timer, clock_now_us() + JANITOR_PERIOD_US) < 0)
+        die("out of memory");
     if (evloop_add_listener(g_ev, sfd, on_signal, NULL) < 0)
         die("cannot watch signals");
     pool_module_init(g_ev, cfg);
@@ -309,6 +324,7 @@ int main(int argc, char **argv)
         evloop_run_once(g_ev, 0);
     pool_module_free();
     evloop_timer_cancel(g_ev, &resume_timer);
+    evloop_timer_cancel(g_ev, &janitor_timer);
     evloop_del(g_ev, sfd);
     close(sfd);
     evloop_free(g_ev);

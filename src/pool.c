@@ -29,7 +29,7 @@ struct pool {
     char *client_db, *client_user;
     struct server_target target;
     bool password_fixed;     /* [databases] gave user= and password= */
-    int pool_size, max_overflow, pool_mode;
+    int pool_size, max_overflow, pool_mode, min_pool_size;
     struct list_node servers[SERVER_NSTATES];
     struct list_node waiters; /* FIFO of struct pool_waiter */
     size_t n_waiting;
@@ -52,6 +52,7 @@ static const struct config *g_cfg;
 static struct list_node g_pools = {&g_pools, &g_pools};
 
 static void service(struct pool *p);
+static void schedule_service(struct pool *p);
 
 /* A CancelRequest being forwarded on a connection of its own. */
 struct pool_cancel {
@@ -145,6 +146,7 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
                    : (ue && ue->pool_size >= 0) ? ue->pool_size
                                                 : g_cfg->default_pool_size;
     p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : g_cfg->max_overflow;
+    p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : g_cfg->min_pool_size;
     p->pool_mode = (ue && ue->pool_mode >= 0) ? ue->pool_mode
                    : db->pool_mode >= 0       ? db->pool_mode
                                               : g_cfg->pool_mode;
@@ -470,6 +472,39 @@ static bool open_server(struct pool *p)
     return true;
 }
 
+/* ---- pre-ping (server_check_delay, server_check_query) ---- */
+
+static bool needs_ping(struct server *s)
+{
+    uint64_t delay = g_cfg->server_check_delay_us;
+    return delay && clock_now_us() - server_idle_since_us(s) >= delay;
+}
+
+static void ping_done(void *arg, struct server *s, const struct pgproto_error *err,
+                      const char *value, bool closed)
+{
+    (void)arg;
+    (void)value;
+    if (closed)
+        return; /* server_close logged it; the waiter is still queued */
+    if (err || server_tx_status(s) != 'I') {
+        log_info("pool \"%s\": pre-ping failed (%s); closing that server",
+                 server_pool(s)->name, err ? err->message : "not idle");
+        server_close(s, "ping_failed");
+        return;
+    }
+    server_set_state(s, SERVER_IDLE);
+    schedule_service(server_pool(s));
+}
+
+static void ping(struct server *s)
+{
+    const char *q = g_cfg->server_check_query ? g_cfg->server_check_query : "";
+    server_set_state(s, SERVER_ACTIVE);
+    if (server_exec(s, q, NULL, 0, ping_done, NULL) < 0)
+        server_close(s, "could not start the pre-ping");
+}
+
 static void service(struct pool *p)
 {
     while (!list_empty(&p->waiters)) {
@@ -478,6 +513,10 @@ static void service(struct pool *p)
             break;
         /* Most recently used first: warm caches, and the rest can age out. */
         struct server *s = server_from_node(idle->prev);
+        if (needs_ping(s)) {
+            ping(s); /* it rejoins the idle list, or is closed, and we come back */
+            continue;
+        }
         struct pool_waiter *w = container_of(p->waiters.next, struct pool_waiter, node);
         hand_over(p, s, w);
     }
@@ -653,6 +692,56 @@ void pool_release(struct server *s, struct stream *client)
         return;
     }
     run_reset(s);
+}
+
+/* ---- upkeep ---- */
+
+static void janitor_one(struct pool *p, uint64_t now)
+{
+    size_t total = count(p, SERVER_CONNECTING) + count(p, SERVER_IDLE) + count(p, SERVER_ACTIVE);
+    struct list_node *n, *t;
+    /* Oldest idle first (the list's head is the least recently used). */
+    list_for_each_safe(n, t, &p->servers[SERVER_IDLE]) {
+        struct server *s = server_from_node(n);
+        uint64_t idle = now - server_idle_since_us(s);
+        uint64_t age = now - server_connected_at_us(s);
+        const char *why = NULL;
+        if (g_cfg->server_lifetime_us && age > g_cfg->server_lifetime_us)
+            why = "server_lifetime reached (recycled)";
+        else if (total > (size_t)p->pool_size && g_cfg->overflow_idle_timeout_us &&
+                 idle > g_cfg->overflow_idle_timeout_us)
+            why = "overflow server idle (overflow_idle_timeout)";
+        else if (total > (size_t)p->min_pool_size && g_cfg->server_idle_timeout_us &&
+                 idle > g_cfg->server_idle_timeout_us)
+            why = "server_idle_timeout";
+        if (why) {
+            server_close(s, "%s", why);
+            total--;
+        }
+    }
+    if (total < (size_t)p->min_pool_size && now >= p->next_connect_us) {
+        size_t want = (size_t)p->min_pool_size - total;
+        while (want-- && open_server(p))
+            ;
+    }
+}
+
+void pool_janitor(void)
+{
+    uint64_t now = clock_now_us();
+    struct list_node *n;
+    list_for_each(n, &g_pools) {
+        janitor_one(container_of(n, struct pool, node), now);
+    }
+}
+
+char pool_link_status(struct server *s, const struct stream *client)
+{
+    const struct stream *ss = server_stream(s);
+    if (client->n_counted - client->link_base != ss->n_counted - ss->link_base ||
+        client->pending_work)
+        return 'Q';
+    return server_tx_status(s);
 }
 
 /* ---- transaction and statement pooling ---- */

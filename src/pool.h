@@ -112,6 +112,14 @@ struct ps_server *pool_server_ps(struct server *s);
  * (every request answered, idle, nothing half-sent). Used right after linking. */
 void pool_check_release(struct server *s);
 
+/* Periodic upkeep (janitor.c): close servers idle past server_idle_timeout or older
+ * than server_lifetime, close idle overflow servers after overflow_idle_timeout, and
+ * open servers up to min_pool_size. */
+void pool_janitor(void);
+/* What the client's linked server is doing: 'Q' a request is in flight, else its
+ * transaction status ('I', 'T', 'E'). */
+char pool_link_status(struct server *s, const struct stream *client);
+
 /* ---- for server.c ---- */
 /* A linked server sent ReadyForQuery (status already recorded). */
 void pool_on_ready_for_query(struct server *s);

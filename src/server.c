@@ -56,6 +56,7 @@ struct server {
     void *holder;                 /* pool.c: the waiter this server is linked for */
     struct ps_server *ps;         /* prepared statements held here (transaction mode) */
     size_t max_prepared;          /* max_prepared_statements */
+    uint64_t idle_since_us;       /* when it last became IDLE */
 };
 
 static uint64_t next_server_id = 1;
@@ -173,7 +174,14 @@ void server_set_state(struct server *s, enum server_state st)
 {
     list_del(&s->node);
     s->state = st;
+    if (st == SERVER_IDLE)
+        s->idle_since_us = clock_now_us();
     list_append(pool_server_list(s->pool, st), &s->node);
+}
+
+uint64_t server_idle_since_us(const struct server *s)
+{
+    return s->idle_since_us;
 }
 
 static void free_server(struct evloop *ev, void *arg)

@@ -80,6 +80,8 @@ void server_backend_key(const struct server *s, uint32_t *pid, uint32_t *key);
 const struct server_target *server_target(const struct server *s);
 uint64_t server_id(const struct server *s);
 uint64_t server_connected_at_us(const struct server *s);
+/* When the server last became IDLE (monotonic µs). */
+uint64_t server_idle_since_us(const struct server *s);
 struct ps_server;
 /* The server's prepared-statement bookkeeping (created on first use; NULL on OOM). */
 struct ps_server *server_ps(struct server *s);

@@ -1,0 +1,141 @@
+"""Pool policy: FIFO waiting with a pool_timeout deadline, idle and lifetime
+recycling, min_pool_size, pre-ping, and the client-side deadlines."""
+
+import threading
+import time
+from contextlib import closing
+
+import psycopg2
+import psycopg2.errors
+import pytest
+
+import harness
+from harness import wait_until
+
+
+def backends(pg, db="p0", user="trustuser"):
+    return pg.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename = %s",
+                  (db, user))[0][0]
+
+
+@pytest.mark.lg_config(main={"default_pool_size": "1", "query_wait_timeout": "1"})
+def test_waiters_are_served_in_order_and_time_out_with_53300(lg):
+    holder = lg.conn()
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(psycopg2.OperationalError) as ei:
+            lg.conn()
+        waited = time.monotonic() - t0
+        assert "timeout" in str(ei.value) and "p0/trustuser" in str(ei.value)
+        assert "pool_size=1" in str(ei.value)
+        assert 0.9 <= waited < 3 * harness.SLOW
+    finally:
+        holder.close()
+    # FIFO: three waiters queued in order get the single server in that order
+    order = []
+    holder = lg.conn()
+    lock = threading.Lock()
+
+    def waiter(i):
+        with closing(lg.conn()) as c, c.cursor() as cur:
+            cur.execute("SELECT 1")
+            with lock:
+                order.append(i)
+
+    threads = []
+    try:
+        for i in range(3):
+            t = threading.Thread(target=waiter, args=(i,))
+            t.start()
+            threads.append(t)
+            time.sleep(0.15)  # queue them one after the other
+    finally:
+        holder.close()
+    for t in threads:
+        t.join(10)
+    assert order == [0, 1, 2]
+
+
+@pytest.mark.lg_config(main={"default_pool_size": "3", "server_idle_timeout": "1",
+                             "min_pool_size": "1"})
+def test_idle_servers_close_down_to_min_pool_size(lg, pg):
+    conns = [lg.conn() for _ in range(3)]
+    for c in conns:
+        with c.cursor() as cur:
+            cur.execute("SELECT 1")
+    assert backends(pg) == 3
+    for c in conns:
+        c.close()
+    wait_until(lambda: backends(pg) == 1, 10 * harness.SLOW,
+               msg="idle servers above min_pool_size are closed after server_idle_timeout")
+    time.sleep(2.5)
+    assert backends(pg) == 1, "min_pool_size keeps one"
+
+
+@pytest.mark.lg_config(main={"default_pool_size": "2", "min_pool_size": "2"})
+def test_min_pool_size_opens_servers_ahead_of_demand(lg, pg):
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+    wait_until(lambda: backends(pg) == 2, 5 * harness.SLOW)
+
+
+@pytest.mark.lg_config(main={"default_pool_size": "1", "server_lifetime": "1"})
+def test_server_lifetime_recycles_without_client_errors(lg):
+    pids = set()
+    deadline = time.monotonic() + 10 * harness.SLOW
+    while len(pids) < 2 and time.monotonic() < deadline:
+        with closing(lg.conn()) as c, c.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pids.add(cur.fetchone()[0])
+        time.sleep(0.3)
+    assert len(pids) >= 2, "the server was replaced after server_lifetime"
+
+
+@pytest.mark.lg_config(main={"default_pool_size": "1", "server_check_delay": "0.2"})
+def test_backend_killed_while_idle_is_replaced_without_client_error(lg, pg):
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    pg.sql("SELECT pg_terminate_backend(%s)", (pid,))
+    time.sleep(0.3)
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        assert cur.fetchone()[0] != pid
+
+
+@pytest.mark.lg_config(main={"default_pool_size": "1", "idle_transaction_timeout": "1"})
+def test_idle_in_transaction_client_is_cut_and_server_comes_back_clean(lg):
+    a = lg.conn(autocommit=False)
+    with a.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE t_idle (x int)")
+    time.sleep(3 * harness.SLOW)
+    with pytest.raises(psycopg2.Error), a.cursor() as cur:
+        cur.execute("SELECT 1")
+    a.close()
+    with closing(lg.conn()) as b, b.cursor() as cur:
+        cur.execute("SELECT to_regclass('pg_temp.t_idle'), now() = statement_timestamp()")
+        assert cur.fetchone() == (None, True), "the open transaction was rolled back"
+    assert "idle_transaction_timeout" in lg.log_text()
+
+
+@pytest.mark.lg_config(main={"default_pool_size": "2", "query_timeout": "1"})
+def test_query_timeout_cancels_with_57014(lg):
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        t0 = time.monotonic()
+        with pytest.raises(psycopg2.errors.QueryCanceled):
+            cur.execute("SELECT pg_sleep(20)")
+        assert time.monotonic() - t0 < 5 * harness.SLOW
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+
+
+@pytest.mark.lg_config(main={"pool_mode": "transaction", "client_idle_timeout": "1"})
+def test_client_idle_timeout_closes_idle_clients(lg):
+    c = lg.conn()
+    with c.cursor() as cur:
+        cur.execute("SELECT 1")
+    time.sleep(3 * harness.SLOW)
+    with pytest.raises(psycopg2.Error), c.cursor() as cur:
+        cur.execute("SELECT 1")
+    c.close()
+    assert "client_idle_timeout" in lg.log_text()
