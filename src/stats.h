@@ -41,20 +41,20 @@ enum stats_err_class {
 
 /* Per pool, monotonically increasing. Times are microseconds. */
 struct stats_counters {
-    uint64_t xact_count;       /* transactions completed (ReadyForQuery back to 'I') */
-    uint64_t query_count;      /* queries completed (ReadyForQuery seen) */
-    uint64_t bytes_in;         /* bytes received from clients */
-    uint64_t bytes_out;        /* bytes sent to clients */
-    uint64_t xact_time_us;     /* time linked inside transactions */
-    uint64_t query_time_us;    /* time between a query and its ReadyForQuery */
-    uint64_t wait_time_us;     /* time clients waited for a server (checkout) */
-    uint64_t server_connects;  /* server logins that succeeded */
-    uint64_t connect_failures; /* server connects or logins that failed */
-    uint64_t pool_timeouts;    /* waiters that hit pool_timeout */
-    uint64_t recycled;         /* servers closed for server_lifetime / idle timeout */
-    uint64_t ping_failures;    /* server_check_query failures */
-    uint64_t client_logins;    /* clients that logged in to this pool */
-    uint64_t login_failures;   /* client logins to this pool that failed */
+    uint64_t xact_count;                   /* transactions completed (ReadyForQuery back to 'I') */
+    uint64_t query_count;                  /* queries completed (ReadyForQuery seen) */
+    uint64_t bytes_in;                     /* bytes received from clients */
+    uint64_t bytes_out;                    /* bytes sent to clients */
+    uint64_t xact_time_us;                 /* time linked inside transactions */
+    uint64_t query_time_us;                /* time between a query and its ReadyForQuery */
+    uint64_t wait_time_us;                 /* time clients waited for a server (checkout) */
+    uint64_t server_connects;              /* server logins that succeeded */
+    uint64_t connect_failures;             /* server connects or logins that failed */
+    uint64_t pool_timeouts;                /* waiters that hit pool_timeout */
+    uint64_t recycled;                     /* servers closed for server_lifetime / idle timeout */
+    uint64_t ping_failures;                /* server_check_query failures */
+    uint64_t client_logins;                /* clients that logged in to this pool */
+    uint64_t login_failures;               /* client logins to this pool that failed */
     uint64_t errors_by_class[STATS_ERR_N]; /* ErrorResponses relayed or sent, by class */
 };
 
@@ -96,12 +96,12 @@ struct stats_pool_snap {
     int pool_size, max_overflow, min_pool_size;
     int cl_active, cl_waiting, cl_active_cancel_req, cl_waiting_cancel_req;
     int sv_active, sv_active_cancel, sv_being_canceled, sv_idle, sv_used, sv_tested, sv_login;
-    int overflow_in_use;          /* servers open beyond pool_size */
-    uint64_t maxwait_us;          /* age of the oldest waiter, 0 if none */
-    const struct stats_counters *c;         /* required */
+    int overflow_in_use;                     /* servers open beyond pool_size */
+    uint64_t maxwait_us;                     /* age of the oldest waiter, 0 if none */
+    const struct stats_counters *c;          /* required */
     const struct stats_histogram *wait_hist; /* checkout wait; NULL: not shown */
     const struct stats_histogram *xact_hist; /* transaction time; NULL: not shown */
-    const struct stats_averages *avg;       /* last stats_period; NULL: zeros */
+    const struct stats_averages *avg;        /* last stats_period; NULL: zeros */
 };
 typedef void stats_pool_visit_fn(void *arg, const struct stats_pool_snap *p);
 
@@ -109,34 +109,34 @@ typedef void stats_pool_visit_fn(void *arg, const struct stats_pool_snap *p);
  * column layout). Strings may be NULL (shown as empty, or NULL where PgBouncer does). */
 struct stats_conn_snap {
     const char *user, *database;
-    const char *state;      /* PgBouncer's words. Clients: active, idle, waiting,
-                               active_cancel_req, waiting_cancel_req. Servers: active, idle,
-                               used, tested, new, active_cancel, being_canceled */
-    const char *addr;       /* peer address text ("unix" for Unix sockets) */
+    const char *state; /* PgBouncer's words. Clients: active, idle, waiting,
+                          active_cancel_req, waiting_cancel_req. Servers: active, idle,
+                          used, tested, new, active_cancel, being_canceled */
+    const char *addr;  /* peer address text ("unix" for Unix sockets) */
     int port;
     const char *local_addr;
     int local_port;
     uint64_t connect_time_unix_us; /* wall clock; 0 unknown */
     uint64_t request_time_unix_us; /* wall clock of the latest request; 0 unknown */
-    uint64_t wait_us;       /* clients: how long it has been waiting now; servers: 0 */
-    bool close_needed;      /* servers: will be closed at release (RECONNECT, reload) */
-    const void *ptr;        /* identity shown as hex */
-    const void *link;       /* linked peer's identity, NULL if none */
-    int remote_pid;         /* servers: backend pid; clients: 0 */
-    const char *tls;        /* "" without TLS */
+    uint64_t wait_us;              /* clients: how long it has been waiting now; servers: 0 */
+    bool close_needed;             /* servers: will be closed at release (RECONNECT, reload) */
+    const void *ptr;               /* identity shown as hex */
+    const void *link;              /* linked peer's identity, NULL if none */
+    int remote_pid;                /* servers: backend pid; clients: 0 */
+    const char *tls;               /* "" without TLS */
     const char *application_name;
 };
 typedef void stats_conn_visit_fn(void *arg, const struct stats_conn_snap *c);
 
 /* Process-wide numbers for /metrics, filled by the caller (see http_process_snap). */
 struct stats_process_snap {
-    const char *version;          /* "0.1.0" */
-    uint64_t start_time_unix_us;  /* wall clock at start */
-    uint64_t cpu_us;              /* user + system CPU time */
+    const char *version;         /* "0.1.0" */
+    uint64_t start_time_unix_us; /* wall clock at start */
+    uint64_t cpu_us;             /* user + system CPU time */
     uint64_t resident_bytes, virtual_bytes;
     uint64_t open_fds, max_fds;
-    int64_t alloc_live;           /* alloc_live_count() */
-    uint64_t client_connections;  /* every client socket, admin console included */
+    int64_t alloc_live;          /* alloc_live_count() */
+    uint64_t client_connections; /* every client socket, admin console included */
     uint64_t server_connections;
     uint64_t max_client_conn;
 };
@@ -151,24 +151,22 @@ int stats_render_prometheus(struct strbuf *out, const struct stats_pool_snap *po
 /* Same, with the pools enumerated by @visit(@visit_arg, fn, fn_arg), which must call fn
  * once per pool, synchronously, with snaps whose pointers stay valid until this call
  * returns. The snaps are copied into a temporary array. 0, -ENOMEM, -ENOSPC. */
-int stats_render_prometheus_from(struct strbuf *out,
-                                 void (*visit)(void *visit_arg, stats_pool_visit_fn *fn,
-                                               void *fn_arg),
-                                 void *visit_arg, const struct stats_process_snap *proc)
-        LG_MUSTCHECK;
+int stats_render_prometheus_from(
+        struct strbuf *out, void (*visit)(void *visit_arg, stats_pool_visit_fn *fn, void *fn_arg),
+        void *visit_arg, const struct stats_process_snap *proc) LG_MUSTCHECK;
 
 /* One pool's readiness check (GET /health/db). */
 struct stats_health_result {
     const char *database, *user;
     bool ok;
-    uint64_t latency_us;   /* checkout + SELECT 1 round trip */
+    uint64_t latency_us; /* checkout + SELECT 1 round trip */
     int servers_idle, servers_active, clients_waiting;
-    const char *sqlstate;  /* when !ok: the failure's SQLSTATE, or NULL */
-    const char *error;     /* when !ok: the reason, or NULL */
+    const char *sqlstate; /* when !ok: the failure's SQLSTATE, or NULL */
+    const char *error;    /* when !ok: the reason, or NULL */
 };
 /* Render {"status":"ok"|"fail","pools":[...]} into @out. Returns the HTTP status to send:
  * 200 if every result is ok, 503 if any failed or @n is 0; or a strbuf error (<0). */
-int stats_render_health_json(struct strbuf *out, const struct stats_health_result *r, size_t n)
-        LG_MUSTCHECK;
+int stats_render_health_json(struct strbuf *out, const struct stats_health_result *r,
+                             size_t n) LG_MUSTCHECK;
 
 #endif
