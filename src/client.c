@@ -14,15 +14,18 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "alloc.h"
 #include "auth.h"
 #include "cfg.h"
 #include "clock.h"
+#include "console.h"
 #include "evloop.h"
 #include "list.h"
 #include "log.h"
 #include "pgproto.h"
 #include "pool.h"
+#include "stats.h"
 #include "prepared.h"
 #include "stream.h"
 #include "userlist.h"
@@ -51,6 +54,10 @@ struct client {
     uint64_t active_at_us;        /* when bytes last moved */
     uint64_t query_since_us;      /* a request has been in flight since (0: none) */
     bool query_cancelled;         /* query_timeout already sent a cancel */
+    bool console;                 /* connected to the admin console database */
+    bool console_admin;           /* in admin_users (else stats_users: SHOW only) */
+    struct admin_result *ares;    /* console answer being sent */
+    uint64_t connected_at_us;
     const struct db_entry *db;
     struct pool *pool;
     struct pool_waiter waiter;
@@ -82,11 +89,13 @@ static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_
 static void on_close(struct stream *st, int err);
 static int on_hold(struct stream *st, const uint8_t *p, size_t n);
 static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n);
+static void on_out_space(struct stream *st);
 static const struct stream_ops client_ops = {.on_raw = on_raw,
                                              .on_message = on_message,
                                              .on_close = on_close,
                                              .on_hold = on_hold,
-                                             .on_head = on_head};
+                                             .on_head = on_head,
+                                             .on_out_space = on_out_space};
 
 void client_module_init(struct evloop *ev, const struct config *cfg, const struct userlist *ul)
 {
@@ -118,6 +127,10 @@ static void free_client(struct evloop *ev, void *arg)
     list_del(&c->node);
     lg_free(c->startup);
     ps_client_free(c->ps);
+    if (c->ares) {
+        admin_result_fini(c->ares);
+        lg_free(c->ares);
+    }
     for (size_t i = 0; i < PGPROTO_MAX_PARAMS; i++) {
         lg_free(c->owned[i][0]);
         lg_free(c->owned[i][1]);
@@ -224,6 +237,7 @@ void client_accept(int fd, const char *peer, bool is_unix)
     evloop_timer_init(&c->login_timer, login_timeout, c);
     c->state = CLIENT_LOGIN;
     c->active_at_us = clock_now_us();
+    c->connected_at_us = c->active_at_us;
     list_append(&lists[CLIENT_LOGIN], &c->node);
     (void)is_unix;
     size_t bufsz = (size_t)LG_MAX(g_cfg->pkt_buf, 16384);
@@ -448,9 +462,16 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
         c->want[c->n_want++] = c->su.params[i];
     }
     if (is_admin_db(c->dbname)) {
-        client_close(c, "3D000", "the admin console (database \"%s\") is not available yet",
-                     c->dbname);
-        return -1;
+        /* The virtual admin database: authenticated like any user (auth_file), then
+         * admin_users/stats_users decide. */
+        c->console = true;
+        const char *sec = g_ul ? userlist_lookup(g_ul, c->user) : NULL;
+        if (sec && !(c->secret = lg_strdup(sec))) {
+            client_close(c, "53200", "out of memory");
+            return -1;
+        }
+        begin_exchange(c);
+        return c->state == CLIENT_CLOSING ? -1 : len;
     }
     c->db = cfg_find_db(g_cfg, c->dbname);
     if (!c->db) {
@@ -772,10 +793,16 @@ static void server_lost(struct pool_waiter *w, const struct lg_err *err)
     client_close(c, err->sqlstate[0] ? err->sqlstate : "08006", "%s", err->msg);
 }
 
+static void console_welcome(struct client *c);
+
 static void auth_ok(struct client *c)
 {
     struct lg_err err;
     evloop_timer_cancel(g_ev, &c->login_timer);
+    if (c->console) {
+        console_welcome(c);
+        return;
+    }
     c->pool = pool_get(c->db, c->dbname, c->user, &err);
     if (!c->pool) {
         client_close(c, err.sqlstate, "%s", err.msg);
@@ -1125,11 +1152,137 @@ static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t 
     }
 }
 
+/* ---- admin console ---- */
+
+static void console_welcome(struct client *c)
+{
+    bool admin = cfg_list_contains(g_cfg->admin_users, c->user);
+    if (!admin && !cfg_list_contains(g_cfg->stats_users, c->user)) {
+        client_close(c, "28000", "user \"%s\" is not allowed to use the admin console "
+                                 "(admin_users, stats_users)", c->user);
+        return;
+    }
+    c->console_admin = admin;
+    c->ares = lg_calloc(1, sizeof(*c->ares));
+    if (!c->ares) {
+        client_close(c, "53200", "out of memory");
+        return;
+    }
+    admin_result_init(c->ares);
+    auth_fini(&c->auth);
+    struct buf *out = &c->st.out;
+    static const char *const params[][2] = {
+            {"server_version", "15.0 (lifeguard 0.1.0)"}, {"server_encoding", "UTF8"},
+            {"client_encoding", "UTF8"},  {"DateStyle", "ISO, MDY"},
+            {"integer_datetimes", "on"},  {"standard_conforming_strings", "on"},
+            {"TimeZone", "UTC"}};
+    int rc = pgproto_put_auth(out, PGPROTO_AUTH_OK, NULL, 0);
+    for (size_t i = 0; i < ARRAY_SIZE(params) && rc == 0; i++)
+        rc = pgproto_put_param_status(out, params[i][0], params[i][1]);
+    if (rc == 0)
+        rc = pgproto_put_backend_key(out, 0, 0);
+    if (rc == 0)
+        rc = pgproto_put_ready(out, 'I');
+    if (rc < 0) {
+        client_close(c, "53200", "out of buffer space");
+        return;
+    }
+    set_state(c, CLIENT_ACTIVE);
+    stream_flush(&c->st);
+}
+
+static void console_pump(struct client *c)
+{
+    int n;
+    while ((n = admin_result_drain(c->ares, &c->st.out)) > 0)
+        stream_flush(&c->st);
+    if (n < 0) {
+        client_close(c, "53200", "out of memory");
+        return;
+    }
+    stream_flush(&c->st);
+    if (admin_result_done(c->ares)) {
+        if (c->st.paused) {
+            c->st.paused = false;
+            stream_kick(&c->st);
+        }
+    } else {
+        stream_want_out_space(&c->st);
+    }
+}
+
+static void on_out_space(struct stream *st)
+{
+    struct client *c = st->owner;
+    if (c->ares && c->state != CLIENT_CLOSING)
+        console_pump(c);
+}
+
+static int console_message(struct client *c, uint8_t type, const uint8_t *p, uint32_t len)
+{
+    if (type == 'X') {
+        client_close(c, NULL, "client disconnected");
+        return -1;
+    }
+    if (!admin_result_done(c->ares))
+        return STREAM_PAUSE; /* the previous answer is still going out */
+    if (type != 'Q' || len == 0 || p[len - 1] != '\0') {
+        client_close(c, "08P01", "the admin console takes simple queries only");
+        return -1;
+    }
+    int rc = admin_handle_query((const char *)p, c->ares, console_source(), c->console_admin);
+    if (rc < 0) {
+        client_close(c, "53200", "out of memory");
+        return -1;
+    }
+    console_pump(c);
+    return c->state == CLIENT_CLOSING ? -1 : STREAM_CONSUMED;
+}
+
+void client_visit(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us)
+{
+    uint64_t now = clock_now_us();
+    for (int st = 0; st < CLIENT_NSTATES; st++) {
+        if (st == CLIENT_CLOSING)
+            continue;
+        struct list_node *n;
+        list_for_each(n, &lists[st]) {
+            struct client *c = container_of(n, struct client, node);
+            struct stats_conn_snap snap = {0};
+            char addr[64];
+            snprintf(addr, sizeof(addr), "%s", c->peer);
+            char *colon = strrchr(addr, ':');
+            int port = 0;
+            if (colon && strcmp(addr, "unix") != 0) {
+                port = atoi(colon + 1);
+                *colon = '\0';
+            }
+            snap.user = c->user;
+            snap.database = c->dbname;
+            snap.state = st == CLIENT_WAITING || st == CLIENT_LOOKUP ? "waiting" : "active";
+            snap.addr = addr;
+            snap.port = port;
+            snap.connect_time_unix_us = wall_now_us - (now - c->connected_at_us);
+            snap.request_time_unix_us = wall_now_us - (now - c->active_at_us);
+            snap.wait_us = st == CLIENT_WAITING ? now - c->waiter.enqueued_us : 0;
+            snap.ptr = c;
+            snap.link = c->server;
+            snap.tls = "";
+            for (size_t i = 0; i < c->n_want; i++)
+                if (strcmp(c->want[i].name, "application_name") == 0)
+                    snap.application_name = c->want[i].value;
+            fn(arg, &snap);
+        }
+    }
+}
+
 /* ---- messages ---- */
 
 static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len)
 {
     struct client *c = st->owner;
+    if (c->console && c->ares)
+        return console_message(c, type, p, len);
     switch (c->state) {
     case CLIENT_AUTH: {
         struct lg_err err;

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base.h"
 
@@ -36,10 +37,14 @@ void client_module_init(struct evloop *ev, const struct config *cfg, const struc
 /* Take over an accepted socket @fd from @peer ("addr:port" or "unix"). Closes @fd on
  * failure. */
 void client_accept(int fd, const char *peer, bool is_unix);
-/* Number of clients not yet freed (for max_client_conn and shutdown). */
-size_t client_count(void);
 /* Periodic upkeep: client_idle_timeout, idle_transaction_timeout, query_timeout. */
 void client_janitor(void);
+struct stats_conn_snap;
+typedef void stats_conn_visit_fn(void *arg, const struct stats_conn_snap *c);
+/* Call @fn once per client (SHOW CLIENTS), synchronously. */
+void client_visit(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us);
+/* Client connections open (any state). */
+size_t client_count(void);
 /* Close every client with 57P01 (shutdown). */
 void client_close_all(const char *reason);
 

@@ -17,14 +17,20 @@
 #include "cfg.h"
 #include "client.h"
 #include "clock.h"
+#include "console.h"
+#include "health.h"
+#include "http.h"
 #include "evloop.h"
 #include "log.h"
 #include "net.h"
 #include "pool.h"
+#include "stats.h"
+#include "strbuf.h"
 #include "userlist.h"
 
 #define LIFEGUARD_VERSION "0.1.0"
 #define MAX_LISTENERS     16
+#define HEALTH_CHECK_TIMEOUT_US (5ull * 1000 * 1000) /* /health/db deadline */
 
 struct listener {
     int fd;
@@ -52,6 +58,31 @@ static void janitor_cb(struct evloop *ev, void *arg)
 }
 
 LG_NORETURN static void die(const char *fmt, ...) LG_PRINTF(1, 2);
+static void visit_pools(void *arg, stats_pool_visit_fn *fn, void *fn_arg)
+{
+    (void)arg;
+    pool_visit(fn, fn_arg);
+}
+
+static void request_shutdown(void)
+{
+    log_info("SHUTDOWN from the admin console");
+    stopping = true;
+}
+
+static int metrics(void *arg, struct strbuf *body)
+{
+    (void)arg;
+    struct stats_process_snap proc;
+    http_process_snap(&proc);
+    proc.version = LIFEGUARD_VERSION;
+    proc.alloc_live = alloc_live_count();
+    proc.client_connections = client_count();
+    proc.server_connections = pool_server_count();
+    proc.max_client_conn = (uint64_t)g_cfg->max_client_conn;
+    return stats_render_prometheus_from(body, visit_pools, NULL, &proc);
+}
+
 static void die(const char *fmt, ...)
 {
     char msg[1024];
@@ -304,7 +335,24 @@ int main(int argc, char **argv)
         die("cannot watch signals");
     pool_module_init(g_ev, cfg);
     client_module_init(g_ev, cfg, ul);
+    console_init(cfg, request_shutdown);
     open_listeners(cfg);
+    if (cfg->http_listen_port > 0) {
+        struct http_handlers h = {0};
+        h.arg = g_ev;
+        h.metrics = metrics;
+        h.health_db = health_db;
+        health_init(HEALTH_CHECK_TIMEOUT_US);
+        h.handler_timeout_us = HEALTH_CHECK_TIMEOUT_US + 1000000;
+        const char *addr = cfg->http_listen_addr && *cfg->http_listen_addr
+                                   ? cfg->http_listen_addr
+                                   : "127.0.0.1";
+        int rc = http_listen(g_ev, addr, cfg->http_listen_port, &h);
+        if (rc < 0)
+            die("cannot listen for HTTP on %s:%d: %s", addr, cfg->http_listen_port,
+                strerror(-rc));
+        log_info("HTTP (/health, /health/db, /metrics) on %s:%d", addr, cfg->http_listen_port);
+    }
     if (cfg->pidfile && *cfg->pidfile)
         write_pidfile(cfg->pidfile);
     log_info("lifeguard %s started (pid %d)", LIFEGUARD_VERSION, (int)getpid());
@@ -317,6 +365,7 @@ int main(int argc, char **argv)
         }
     }
     close_listeners(cfg);
+    http_close();
     client_close_all("lifeguard is shutting down");
     pool_module_fini();
     /* Let deferred frees and the goodbyes run. */

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "net.h"
 #include "prepared.h"
+#include "stats.h"
 #include "stream.h"
 
 struct pool {
@@ -39,6 +40,9 @@ struct pool {
     uint64_t next_connect_us; /* no connect attempts before this */
     struct evloop_timer retry_timer;
     bool service_queued;
+    struct stats_counters c;          /* for SHOW STATS and /metrics */
+    struct stats_histogram wait_hist; /* checkout wait */
+    struct stats_histogram xact_hist; /* transaction-mode link time (one transaction) */
 };
 
 /* A server being prepared (parameter SETs) for a waiter; the waiter may leave. */
@@ -277,6 +281,7 @@ static void waiter_timeout(struct evloop *ev, void *arg)
         snprintf(e.msg + n, sizeof(e.msg) - (size_t)n, "; last connect error: %.150s",
                  p->last_connect_err.msg);
     log_warn("%s", e.msg);
+    p->c.pool_timeouts++;
     fail_waiter(w, &e);
 }
 
@@ -397,6 +402,9 @@ static void setup_done(void *arg, struct server *s, const struct pgproto_error *
 
 static void hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
 {
+    uint64_t waited = clock_now_us() - w->enqueued_us;
+    p->c.wait_time_us += waited;
+    stats_histogram_observe(&p->wait_hist, waited);
     dequeue(w);
     server_set_state(s, SERVER_ACTIVE);
     char sql[4096];
@@ -450,6 +458,7 @@ static uint64_t jitter(uint64_t us)
 /* A connect or login attempt failed in a way retrying may fix: back off. */
 static void connect_failed(struct pool *p, const struct lg_err *err)
 {
+    p->c.connect_failures++;
     p->last_connect_err = *err;
     p->have_connect_err = true;
     uint64_t base = g_cfg->server_login_retry_base_us;
@@ -490,6 +499,7 @@ static void ping_done(void *arg, struct server *s, const struct pgproto_error *e
     if (err || server_tx_status(s) != 'I') {
         log_info("pool \"%s\": pre-ping failed (%s); closing that server",
                  server_pool(s)->name, err ? err->message : "not idle");
+        server_pool(s)->c.ping_failures++;
         server_close(s, "ping_failed");
         return;
     }
@@ -548,6 +558,7 @@ static void service(struct pool *p)
 void pool_on_server_login(struct pool *p, struct server *s)
 {
     (void)s;
+    p->c.server_connects++;
     p->backoff_us = 0;
     p->next_connect_us = 0;
     p->have_connect_err = false;
@@ -575,6 +586,7 @@ void pool_on_server_closed(struct pool *p, struct server *s, const struct lg_err
              * database, authentication): every waiter gets that error now. */
             p->last_connect_err = *err;
             p->have_connect_err = true;
+            p->c.connect_failures++;
             while (!list_empty(&p->waiters))
                 fail_waiter(container_of(p->waiters.next, struct pool_waiter, node), err);
             return;
@@ -592,9 +604,23 @@ int pool_exec(struct server *s, const char *sql, const char *const *params, size
     return server_exec(s, sql, params, n, fn, arg);
 }
 
+/* Account the bytes and time of a link that ends now. */
+static void account_unlink(struct server *s)
+{
+    struct pool *p = server_pool(s);
+    struct stream *ss = server_stream(s);
+    p->c.bytes_in += ss->bytes_out - ss->acct_out;
+    p->c.bytes_out += ss->bytes_in - ss->acct_in;
+    ss->acct_out = ss->bytes_out;
+    ss->acct_in = ss->bytes_in;
+}
+
 void pool_link(struct server *s, struct stream *client, struct pool_waiter *w)
 {
     server_set_holder(s, w);
+    server_stream(s)->acct_out = server_stream(s)->bytes_out;
+    server_stream(s)->acct_in = server_stream(s)->bytes_in;
+    server_stream(s)->link_at_us = clock_now_us();
     struct stream *ss = server_stream(s);
     client->link_base = client->n_counted;
     ss->link_base = ss->n_counted;
@@ -676,6 +702,7 @@ void pool_release(struct server *s, struct stream *client)
 {
     struct stream *ss = server_stream(s);
     server_set_holder(s, NULL);
+    account_unlink(s);
     uint64_t sent = client->n_counted - client->link_base;
     uint64_t answered = ss->n_counted - ss->link_base;
     stream_unlink(client);
@@ -715,6 +742,7 @@ static void janitor_one(struct pool *p, uint64_t now)
                  idle > g_cfg->server_idle_timeout_us)
             why = "server_idle_timeout";
         if (why) {
+            p->c.recycled++;
             server_close(s, "%s", why);
             total--;
         }
@@ -764,6 +792,9 @@ void pool_on_ready_for_query(struct server *s)
 {
     struct pool *p = server_pool(s);
     struct pool_waiter *w = server_holder(s);
+    p->c.query_count++;
+    if (server_tx_status(s) == 'I')
+        p->c.xact_count++;
     if (!w || p->pool_mode == POOL_MODE_SESSION)
         return;
     if (p->pool_mode == POOL_MODE_STATEMENT && server_tx_status(s) != 'I' &&
@@ -804,6 +835,11 @@ void pool_on_server_drained(struct server *s)
     if (!w || server_tx_status(s) != 'I' || !link_at_boundary(s))
         return;
     struct stream *ss = server_stream(s);
+    struct pool *p = server_pool(s);
+    uint64_t took = clock_now_us() - ss->link_at_us;
+    p->c.xact_time_us += took;
+    stats_histogram_observe(&p->xact_hist, took);
+    account_unlink(s);
     server_set_holder(s, NULL);
     stream_unlink(ss);
     if (w->on_released)
@@ -916,4 +952,129 @@ struct pool_cancel *pool_send_cancel(struct server *s, pool_cancel_done_fn *done
     stream_flush(&c->st);
     log_debug("cancel request forwarded to server pid %u", pid);
     return c;
+}
+
+/* ---- observation (SHOW POOLS/SERVERS, /metrics) ---- */
+
+static const char *mode_name(int m)
+{
+    return m == POOL_MODE_TRANSACTION ? "transaction"
+           : m == POOL_MODE_STATEMENT ? "statement"
+                                      : "session";
+}
+
+void pool_visit(stats_pool_visit_fn *fn, void *arg)
+{
+    uint64_t now = clock_now_us();
+    struct list_node *n;
+    list_for_each(n, &g_pools) {
+        struct pool *p = container_of(n, struct pool, node);
+        struct stats_pool_snap snap = {0};
+        snap.database = p->client_db;
+        snap.user = p->client_user;
+        snap.pool_mode = mode_name(p->pool_mode);
+        snap.pool_size = p->pool_size;
+        snap.max_overflow = p->max_overflow;
+        snap.min_pool_size = p->min_pool_size;
+        int linked = 0;
+        struct list_node *m;
+        list_for_each(m, &p->servers[SERVER_ACTIVE]) {
+            if (server_holder(server_from_node(m)))
+                linked++;
+        }
+        snap.cl_active = linked;
+        snap.cl_waiting = (int)p->n_waiting;
+        snap.sv_active = (int)count(p, SERVER_ACTIVE);
+        snap.sv_idle = (int)count(p, SERVER_IDLE);
+        snap.sv_login = (int)count(p, SERVER_CONNECTING);
+        int total = snap.sv_active + snap.sv_idle + snap.sv_login;
+        snap.overflow_in_use = total > p->pool_size ? total - p->pool_size : 0;
+        if (!list_empty(&p->waiters))
+            snap.maxwait_us =
+                    now - container_of(p->waiters.next, struct pool_waiter, node)->enqueued_us;
+        snap.c = &p->c;
+        snap.wait_hist = &p->wait_hist;
+        snap.xact_hist = &p->xact_hist;
+        fn(arg, &snap);
+    }
+}
+
+void pool_visit_servers(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us)
+{
+    uint64_t now = clock_now_us();
+    struct list_node *n;
+    list_for_each(n, &g_pools) {
+        struct pool *p = container_of(n, struct pool, node);
+        for (int st = 0; st < SERVER_NSTATES; st++) {
+            if (st == SERVER_CLOSING)
+                continue;
+            struct list_node *m;
+            list_for_each(m, &p->servers[st]) {
+                struct server *s = server_from_node(m);
+                struct stats_conn_snap c = {0};
+                uint32_t pid, key;
+                server_backend_key(s, &pid, &key);
+                c.user = p->client_user;
+                c.database = p->client_db;
+                c.state = st == SERVER_CONNECTING ? "new"
+                          : st == SERVER_IDLE     ? "idle"
+                          : server_holder(s)      ? "active"
+                                                  : "used";
+                c.addr = server_target(s)->host;
+                c.port = server_target(s)->port;
+                c.connect_time_unix_us = wall_now_us - (now - server_connected_at_us(s));
+                c.ptr = s;
+                c.link = server_holder(s);
+                c.remote_pid = (int)pid;
+                c.tls = "";
+                c.application_name = server_param(s, "application_name");
+                fn(arg, &c);
+            }
+        }
+    }
+}
+
+size_t pool_server_count(void)
+{
+    size_t n = 0;
+    struct list_node *m;
+    list_for_each(m, &g_pools) {
+        struct pool *p = container_of(m, struct pool, node);
+        n += count(p, SERVER_CONNECTING) + count(p, SERVER_IDLE) + count(p, SERVER_ACTIVE);
+    }
+    return n;
+}
+
+struct pool *pool_find(const char *db, const char *user)
+{
+    struct list_node *n;
+    list_for_each(n, &g_pools) {
+        struct pool *p = container_of(n, struct pool, node);
+        if (strcmp(p->client_db, db) == 0 && strcmp(p->client_user, user) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+void pool_counts(const struct pool *p, int *idle, int *active, int *waiting)
+{
+    *idle = (int)list_count(&p->servers[SERVER_IDLE]);
+    *active = (int)list_count(&p->servers[SERVER_ACTIVE]);
+    *waiting = (int)p->n_waiting;
+}
+
+const char *pool_db(const struct pool *p)
+{
+    return p->client_db;
+}
+
+const char *pool_user(const struct pool *p)
+{
+    return p->client_user;
+}
+
+struct pool *pool_next(struct pool *p)
+{
+    struct list_node *n = p ? p->node.next : g_pools.next;
+    return n == &g_pools ? NULL : container_of(n, struct pool, node);
 }

@@ -120,6 +120,24 @@ void pool_janitor(void);
  * transaction status ('I', 'T', 'E'). */
 char pool_link_status(struct server *s, const struct stream *client);
 
+/* ---- observation ---- */
+struct stats_pool_snap;
+struct stats_conn_snap;
+typedef void stats_pool_visit_fn(void *arg, const struct stats_pool_snap *p);
+typedef void stats_conn_visit_fn(void *arg, const struct stats_conn_snap *c);
+/* Call @fn once per pool / server, synchronously (snapshots live only for the call).
+ * @wall_now_us: wall clock now, to turn monotonic times into timestamps. */
+void pool_visit(stats_pool_visit_fn *fn, void *arg);
+void pool_visit_servers(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us);
+/* Open server connections over all pools. */
+size_t pool_server_count(void);
+/* Iterate pools: pool_next(NULL) is the first, NULL after the last. */
+struct pool *pool_next(struct pool *p);
+struct pool *pool_find(const char *db, const char *user);
+const char *pool_db(const struct pool *p);
+const char *pool_user(const struct pool *p);
+void pool_counts(const struct pool *p, int *idle, int *active, int *waiting);
+
 /* ---- for server.c ---- */
 /* A linked server sent ReadyForQuery (status already recorded). */
 void pool_on_ready_for_query(struct server *s);

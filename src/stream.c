@@ -401,6 +401,21 @@ void stream_want_drained(struct stream *s)
     stream_kick(s);
 }
 
+void stream_want_out_space(struct stream *s)
+{
+    s->want_out_space = true;
+    stream_kick(s);
+}
+
+static bool check_out_space(struct stream *s)
+{
+    if (!s || s->closed || !s->want_out_space || !buf_empty(&s->out))
+        return false;
+    s->want_out_space = false;
+    s->ops->on_out_space(s);
+    return true;
+}
+
 /* Returns true if the callback ran. */
 static bool check_drained(struct stream *s)
 {
@@ -433,6 +448,8 @@ static void run(struct stream *s)
         p = s->peer;
         moved |= check_drained(s);
         moved |= check_drained(p);
+        if (!s->closed)
+            moved |= check_out_space(s);
         if (s->closed)
             return;
         if (!moved)

@@ -54,6 +54,8 @@ struct stream_ops {
      * Return >0 to go on, 0 to wait for more bytes (at most the buffer's capacity), or
      * <0 after closing. Called once per message. */
     int (*on_head)(struct stream *s, uint8_t type, size_t total, const uint8_t *p, size_t n);
+    /* Optional, after stream_want_out_space(): s->out was emptied (more can be built). */
+    void (*on_out_space)(struct stream *s);
 };
 
 struct stream {
@@ -70,6 +72,7 @@ struct stream {
     bool kick_queued;
     bool want_drained;         /* call ops->on_drained once examined input is all sent */
     bool hold_unlinked;        /* without a peer, hold input for on_hold, whatever its size */
+    bool want_out_space;       /* call ops->on_out_space once s->out is empty */
     int err;                   /* remembered write error, reported on next run */
     uint8_t intercept[32];     /* bitmap of message types the owner sees while relaying */
     uint8_t count[32];         /* bitmap of message types counted in n_counted */
@@ -85,6 +88,8 @@ struct stream {
     void *owner;
     struct evloop *ev;
     uint64_t bytes_in, bytes_out; /* counters */
+    uint64_t acct_in, acct_out;   /* pool.c: counters already accounted */
+    uint64_t link_at_us;          /* pool.c: when the current link began */
 };
 
 /* Set up @s over connected non-blocking @fd and register it with @ev. 0 or -errno; on
@@ -120,6 +125,8 @@ void stream_neutral(struct stream *s, uint8_t type);
 void stream_flush(struct stream *s);
 /* Ask for ops->on_drained once everything examined so far has gone to the peer. */
 void stream_want_drained(struct stream *s);
+/* Ask for ops->on_out_space once everything in s->out has been written. */
+void stream_want_out_space(struct stream *s);
 /* Resume examining after STREAM_PAUSE or after a mode change; runs at end of turn. */
 void stream_kick(struct stream *s);
 

@@ -1,0 +1,87 @@
+"""The admin console, /health, /health/db and /metrics, as operators and their tools
+use them."""
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from contextlib import closing
+
+import psycopg2
+import pytest
+
+import harness
+
+
+def free_port():
+    with closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+@pytest.fixture
+def http_port():
+    return free_port()
+
+
+def test_console_show_pools_servers_clients_with_pgbouncer_columns(make_lg):
+    lg = make_lg(main={"admin_users": "trustuser"})
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+    with closing(lg.conn(db="pgbouncer")) as a, a.cursor() as cur:
+        cur.execute("SHOW POOLS")
+        cols = [d[0] for d in cur.description]
+        assert cols[:4] == ["database", "user", "cl_active", "cl_waiting"]
+        assert ("p0", "trustuser") in [(r[0], r[1]) for r in cur.fetchall()]
+        cur.execute("SHOW SERVERS")
+        assert any(r[0] == "S" and r[2] == "p0" for r in cur.fetchall())
+        cur.execute("SHOW CLIENTS")
+        assert any(r[0] == "C" and r[2] == "pgbouncer" for r in cur.fetchall())
+        cur.execute("SHOW VERSION")
+        assert "lifeguard" in cur.fetchone()[0]
+        with pytest.raises(psycopg2.Error) as ei:
+            cur.execute("SHOW NONSENSE")
+        assert ei.value.pgcode == "42601"
+
+
+def test_console_refuses_users_outside_admin_and_stats_users(make_lg):
+    lg = make_lg(main={"admin_users": "postgres"})
+    with pytest.raises(psycopg2.OperationalError) as ei:
+        lg.conn(db="lifeguard")
+    assert "admin console" in str(ei.value)
+
+
+def test_health_metrics_and_readiness(make_lg, http_port):
+    lg = make_lg(main={"http_listen_port": str(http_port)})
+    assert get(http_port, "/health")[0] == 200
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+    status, body = get(http_port, "/health/db")
+    assert status == 200, body
+    doc = json.loads(body)
+    assert doc["status"] == "ok"
+    assert doc["pools"][0]["database"] == "p0"
+    status, body = get(http_port, "/metrics")
+    assert status == 200
+    assert "lifeguard_pool_size{" in body
+    assert "# TYPE" in body
+    assert get(http_port, "/nope")[0] == 404
+
+
+def test_health_db_is_503_when_postgres_is_unreachable(make_lg, http_port):
+    dead = free_port()
+    lg = make_lg(main={"http_listen_port": str(http_port), "query_wait_timeout": "1"},
+                 databases={"deaddb": f"host=127.0.0.1 port={dead} dbname=p0"})
+    with pytest.raises(psycopg2.OperationalError):
+        lg.conn(db="deaddb")
+    status, body = get(http_port, "/health/db?pool=deaddb/trustuser")
+    assert status == 503, body
+    assert json.loads(body)["status"] == "fail"
