@@ -13,6 +13,13 @@ packages=(
     python3-psycopg python3-psycopg2
     libclang-rt-14-dev util-linux procps strace
 )
+# node and npm run the node-postgres tests (tests/integration/node). A node
+# that is already there (NodeSource, nvm, ...) is kept: it brings its own npm,
+# and Debian's npm package would conflict with it. Only without one do we
+# install Debian's nodejs and npm.
+if ! command -v node >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
