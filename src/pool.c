@@ -5,45 +5,24 @@
  * goes to the oldest waiter, after lifeguard SETs the waiter's startup parameters
  * that differ on that server. Servers open on demand up to pool_size (plus
  * max_overflow while clients wait and all are busy), with exponential backoff and
- * jitter after connect failures. Invariant: every server is on exactly one list,
- * named by its state; only server_set_state() moves it.
+ * jitter after connect failures. Not here: cancel forwarding (pool_cancel.c), upkeep
+ * and pre-ping (pool_janitor.c), SHOW and /metrics (pool_obs.c). Invariant: every
+ * server is on exactly one list, named by its state; only server_set_state() moves it.
  */
 #include "pool.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <sys/random.h>
-#include <unistd.h>
 
 #include "alloc.h"
 #include "cfg.h"
 #include "clock.h"
 #include "log.h"
-#include "net.h"
+#include "pool_int.h"
 #include "prepared.h"
 #include "stats.h"
 #include "stream.h"
-
-struct pool {
-    struct list_node node;   /* on the global list of pools */
-    char *name;              /* "db/user" for messages */
-    char *client_db, *client_user;
-    struct server_target target;
-    bool password_fixed;     /* [databases] gave user= and password= */
-    int pool_size, max_overflow, pool_mode, min_pool_size;
-    struct list_node servers[SERVER_NSTATES];
-    struct list_node waiters; /* FIFO of struct pool_waiter */
-    size_t n_waiting;
-    struct lg_err last_connect_err;
-    bool have_connect_err;
-    uint64_t backoff_us;      /* current backoff after connect failures, 0 = none */
-    uint64_t next_connect_us; /* no connect attempts before this */
-    struct evloop_timer retry_timer;
-    bool service_queued;
-    struct stats_counters c;          /* for SHOW STATS and /metrics */
-    struct stats_histogram wait_hist; /* checkout wait */
-    struct stats_histogram xact_hist; /* transaction-mode link time (one transaction) */
-};
 
 /* A server being prepared (parameter SETs) for a waiter; the waiter may leave. */
 struct handoff {
@@ -56,19 +35,6 @@ static const struct config *g_cfg;
 static struct list_node g_pools = {&g_pools, &g_pools};
 
 static void service(struct pool *p);
-static void schedule_service(struct pool *p);
-
-/* A CancelRequest being forwarded on a connection of its own. */
-struct pool_cancel {
-    struct list_node node; /* on g_cancels until finished */
-    struct stream st;
-    struct evloop_timer timer;
-    pool_cancel_done_fn *done;
-    void *arg;
-};
-
-static struct list_node g_cancels = {&g_cancels, &g_cancels};
-static void cancel_finish(struct pool_cancel *c);
 
 void pool_module_init(struct evloop *ev, const struct config *cfg)
 {
@@ -76,9 +42,19 @@ void pool_module_init(struct evloop *ev, const struct config *cfg)
     g_cfg = cfg;
 }
 
-static size_t count(struct pool *p, enum server_state st)
+struct evloop *pool_ev(void)
 {
-    return list_count(&p->servers[st]);
+    return g_ev;
+}
+
+const struct config *pool_cfg(void)
+{
+    return g_cfg;
+}
+
+struct list_node *pool_all(void)
+{
+    return &g_pools;
 }
 
 static void pool_free(struct pool *p)
@@ -102,8 +78,7 @@ static void pool_free(struct pool *p)
 
 void pool_module_fini(void)
 {
-    while (!list_empty(&g_cancels))
-        cancel_finish(container_of(g_cancels.next, struct pool_cancel, node));
+    pool_cancel_close_all();
     struct list_node *n, *t;
     list_for_each_safe(n, t, &g_pools) {
         struct pool *p = container_of(n, struct pool, node);
@@ -241,7 +216,7 @@ static void service_cb(struct evloop *ev, void *arg)
     service(p);
 }
 
-static void schedule_service(struct pool *p)
+void pool_schedule_service(struct pool *p)
 {
     if (p->service_queued)
         return;
@@ -300,7 +275,7 @@ int pool_checkout(struct pool *p, struct pool_waiter *w)
     }
     list_append(&p->waiters, &w->node);
     p->n_waiting++;
-    schedule_service(p);
+    pool_schedule_service(p);
     return 0;
 }
 
@@ -470,7 +445,7 @@ static void connect_failed(struct pool *p, const struct lg_err *err)
 }
 
 /* Returns false if the attempt failed at once (backoff armed). */
-static bool open_server(struct pool *p)
+bool pool_open_server(struct pool *p)
 {
     struct lg_err err;
     struct server *s = server_connect(p, &p->target, g_ev, g_cfg, &err);
@@ -481,39 +456,6 @@ static bool open_server(struct pool *p)
     return true;
 }
 
-/* ---- pre-ping (server_check_delay, server_check_query) ---- */
-
-static bool needs_ping(struct server *s)
-{
-    uint64_t delay = g_cfg->server_check_delay_us;
-    return delay && clock_now_us() - server_idle_since_us(s) >= delay;
-}
-
-static void ping_done(void *arg, struct server *s, const struct pgproto_error *err,
-                      const char *value, bool closed)
-{
-    (void)arg;
-    (void)value;
-    if (closed)
-        return; /* server_close logged it; the waiter is still queued */
-    if (err || server_tx_status(s) != 'I') {
-        log_info("pool \"%s\": pre-ping failed (%s); closing that server",
-                 server_pool(s)->name, err ? err->message : "not idle");
-        server_pool(s)->c.ping_failures++;
-        server_close(s, "ping_failed");
-        return;
-    }
-    server_set_state(s, SERVER_IDLE);
-    schedule_service(server_pool(s));
-}
-
-static void ping(struct server *s)
-{
-    const char *q = g_cfg->server_check_query ? g_cfg->server_check_query : "";
-    server_set_state(s, SERVER_ACTIVE);
-    if (server_exec(s, q, NULL, 0, ping_done, NULL) < 0)
-        server_close(s, "could not start the pre-ping");
-}
 
 static void service(struct pool *p)
 {
@@ -523,8 +465,8 @@ static void service(struct pool *p)
             break;
         /* Most recently used first: warm caches, and the rest can age out. */
         struct server *s = server_from_node(idle->prev);
-        if (needs_ping(s)) {
-            ping(s); /* it rejoins the idle list, or is closed, and we come back */
+        if (pool_janitor_needs_ping(s)) {
+            pool_janitor_ping(s); /* it rejoins the idle list, or is closed, and we come back */
             continue;
         }
         struct pool_waiter *w = container_of(p->waiters.next, struct pool_waiter, node);
@@ -532,8 +474,8 @@ static void service(struct pool *p)
     }
     if (list_empty(&p->waiters))
         return;
-    size_t connecting = count(p, SERVER_CONNECTING);
-    size_t total = connecting + count(p, SERVER_IDLE) + count(p, SERVER_ACTIVE);
+    size_t connecting = pool_nservers(p, SERVER_CONNECTING);
+    size_t total = connecting + pool_nservers(p, SERVER_IDLE) + pool_nservers(p, SERVER_ACTIVE);
     size_t limit = (size_t)p->pool_size;
     if (total >= limit)
         limit += (size_t)p->max_overflow; /* all pool_size busy and clients wait */
@@ -545,7 +487,7 @@ static void service(struct pool *p)
         return;
     }
     while (connecting < p->n_waiting && total < limit) {
-        if (!open_server(p)) {
+        if (!pool_open_server(p)) {
             if (evloop_timer_set(g_ev, &p->retry_timer, p->next_connect_us) < 0)
                 log_error("pool \"%s\": cannot arm retry timer", p->name);
             break;
@@ -562,7 +504,7 @@ void pool_on_server_login(struct pool *p, struct server *s)
     p->backoff_us = 0;
     p->next_connect_us = 0;
     p->have_connect_err = false;
-    schedule_service(p);
+    pool_schedule_service(p);
 }
 
 static bool is_connect_failure(const struct lg_err *err)
@@ -593,7 +535,7 @@ void pool_on_server_closed(struct pool *p, struct server *s, const struct lg_err
         }
         connect_failed(p, err);
     }
-    schedule_service(p);
+    pool_schedule_service(p);
 }
 
 /* ---- linking and release ---- */
@@ -636,13 +578,13 @@ static void to_idle(struct server *s)
     uint64_t age = clock_now_us() - server_connected_at_us(s);
     if (g_cfg->server_lifetime_us && age > g_cfg->server_lifetime_us) {
         server_close(s, "server_lifetime reached (recycled)");
-        schedule_service(p);
+        pool_schedule_service(p);
         return;
     }
     /* Bytes after this ReadyForQuery would be examined next as an idle server's
      * messages, and anything unexpected closes it (invariant 2). */
     server_set_state(s, SERVER_IDLE);
-    schedule_service(p);
+    pool_schedule_service(p);
 }
 
 static void reset_done(void *arg, struct server *s, const struct pgproto_error *err,
@@ -721,56 +663,6 @@ void pool_release(struct server *s, struct stream *client)
     run_reset(s);
 }
 
-/* ---- upkeep ---- */
-
-static void janitor_one(struct pool *p, uint64_t now)
-{
-    size_t total = count(p, SERVER_CONNECTING) + count(p, SERVER_IDLE) + count(p, SERVER_ACTIVE);
-    struct list_node *n, *t;
-    /* Oldest idle first (the list's head is the least recently used). */
-    list_for_each_safe(n, t, &p->servers[SERVER_IDLE]) {
-        struct server *s = server_from_node(n);
-        uint64_t idle = now - server_idle_since_us(s);
-        uint64_t age = now - server_connected_at_us(s);
-        const char *why = NULL;
-        if (g_cfg->server_lifetime_us && age > g_cfg->server_lifetime_us)
-            why = "server_lifetime reached (recycled)";
-        else if (total > (size_t)p->pool_size && g_cfg->overflow_idle_timeout_us &&
-                 idle > g_cfg->overflow_idle_timeout_us)
-            why = "overflow server idle (overflow_idle_timeout)";
-        else if (total > (size_t)p->min_pool_size && g_cfg->server_idle_timeout_us &&
-                 idle > g_cfg->server_idle_timeout_us)
-            why = "server_idle_timeout";
-        if (why) {
-            p->c.recycled++;
-            server_close(s, "%s", why);
-            total--;
-        }
-    }
-    if (total < (size_t)p->min_pool_size && now >= p->next_connect_us) {
-        size_t want = (size_t)p->min_pool_size - total;
-        while (want-- && open_server(p))
-            ;
-    }
-}
-
-void pool_janitor(void)
-{
-    uint64_t now = clock_now_us();
-    struct list_node *n;
-    list_for_each(n, &g_pools) {
-        janitor_one(container_of(n, struct pool, node), now);
-    }
-}
-
-char pool_link_status(struct server *s, const struct stream *client)
-{
-    const struct stream *ss = server_stream(s);
-    if (client->n_counted - client->link_base != ss->n_counted - ss->link_base ||
-        client->pending_work)
-        return 'Q';
-    return server_tx_status(s);
-}
 
 /* ---- transaction and statement pooling ---- */
 
@@ -867,214 +759,4 @@ void pool_release_unlinked(struct server *s)
         return;
     }
     to_idle(s);
-}
-
-/* ---- cancel forwarding ---- */
-
-
-static void cancel_free(struct evloop *ev, void *arg)
-{
-    (void)ev;
-    lg_free(arg);
-}
-
-static void cancel_finish(struct pool_cancel *c)
-{
-    if (c->st.closed)
-        return;
-    evloop_timer_cancel(g_ev, &c->timer);
-    stream_close(&c->st);
-    list_del(&c->node);
-    pool_cancel_done_fn *done = c->done;
-    c->done = NULL;
-    if (done)
-        done(c->arg);
-    if (evloop_defer(g_ev, cancel_free, c) < 0)
-        log_error("cancel: cannot schedule free; leaking it");
-}
-
-void pool_cancel_detach(struct pool_cancel *c)
-{
-    c->done = NULL;
-}
-
-static int cancel_on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len)
-{
-    (void)type;
-    (void)p;
-    (void)len;
-    cancel_finish(st->owner);
-    return -1;
-}
-
-static void cancel_on_close(struct stream *st, int err)
-{
-    (void)err; /* PostgreSQL closes the connection once it has read the request */
-    cancel_finish(st->owner);
-}
-
-static void cancel_timeout(struct evloop *ev, void *arg)
-{
-    (void)ev;
-    log_warn("cancel request: server did not answer in time");
-    cancel_finish(arg);
-}
-
-static const struct stream_ops cancel_ops = {
-        .on_message = cancel_on_message, .on_close = cancel_on_close};
-
-struct pool_cancel *pool_send_cancel(struct server *s, pool_cancel_done_fn *done, void *arg)
-{
-    const struct server_target *t = server_target(s);
-    uint32_t pid, key;
-    server_backend_key(s, &pid, &key);
-    int fd = net_connect(t->host, t->port);
-    if (fd < 0) {
-        log_warn("cancel request for server pid %u: connect failed: %s", pid, strerror(-fd));
-        return NULL;
-    }
-    struct pool_cancel *c = lg_calloc(1, sizeof(*c));
-    if (!c || stream_init(&c->st, g_ev, fd, 64, &cancel_ops, c) < 0) {
-        close(fd);
-        lg_free(c);
-        log_warn("cancel request for server pid %u: out of memory", pid);
-        return NULL;
-    }
-    list_append(&g_cancels, &c->node);
-    evloop_timer_init(&c->timer, cancel_timeout, c);
-    if (pgproto_put_cancel(&c->st.out, pid, key) < 0 ||
-        evloop_timer_set(g_ev, &c->timer, clock_now_us() + g_cfg->server_connect_timeout_us) < 0) {
-        cancel_finish(c);
-        return NULL;
-    }
-    c->done = done;
-    c->arg = arg;
-    stream_flush(&c->st);
-    log_debug("cancel request forwarded to server pid %u", pid);
-    return c;
-}
-
-/* ---- observation (SHOW POOLS/SERVERS, /metrics) ---- */
-
-static const char *mode_name(int m)
-{
-    return m == POOL_MODE_TRANSACTION ? "transaction"
-           : m == POOL_MODE_STATEMENT ? "statement"
-                                      : "session";
-}
-
-void pool_visit(stats_pool_visit_fn *fn, void *arg)
-{
-    uint64_t now = clock_now_us();
-    struct list_node *n;
-    list_for_each(n, &g_pools) {
-        struct pool *p = container_of(n, struct pool, node);
-        struct stats_pool_snap snap = {0};
-        snap.database = p->client_db;
-        snap.user = p->client_user;
-        snap.pool_mode = mode_name(p->pool_mode);
-        snap.pool_size = p->pool_size;
-        snap.max_overflow = p->max_overflow;
-        snap.min_pool_size = p->min_pool_size;
-        int linked = 0;
-        struct list_node *m;
-        list_for_each(m, &p->servers[SERVER_ACTIVE]) {
-            if (server_holder(server_from_node(m)))
-                linked++;
-        }
-        snap.cl_active = linked;
-        snap.cl_waiting = (int)p->n_waiting;
-        snap.sv_active = (int)count(p, SERVER_ACTIVE);
-        snap.sv_idle = (int)count(p, SERVER_IDLE);
-        snap.sv_login = (int)count(p, SERVER_CONNECTING);
-        int total = snap.sv_active + snap.sv_idle + snap.sv_login;
-        snap.overflow_in_use = total > p->pool_size ? total - p->pool_size : 0;
-        if (!list_empty(&p->waiters))
-            snap.maxwait_us =
-                    now - container_of(p->waiters.next, struct pool_waiter, node)->enqueued_us;
-        snap.c = &p->c;
-        snap.wait_hist = &p->wait_hist;
-        snap.xact_hist = &p->xact_hist;
-        fn(arg, &snap);
-    }
-}
-
-void pool_visit_servers(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us)
-{
-    uint64_t now = clock_now_us();
-    struct list_node *n;
-    list_for_each(n, &g_pools) {
-        struct pool *p = container_of(n, struct pool, node);
-        for (int st = 0; st < SERVER_NSTATES; st++) {
-            if (st == SERVER_CLOSING)
-                continue;
-            struct list_node *m;
-            list_for_each(m, &p->servers[st]) {
-                struct server *s = server_from_node(m);
-                struct stats_conn_snap c = {0};
-                uint32_t pid, key;
-                server_backend_key(s, &pid, &key);
-                c.user = p->client_user;
-                c.database = p->client_db;
-                c.state = st == SERVER_CONNECTING ? "new"
-                          : st == SERVER_IDLE     ? "idle"
-                          : server_holder(s)      ? "active"
-                                                  : "used";
-                c.addr = server_target(s)->host;
-                c.port = server_target(s)->port;
-                c.connect_time_unix_us = wall_now_us - (now - server_connected_at_us(s));
-                c.ptr = s;
-                c.link = server_holder(s);
-                c.remote_pid = (int)pid;
-                c.tls = "";
-                c.application_name = server_param(s, "application_name");
-                fn(arg, &c);
-            }
-        }
-    }
-}
-
-size_t pool_server_count(void)
-{
-    size_t n = 0;
-    struct list_node *m;
-    list_for_each(m, &g_pools) {
-        struct pool *p = container_of(m, struct pool, node);
-        n += count(p, SERVER_CONNECTING) + count(p, SERVER_IDLE) + count(p, SERVER_ACTIVE);
-    }
-    return n;
-}
-
-struct pool *pool_find(const char *db, const char *user)
-{
-    struct list_node *n;
-    list_for_each(n, &g_pools) {
-        struct pool *p = container_of(n, struct pool, node);
-        if (strcmp(p->client_db, db) == 0 && strcmp(p->client_user, user) == 0)
-            return p;
-    }
-    return NULL;
-}
-
-void pool_counts(const struct pool *p, int *idle, int *active, int *waiting)
-{
-    *idle = (int)list_count(&p->servers[SERVER_IDLE]);
-    *active = (int)list_count(&p->servers[SERVER_ACTIVE]);
-    *waiting = (int)p->n_waiting;
-}
-
-const char *pool_db(const struct pool *p)
-{
-    return p->client_db;
-}
-
-const char *pool_user(const struct pool *p)
-{
-    return p->client_user;
-}
-
-struct pool *pool_next(struct pool *p)
-{
-    struct list_node *n = p ? p->node.next : g_pools.next;
-    return n == &g_pools ? NULL : container_of(n, struct pool, node);
 }

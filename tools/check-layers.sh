@@ -34,14 +34,25 @@ declare -A layer=(
     [pgproto]=1 [md5]=1 [scram]=1 [hba]=1 [cfg]=1 [cfg_keys]=1 [cfg_value]=1 [cfg_doc]=1 [cfg_load]=1 [cfg_diag]=1 [cfg_internal]=1 [userlist]=1 [stats]=1 [prepared]=1 [httpparse]=1
     [evloop]=2 [net]=2 [stream]=2
     [auth]=3 [console]=3 [health]=3 [client]=3 [server]=3 [pool]=3 [janitor]=3 [admin]=3 [admin_show]=3 [http]=3
+    [client_int]=3 [client_param]=3 [client_ps]=3 [client_admin]=3 [client_janitor]=3
+    [pool_int]=3 [pool_cancel]=3 [pool_janitor]=3 [pool_obs]=3
     [main]=4
 )
 declare -A edges=(
-    [client]="pool auth pgproto stream cfg stats admin console"
+    [client]="pool auth pgproto stream cfg stats admin console client_int"
+    [client_int]="pool auth pgproto stream cfg stats admin console client"
+    [client_param]="pool auth pgproto stream cfg stats admin console client client_int"
+    [client_ps]="pool auth pgproto stream cfg stats admin console client client_int"
+    [client_admin]="pool auth pgproto stream cfg stats admin console client client_int"
+    [client_janitor]="pool auth pgproto stream cfg stats admin console client client_int"
     [console]="pool client admin stats cfg"
     [health]="pool http stats strbuf"
     [server]="pool auth pgproto stream net cfg stats"
-    [pool]="client server"
+    [pool]="client server pool_int"
+    [pool_int]="client server pool"
+    [pool_cancel]="client server pool pool_int"
+    [pool_janitor]="client server pool pool_int"
+    [pool_obs]="client server pool pool_int"
     [janitor]="pool server"
     [admin]="pool cfg stats pgproto stream buf strbuf admin_show"
     [admin_show]="admin cfg stats strbuf"

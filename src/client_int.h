@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client_int.h: internal to the client module (client.c and its companions
+ * client_param.c, client_ps.c, client_admin.c, client_janitor.c): struct client and the
+ * few functions those files share. Not a public API: other modules use client.h and
+ * never see struct client.
+ * Invariant: only client_set_state() moves a client between the state lists, and
+ * client_close() is the one teardown.
+ */
+#ifndef LG_CLIENT_INT_H
+#define LG_CLIENT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "base.h"
+#include "client.h"
+#include "evloop.h"
+#include "list.h"
+#include "pgproto.h"
+#include "pool.h"
+#include "stream.h"
+
+struct admin_result;
+struct auth_lookup;
+struct config;
+struct db_entry;
+struct pool;
+struct ps_client;
+struct server;
+
+struct client {
+    struct list_node node;      /* on the list of its state (client_list()) */
+    struct list_node hash_node; /* on cancel_hash[cancel_pid % CANCEL_BUCKETS] */
+    enum client_state state;
+    uint64_t id;
+    char peer[64];
+    struct stream st;
+    struct evloop_timer login_timer; /* client_login_timeout */
+    uint8_t *startup;                /* copy of the startup packet; su points into it */
+    struct pgproto_startup su;
+    const char *user, *dbname;
+    struct pgproto_param want[PGPROTO_MAX_PARAMS]; /* parameters to SET on the server */
+    size_t n_want;
+    char *owned[PGPROTO_MAX_PARAMS][2]; /* storage for want[] entries updated later */
+    bool welcomed;                      /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
+    struct ps_client *ps;               /* named prepared statements (transaction mode) */
+    uint64_t seen_in, seen_out;         /* byte counters at the last janitor look */
+    uint64_t active_at_us;              /* when bytes last moved */
+    uint64_t query_since_us;            /* a request has been in flight since (0: none) */
+    bool query_cancelled;               /* query_timeout already sent a cancel */
+    bool console;                       /* connected to the admin console database */
+    bool console_admin;                 /* in admin_users (else stats_users: SHOW only) */
+    struct admin_result *ares;          /* console answer being sent */
+    uint64_t connected_at_us;
+    const struct db_entry *db;
+    struct pool *pool;
+    struct pool_waiter waiter;
+    struct auth_exchange auth;
+    char *secret;               /* stored password/secret for this user, or NULL */
+    struct server *server;      /* linked server (opaque here), or NULL */
+    struct auth_lookup *lookup; /* auth_query in flight */
+    struct pool_cancel *cancel; /* this connection is a CancelRequest being forwarded */
+    uint32_t cancel_pid, cancel_key;
+    bool ssl_answered, gss_answered;
+};
+
+/* ---- client.c ---- */
+/* The configuration given to client_module_init(). */
+const struct config *client_cfg(void);
+/* The list of clients in state @st (struct client, linked by ->node). */
+struct list_node *client_list(enum client_state st);
+/* Move @c to the list of state @st. */
+void client_set_state(struct client *c, enum client_state st);
+/* The one teardown: log once, send a FATAL ErrorResponse with @sqlstate (NULL: none,
+ * a normal disconnect), give the server back, close the socket, set CLOSING and free
+ * @c at the end of the loop turn. Does nothing if @c is already CLOSING. */
+void client_close(struct client *c, const char *sqlstate, const char *fmt, ...) LG_PRINTF(3, 4);
+
+/* ---- client_param.c ---- */
+/* Collect the parameters to apply on servers from the startup packet (and its
+ * "options"). 0, or -1 with @c closed. */
+int client_param_collect(struct client *c);
+/* pool_param_fn: the linked server reported a parameter change. */
+void client_param_changed(struct pool_waiter *w, const char *name, const char *value);
+
+/* ---- client_ps.c ---- */
+/* stream_ops.on_head: translate named prepared statements in transaction mode. */
+int client_ps_on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n);
+
+/* ---- client_admin.c ---- */
+/* @c (connected to the admin console database) authenticated: check admin_users and
+ * stats_users, then send the welcome. Closes @c on failure. */
+void client_admin_welcome(struct client *c);
+/* A message on a console connection (stream_ops.on_message result). */
+int client_admin_message(struct client *c, uint8_t type, const uint8_t *p, uint32_t len);
+/* stream_ops.on_out_space: send more of a console answer. */
+void client_admin_on_out_space(struct stream *st);
+
+#endif

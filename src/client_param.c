@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client_param.c: the parameters a client wants on every server it gets: collected at
+ * login from the startup packet and its "options" (-c name=value, --name=value), and
+ * updated when the client runs SET (the server's ParameterStatus).
+ * Not here: applying them on a server (pool.c builds the SET) or the login flow.
+ * Invariant: every name in want[] passed is_safe_name(), so it may be spelt in SQL.
+ */
+#include "client_int.h"
+
+#include <strings.h>
+
+#include "alloc.h"
+#include "cfg.h"
+#include "log.h"
+
+static bool is_safe_name(const char *n)
+{
+    if (!*n)
+        return false;
+    for (; *n; n++)
+        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
+              *n == '_' || *n == '.'))
+            return false;
+    return true;
+}
+
+/* Add an owned name=value to the parameters applied on servers. */
+static int add_owned_param(struct client *c, const char *name, size_t nlen, const char *value,
+                           size_t vlen)
+{
+    if (c->n_want == PGPROTO_MAX_PARAMS) {
+        client_close(c, "08P01", "too many startup parameters");
+        return -1;
+    }
+    size_t i = c->n_want;
+    char *n = lg_strndup(name, nlen), *v = lg_strndup(value, vlen);
+    if (!n || !v) {
+        lg_free(n);
+        lg_free(v);
+        client_close(c, "53200", "out of memory");
+        return -1;
+    }
+    for (char *q = n; *q; q++)
+        if (*q == '-')
+            *q = '_'; /* --work-mem=... spells work_mem, as in PostgreSQL */
+    if (!is_safe_name(n)) {
+        client_close(c, "08P01", "invalid parameter name in options: %.64s", n);
+        lg_free(n);
+        lg_free(v);
+        return -1;
+    }
+    c->owned[i][0] = n;
+    c->owned[i][1] = v;
+    c->want[i].name = n;
+    c->want[i].value = v;
+    c->n_want++;
+    return 0;
+}
+
+/* The "options" startup parameter (PGOPTIONS): "-c name=value" and "--name=value" are
+ * applied like other parameters; other command-line switches are refused. Tokens are
+ * separated by whitespace; a backslash escapes the next character (as in PostgreSQL). */
+static int parse_options(struct client *c, const char *opts)
+{
+    char tok[1024];
+    bool expect_c_value = false;
+    const char *p = opts;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        if (!*p)
+            break;
+        size_t n = 0;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            if (*p == '\\' && p[1])
+                p++;
+            if (n + 1 >= sizeof(tok)) {
+                client_close(c, "08P01", "options startup parameter too long");
+                return -1;
+            }
+            tok[n++] = *p++;
+        }
+        tok[n] = '\0';
+        const char *kv = NULL;
+        if (expect_c_value) {
+            kv = tok;
+            expect_c_value = false;
+        } else if (strcmp(tok, "-c") == 0) {
+            expect_c_value = true;
+            continue;
+        } else if (strncmp(tok, "-c", 2) == 0) {
+            kv = tok + 2;
+        } else if (strncmp(tok, "--", 2) == 0) {
+            kv = tok + 2;
+        }
+        const char *eq = kv ? strchr(kv, '=') : NULL;
+        if (!eq || eq == kv) {
+            client_close(c, "08P01",
+                         "unsupported startup parameter: options \"%.64s\" (only -c name=value "
+                         "and --name=value are supported)",
+                         tok);
+            return -1;
+        }
+        if (add_owned_param(c, kv, (size_t)(eq - kv), eq + 1, strlen(eq + 1)) < 0)
+            return -1;
+    }
+    if (expect_c_value) {
+        client_close(c, "08P01", "options: -c without a value");
+        return -1;
+    }
+    return 0;
+}
+
+/* The parameters of the startup packet, less user, database, ignore_startup_parameters
+ * and "options" (which is parsed into parameters). Refuses replication connections. */
+int client_param_collect(struct client *c)
+{
+    const struct config *cfg = client_cfg();
+    for (size_t i = 0; i < c->su.n_params; i++) {
+        const char *name = c->su.params[i].name;
+        if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0)
+            continue;
+        if (cfg_list_contains(cfg->ignore_startup_parameters, name))
+            continue;
+        if (strcmp(name, "replication") == 0) {
+            client_close(c, "08P01", "replication connections are not supported by lifeguard");
+            return -1;
+        }
+        if (strcmp(name, "options") == 0) {
+            if (parse_options(c, c->su.params[i].value) < 0)
+                return -1;
+            continue;
+        }
+        if (!is_safe_name(name)) {
+            client_close(c, "08P01", "unsupported startup parameter: %.64s", name);
+            return -1;
+        }
+        if (c->n_want == PGPROTO_MAX_PARAMS) {
+            client_close(c, "08P01", "too many startup parameters");
+            return -1;
+        }
+        c->want[c->n_want++] = c->su.params[i];
+    }
+    return 0;
+}
+
+static bool is_tracked_param(const char *name)
+{
+    static const char *const tracked[] = {"client_encoding",
+                                          "DateStyle",
+                                          "IntervalStyle",
+                                          "TimeZone",
+                                          "standard_conforming_strings",
+                                          "application_name"};
+    for (size_t i = 0; i < ARRAY_SIZE(tracked); i++)
+        if (strcasecmp(tracked[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The server told us a parameter changed (the client ran SET): remember the client's
+ * value, so that its next server gets it too. */
+void client_param_changed(struct pool_waiter *w, const char *name, const char *value)
+{
+    struct client *c = container_of(w, struct client, waiter);
+    size_t i;
+    for (i = 0; i < c->n_want; i++)
+        if (strcasecmp(c->want[i].name, name) == 0)
+            break;
+    if (i == c->n_want && (!is_tracked_param(name) || c->n_want == PGPROTO_MAX_PARAMS))
+        return;
+    if (i < c->n_want && strcmp(c->want[i].value, value) == 0)
+        return;
+    char *n = lg_strdup(name), *v = lg_strdup(value);
+    if (!n || !v) {
+        lg_free(n);
+        lg_free(v);
+        log_warn("C-%llu: out of memory tracking parameter %s", (unsigned long long)c->id, name);
+        return;
+    }
+    lg_free(c->owned[i][0]);
+    lg_free(c->owned[i][1]);
+    c->owned[i][0] = n;
+    c->owned[i][1] = v;
+    c->want[i].name = n;
+    c->want[i].value = v;
+    if (i == c->n_want)
+        c->n_want++;
+    c->waiter.n_want = c->n_want;
+}

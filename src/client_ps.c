@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client_ps.c: named prepared statements in transaction and statement pooling. A
+ * client's statement name is translated to lifeguard's per-server name (prepared.h),
+ * and its Parse is inserted ahead of a Bind/Describe on a server that lacks it. Only
+ * message prefixes are rewritten; the rest streams through.
+ * Not here: session mode (nothing is translated), the bookkeeping tables (prepared.c).
+ * Invariant: every message the server will answer with ParseComplete, CloseComplete or
+ * ReadyForQuery is recorded with ps_owe() before it is forwarded, in order.
+ */
+#include "client_int.h"
+
+#include <strings.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "cfg.h"
+#include "log.h"
+#include "prepared.h"
+
+static uint64_t next_stmt_id = 1;
+
+/* Room the stream can make at its cursor (after compaction). */
+static size_t room(const struct stream *st)
+{
+    return st->in.cap - (st->in.end - st->in.sent);
+}
+
+/* Append a message header for @type with a payload of @payload_len bytes. */
+static uint8_t *put_header(uint8_t *d, uint8_t type, size_t payload_len)
+{
+    uint32_t len = (uint32_t)payload_len + 4;
+    d[0] = type;
+    d[1] = (uint8_t)(len >> 24);
+    d[2] = (uint8_t)(len >> 16);
+    d[3] = (uint8_t)(len >> 8);
+    d[4] = (uint8_t)len;
+    return d + PGPROTO_HEADER;
+}
+
+/* Bytes of a Parse for entry @e under its server name. */
+static size_t parse_size(const struct ps_entry *e)
+{
+    char name[PS_NAME_MAX];
+    ps_server_name(e->id, name);
+    return PGPROTO_HEADER + strlen(name) + 1 + e->body_len;
+}
+
+static void build_parse(uint8_t *d, const struct ps_entry *e)
+{
+    char name[PS_NAME_MAX];
+    ps_server_name(e->id, name);
+    size_t nl = strlen(name) + 1;
+    d = put_header(d, 'P', nl + e->body_len);
+    memcpy(d, name, nl);
+    memcpy(d + nl, e->body, e->body_len);
+}
+
+#define CLOSE_SIZE (PGPROTO_HEADER + 1 + PS_NAME_MAX)
+
+static size_t build_close(uint8_t *d, uint64_t id)
+{
+    char name[PS_NAME_MAX];
+    ps_server_name(id, name);
+    size_t nl = strlen(name) + 1;
+    uint8_t *q = put_header(d, 'C', 1 + nl);
+    q[0] = 'S';
+    memcpy(q + 1, name, nl);
+    return PGPROTO_HEADER + 1 + nl;
+}
+
+static int ps_fail(struct client *c, const char *sqlstate, const char *msg)
+{
+    client_close(c, sqlstate, "%s", msg);
+    return -1;
+}
+
+/* Make sure @e is prepared on the server before the current message: insert its
+ * Parse (and the Close of an evicted statement) if needed. @extra: room the caller
+ * needs afterwards. >0 done, 0 wait for room, <0 closed. */
+static int ensure_prepared(struct client *c, struct ps_server *ps, const struct ps_entry *e,
+                           size_t extra)
+{
+    if (ps_server_has(ps, e->id))
+        return 1;
+    size_t need = parse_size(e) + CLOSE_SIZE + extra;
+    if (room(&c->st) < need)
+        return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "prepared statement too large");
+    uint64_t evicted;
+    if (ps_server_add(ps, e->id, &evicted) < 0)
+        return ps_fail(c, "53200", "out of memory");
+    if (evicted) {
+        uint8_t close[CLOSE_SIZE];
+        size_t n = build_close(close, evicted);
+        if (ps_owe(ps, PS_OWED_CLOSE_INJECTED, evicted) < 0 || stream_insert(&c->st, close, n) < 0)
+            return ps_fail(c, "54000", "too many messages in flight");
+    }
+    size_t n = parse_size(e);
+    uint8_t *msg = lg_malloc(n);
+    if (!msg)
+        return ps_fail(c, "53200", "out of memory");
+    build_parse(msg, e);
+    int rc = ps_owe(ps, PS_OWED_PARSE_INJECTED, e->id);
+    if (rc == 0)
+        rc = stream_insert(&c->st, msg, n);
+    lg_free(msg);
+    if (rc < 0)
+        return ps_fail(c, "54000", "too many messages in flight");
+    return 1;
+}
+
+/* A NUL-terminated string at @p[@off] within @n bytes: its length, or -1 if cut off. */
+static long cstr_at(const uint8_t *p, size_t n, size_t off)
+{
+    if (off >= n)
+        return -1;
+    const uint8_t *z = memchr(p + off, '\0', n - off);
+    return z ? (long)(z - (p + off)) : -1;
+}
+
+static int head_parse(struct client *c, struct ps_server *ps, size_t total, const uint8_t *p,
+                      size_t n)
+{
+    long nl = cstr_at(p, n, PGPROTO_HEADER);
+    if (nl == 0) { /* unnamed: nothing to translate, but its ParseComplete is owed */
+        if (ps_owe(ps, PS_OWED_PARSE, 0) < 0)
+            return ps_fail(c, "54000", "too many messages in flight");
+        return 1;
+    }
+    if (total > c->st.in.cap)
+        return ps_fail(c, "54000", "named prepared statement larger than the buffer (pkt_buf)");
+    if (n < total)
+        return 0;
+    if (nl < 0)
+        return ps_fail(c, "08P01", "malformed Parse message");
+    const char *name = (const char *)p + PGPROTO_HEADER;
+    const uint8_t *body = p + PGPROTO_HEADER + nl + 1;
+    size_t body_len = total - PGPROTO_HEADER - (size_t)nl - 1;
+    struct ps_entry e = {.id = next_stmt_id, .body = (uint8_t *)body, .body_len = body_len};
+    size_t newlen = parse_size(&e);
+    if (room(&c->st) + total < newlen + CLOSE_SIZE)
+        return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "prepared statement too large");
+    uint64_t id = next_stmt_id++;
+    if (ps_client_put(c->ps, name, id, body, body_len) < 0)
+        return ps_fail(c, "53200", "out of memory");
+    const struct ps_entry *stored = ps_client_get(c->ps, name);
+    uint64_t evicted;
+    if (ps_server_add(ps, id, &evicted) < 0)
+        return ps_fail(c, "53200", "out of memory");
+    if (evicted) {
+        uint8_t close[CLOSE_SIZE];
+        size_t cn = build_close(close, evicted);
+        if (ps_owe(ps, PS_OWED_CLOSE_INJECTED, evicted) < 0 || stream_insert(&c->st, close, cn) < 0)
+            return ps_fail(c, "54000", "too many messages in flight");
+    }
+    uint8_t *msg = lg_malloc(newlen);
+    if (!msg)
+        return ps_fail(c, "53200", "out of memory");
+    build_parse(msg, stored);
+    int rc = ps_owe(ps, PS_OWED_PARSE, id);
+    if (rc == 0)
+        rc = stream_replace_prefix(&c->st, total, msg, newlen);
+    lg_free(msg);
+    if (rc < 0)
+        return ps_fail(c, "54000", "too many messages in flight");
+    return 1;
+}
+
+/* Bind: portal name, statement name, then parameters (maybe large: only the prefix is
+ * rewritten, the rest streams through). */
+static int head_bind(struct client *c, struct ps_server *ps, size_t total, const uint8_t *p,
+                     size_t n)
+{
+    long pl = cstr_at(p, n, PGPROTO_HEADER);
+    long sl = pl < 0 ? -1 : cstr_at(p, n, PGPROTO_HEADER + (size_t)pl + 1);
+    if (sl < 0) {
+        if (n < total && n < c->st.in.cap)
+            return 0;
+        return ps_fail(c, "08P01", "malformed Bind message");
+    }
+    if (sl == 0)
+        return 1;
+    const char *name = (const char *)p + PGPROTO_HEADER + pl + 1;
+    const struct ps_entry *e = ps_client_get(c->ps, name);
+    if (!e)
+        return 1; /* unknown to us: PostgreSQL answers as it would directly */
+    size_t old = PGPROTO_HEADER + (size_t)pl + 1 + (size_t)sl + 1;
+    char sname[PS_NAME_MAX];
+    ps_server_name(e->id, sname);
+    size_t snl = strlen(sname) + 1;
+    size_t newp = PGPROTO_HEADER + (size_t)pl + 1 + snl;
+    int rc = ensure_prepared(c, ps, e, newp > old ? newp - old : 0);
+    if (rc <= 0)
+        return rc;
+    /* ensure_prepared may have moved the message: find it again at the cursor. */
+    const uint8_t *m = c->st.in.data + c->st.in.scan;
+    uint8_t prefix[PGPROTO_HEADER + 2 * 256 + PS_NAME_MAX];
+    if ((size_t)pl + 1 > 256)
+        return ps_fail(c, "08P01", "portal name too long");
+    uint8_t *d = put_header(prefix, 'B', total - old + newp - PGPROTO_HEADER);
+    memcpy(d, m + PGPROTO_HEADER, (size_t)pl + 1);
+    memcpy(d + pl + 1, sname, snl);
+    if (stream_replace_prefix(&c->st, old, prefix, newp) < 0)
+        return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "Bind too large");
+    return 1;
+}
+
+/* Describe 'S' and Close 'S' name their statement: translate. */
+static int head_describe_close(struct client *c, struct ps_server *ps, uint8_t type, size_t total,
+                               const uint8_t *p, size_t n)
+{
+    if (n < total)
+        return total <= c->st.in.cap ? 0 : ps_fail(c, "08P01", "malformed message");
+    if (type == 'C' && ps_owe(ps, PS_OWED_CLOSE, 0) < 0)
+        return ps_fail(c, "54000", "too many messages in flight");
+    long nl = cstr_at(p, n, PGPROTO_HEADER + 1);
+    if (total < PGPROTO_HEADER + 2 || nl < 0)
+        return ps_fail(c, "08P01", "malformed Describe/Close message");
+    if (p[PGPROTO_HEADER] != 'S' || nl == 0)
+        return 1;
+    const char *name = (const char *)p + PGPROTO_HEADER + 1;
+    const struct ps_entry *e = ps_client_get(c->ps, name);
+    if (!e)
+        return 1;
+    uint64_t id = e->id;
+    if (type == 'D') {
+        int rc = ensure_prepared(c, ps, e, PS_NAME_MAX);
+        if (rc <= 0)
+            return rc;
+    }
+    char sname[PS_NAME_MAX];
+    ps_server_name(id, sname);
+    size_t snl = strlen(sname) + 1;
+    uint8_t msg[PGPROTO_HEADER + 1 + PS_NAME_MAX];
+    uint8_t *d = put_header(msg, type, 1 + snl);
+    d[0] = 'S';
+    memcpy(d + 1, sname, snl);
+    if (type == 'C') {
+        /* Closing a statement this server does not hold is not an error in PostgreSQL,
+         * so the client gets its CloseComplete either way. */
+        ps_server_del(ps, id);
+        ps_client_del(c->ps, name);
+    }
+    if (stream_replace_prefix(&c->st, total, msg, PGPROTO_HEADER + 1 + snl) < 0)
+        return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "message too large");
+    return 1;
+}
+
+/* Case-insensitive "word" at @s (after spaces), followed by a non-identifier byte. */
+static const char *word(const char *s, const char *end, const char *w)
+{
+    while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+        s++;
+    size_t n = strlen(w);
+    if ((size_t)(end - s) < n || strncasecmp(s, w, n) != 0)
+        return NULL;
+    s += n;
+    if (s < end && ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
+                    (*s >= '0' && *s <= '9')))
+        return NULL;
+    return s;
+}
+
+/* Simple Query: watch for statements that change prepared statements or cannot work
+ * in transaction pooling. Only the first bytes are looked at. */
+static int head_query(struct client *c, struct ps_server *ps, size_t total, const uint8_t *p,
+                      size_t n)
+{
+    size_t want = LG_MIN(total, (size_t)256);
+    if (n < want && n < c->st.in.cap)
+        return 0;
+    if (ps_owe(ps, PS_OWED_SYNC, 0) < 0)
+        return ps_fail(c, "54000", "too many messages in flight");
+    const char *q = (const char *)p + PGPROTO_HEADER;
+    const char *end = (const char *)p + LG_MIN(n, total) - (n >= total ? 1 : 0);
+    const char *r;
+    if ((r = word(q, end, "DISCARD")) && word(r, end, "ALL")) {
+        ps_client_clear(c->ps);
+        ps_server_clear(ps);
+    } else if ((r = word(q, end, "DEALLOCATE"))) {
+        const char *r2 = word(r, end, "PREPARE");
+        if (r2)
+            r = r2;
+        if (word(r, end, "ALL")) {
+            ps_client_clear(c->ps);
+            ps_server_clear(ps);
+        } else {
+            log_warn("C-%llu %s/%s: DEALLOCATE of a single statement in transaction pooling "
+                     "is passed through unchanged",
+                     (unsigned long long)c->id, c->dbname, c->user);
+        }
+    } else if (word(q, end, "LISTEN") || word(q, end, "PREPARE")) {
+        log_warn("C-%llu %s/%s: %.*s in %s pooling mode does not outlive the transaction "
+                 "(see docs/pooling-modes.md)",
+                 (unsigned long long)c->id, c->dbname, c->user, word(q, end, "LISTEN") ? 6 : 7,
+                 word(q, end, "LISTEN") ? "LISTEN" : "PREPARE",
+                 pool_mode_of(c->pool) == POOL_MODE_STATEMENT ? "statement" : "transaction");
+    }
+    return 1;
+}
+
+int client_ps_on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n)
+{
+    struct client *c = st->owner;
+    if (!c->ps || !c->server)
+        return 1;
+    struct ps_server *ps = pool_server_ps(c->server);
+    if (!ps)
+        return ps_fail(c, "53200", "out of memory");
+    switch (type) {
+    case 'S':
+    case 'F':
+        if (ps_owe(ps, PS_OWED_SYNC, 0) < 0)
+            return ps_fail(c, "54000", "too many messages in flight");
+        return 1;
+    case 'Q':
+        return head_query(c, ps, total, p, n);
+    case 'P':
+        return head_parse(c, ps, total, p, n);
+    case 'B':
+        return head_bind(c, ps, total, p, n);
+    case 'D':
+    case 'C':
+        return head_describe_close(c, ps, type, total, p, n);
+    default:
+        return 1;
+    }
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool_int.h: internal to the pool module (pool.c and its companions pool_cancel.c,
+ * pool_janitor.c, pool_obs.c): struct pool and the few functions those files share.
+ * Not a public API: other modules use pool.h and never see struct pool.
+ * Invariant: every server is on exactly one of its pool's servers[] lists, the one
+ * named by its state; only server_set_state() moves it.
+ */
+#ifndef LG_POOL_INT_H
+#define LG_POOL_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "evloop.h"
+#include "list.h"
+#include "pool.h"
+#include "server.h"
+#include "stats.h"
+
+struct config;
+
+struct pool {
+    struct list_node node; /* on the list of every pool (pool_all()) */
+    char *name;            /* "db/user" for messages */
+    char *client_db, *client_user;
+    struct server_target target;
+    bool password_fixed; /* [databases] gave user= and password= */
+    int pool_size, max_overflow, pool_mode, min_pool_size;
+    struct list_node servers[SERVER_NSTATES];
+    struct list_node waiters; /* FIFO of struct pool_waiter */
+    size_t n_waiting;
+    struct lg_err last_connect_err;
+    bool have_connect_err;
+    uint64_t backoff_us;      /* current backoff after connect failures, 0 = none */
+    uint64_t next_connect_us; /* no connect attempts before this */
+    struct evloop_timer retry_timer;
+    bool service_queued;
+    struct stats_counters c;          /* for SHOW STATS and /metrics */
+    struct stats_histogram wait_hist; /* checkout wait */
+    struct stats_histogram xact_hist; /* transaction-mode link time (one transaction) */
+};
+
+/* Servers of @p in state @st. */
+static inline size_t pool_nservers(const struct pool *p, enum server_state st)
+{
+    return list_count(&p->servers[st]);
+}
+
+/* ---- pool.c ---- */
+/* The event loop and configuration given to pool_module_init(). */
+struct evloop *pool_ev(void);
+const struct config *pool_cfg(void);
+/* The list of every pool (struct pool, linked by ->node), oldest first. */
+struct list_node *pool_all(void);
+/* Open one more server for @p. false if the attempt failed at once (backoff armed). */
+bool pool_open_server(struct pool *p);
+/* Hand idle servers to waiters and open servers for them, at the end of this turn. */
+void pool_schedule_service(struct pool *p);
+
+/* ---- pool_janitor.c ---- */
+/* Pre-ping: true if idle server @s should run server_check_query before hand-over. */
+bool pool_janitor_needs_ping(struct server *s);
+/* Run server_check_query on idle server @s (ACTIVE meanwhile): it goes back IDLE and
+ * the pool is serviced again, or it is closed. */
+void pool_janitor_ping(struct server *s);
+
+/* ---- pool_cancel.c ---- */
+/* Finish every cancel still being forwarded (shutdown): their done callbacks run. */
+void pool_cancel_close_all(void);
+
+#endif

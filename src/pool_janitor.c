@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool_janitor.c: upkeep of server pools. pool_janitor() (main.c, about once a second)
+ * closes idle servers past server_lifetime, overflow_idle_timeout or server_idle_timeout
+ * and opens servers up to min_pool_size; the pre-ping (server_check_delay and
+ * server_check_query) checks a long-idle server before hand-over; pool_link_status()
+ * tells client_janitor.c what a link is doing.
+ * Not here: client timeouts (client_janitor.c), connect backoff (pool.c).
+ * Invariant: only servers that no client holds are closed here.
+ */
+#include "pool.h"
+
+#include "cfg.h"
+#include "clock.h"
+#include "log.h"
+#include "pool_int.h"
+#include "stream.h"
+
+bool pool_janitor_needs_ping(struct server *s)
+{
+    uint64_t delay = pool_cfg()->server_check_delay_us;
+    return delay && clock_now_us() - server_idle_since_us(s) >= delay;
+}
+
+static void ping_done(void *arg, struct server *s, const struct pgproto_error *err,
+                      const char *value, bool closed)
+{
+    (void)arg;
+    (void)value;
+    if (closed)
+        return; /* server_close logged it; the waiter is still queued */
+    if (err || server_tx_status(s) != 'I') {
+        log_info("pool \"%s\": pre-ping failed (%s); closing that server", server_pool(s)->name,
+                 err ? err->message : "not idle");
+        server_pool(s)->c.ping_failures++;
+        server_close(s, "ping_failed");
+        return;
+    }
+    server_set_state(s, SERVER_IDLE);
+    pool_schedule_service(server_pool(s));
+}
+
+void pool_janitor_ping(struct server *s)
+{
+    const struct config *cfg = pool_cfg();
+    const char *q = cfg->server_check_query ? cfg->server_check_query : "";
+    server_set_state(s, SERVER_ACTIVE);
+    if (server_exec(s, q, NULL, 0, ping_done, NULL) < 0)
+        server_close(s, "could not start the pre-ping");
+}
+
+static void janitor_one(struct pool *p, uint64_t now)
+{
+    const struct config *cfg = pool_cfg();
+    size_t total = pool_nservers(p, SERVER_CONNECTING) + pool_nservers(p, SERVER_IDLE) +
+                   pool_nservers(p, SERVER_ACTIVE);
+    struct list_node *n, *t;
+    /* Oldest idle first (the list's head is the least recently used). */
+    list_for_each_safe (n, t, &p->servers[SERVER_IDLE]) {
+        struct server *s = server_from_node(n);
+        uint64_t idle = now - server_idle_since_us(s);
+        uint64_t age = now - server_connected_at_us(s);
+        const char *why = NULL;
+        if (cfg->server_lifetime_us && age > cfg->server_lifetime_us)
+            why = "server_lifetime reached (recycled)";
+        else if (total > (size_t)p->pool_size && cfg->overflow_idle_timeout_us &&
+                 idle > cfg->overflow_idle_timeout_us)
+            why = "overflow server idle (overflow_idle_timeout)";
+        else if (total > (size_t)p->min_pool_size && cfg->server_idle_timeout_us &&
+                 idle > cfg->server_idle_timeout_us)
+            why = "server_idle_timeout";
+        if (why) {
+            p->c.recycled++;
+            server_close(s, "%s", why);
+            total--;
+        }
+    }
+    if (total < (size_t)p->min_pool_size && now >= p->next_connect_us) {
+        size_t want = (size_t)p->min_pool_size - total;
+        while (want-- && pool_open_server(p))
+            ;
+    }
+}
+
+void pool_janitor(void)
+{
+    uint64_t now = clock_now_us();
+    struct list_node *all = pool_all(), *n;
+    list_for_each (n, all) {
+        janitor_one(container_of(n, struct pool, node), now);
+    }
+}
+
+char pool_link_status(struct server *s, const struct stream *client)
+{
+    const struct stream *ss = server_stream(s);
+    if (client->n_counted - client->link_base != ss->n_counted - ss->link_base ||
+        client->pending_work)
+        return 'Q';
+    return server_tx_status(s);
+}

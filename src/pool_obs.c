@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool_obs.c: observing pools from outside: snapshots of every pool and server for
+ * SHOW POOLS/SERVERS and /metrics, server counts, and lookup and iteration by name.
+ * Not here: rendering (stats.c, admin_show.c) or changing anything: these functions
+ * only read, and snapshots live only for the visitor's call.
+ * Invariant: a CLOSING server is never shown; the counts are the lengths of the lists.
+ */
+#include "pool.h"
+
+#include "cfg.h"
+#include "clock.h"
+#include "pool_int.h"
+#include "stats.h"
+
+static const char *mode_name(int m)
+{
+    return m == POOL_MODE_TRANSACTION ? "transaction"
+           : m == POOL_MODE_STATEMENT ? "statement"
+                                      : "session";
+}
+
+void pool_visit(stats_pool_visit_fn *fn, void *arg)
+{
+    uint64_t now = clock_now_us();
+    struct list_node *all = pool_all(), *n;
+    list_for_each (n, all) {
+        struct pool *p = container_of(n, struct pool, node);
+        struct stats_pool_snap snap = {0};
+        snap.database = p->client_db;
+        snap.user = p->client_user;
+        snap.pool_mode = mode_name(p->pool_mode);
+        snap.pool_size = p->pool_size;
+        snap.max_overflow = p->max_overflow;
+        snap.min_pool_size = p->min_pool_size;
+        int linked = 0;
+        struct list_node *m;
+        list_for_each (m, &p->servers[SERVER_ACTIVE]) {
+            if (server_holder(server_from_node(m)))
+                linked++;
+        }
+        snap.cl_active = linked;
+        snap.cl_waiting = (int)p->n_waiting;
+        snap.sv_active = (int)pool_nservers(p, SERVER_ACTIVE);
+        snap.sv_idle = (int)pool_nservers(p, SERVER_IDLE);
+        snap.sv_login = (int)pool_nservers(p, SERVER_CONNECTING);
+        int total = snap.sv_active + snap.sv_idle + snap.sv_login;
+        snap.overflow_in_use = total > p->pool_size ? total - p->pool_size : 0;
+        if (!list_empty(&p->waiters))
+            snap.maxwait_us =
+                    now - container_of(p->waiters.next, struct pool_waiter, node)->enqueued_us;
+        snap.c = &p->c;
+        snap.wait_hist = &p->wait_hist;
+        snap.xact_hist = &p->xact_hist;
+        fn(arg, &snap);
+    }
+}
+
+void pool_visit_servers(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us)
+{
+    uint64_t now = clock_now_us();
+    struct list_node *all = pool_all(), *n;
+    list_for_each (n, all) {
+        struct pool *p = container_of(n, struct pool, node);
+        for (int st = 0; st < SERVER_NSTATES; st++) {
+            if (st == SERVER_CLOSING)
+                continue;
+            struct list_node *m;
+            list_for_each (m, &p->servers[st]) {
+                struct server *s = server_from_node(m);
+                struct stats_conn_snap c = {0};
+                uint32_t pid, key;
+                server_backend_key(s, &pid, &key);
+                c.user = p->client_user;
+                c.database = p->client_db;
+                c.state = st == SERVER_CONNECTING ? "new"
+                          : st == SERVER_IDLE     ? "idle"
+                          : server_holder(s)      ? "active"
+                                                  : "used";
+                c.addr = server_target(s)->host;
+                c.port = server_target(s)->port;
+                c.connect_time_unix_us = wall_now_us - (now - server_connected_at_us(s));
+                c.ptr = s;
+                c.link = server_holder(s);
+                c.remote_pid = (int)pid;
+                c.tls = "";
+                c.application_name = server_param(s, "application_name");
+                fn(arg, &c);
+            }
+        }
+    }
+}
+
+size_t pool_server_count(void)
+{
+    size_t n = 0;
+    struct list_node *all = pool_all(), *m;
+    list_for_each (m, all) {
+        struct pool *p = container_of(m, struct pool, node);
+        n += pool_nservers(p, SERVER_CONNECTING) + pool_nservers(p, SERVER_IDLE) +
+             pool_nservers(p, SERVER_ACTIVE);
+    }
+    return n;
+}
+
+struct pool *pool_find(const char *db, const char *user)
+{
+    struct list_node *all = pool_all(), *n;
+    list_for_each (n, all) {
+        struct pool *p = container_of(n, struct pool, node);
+        if (strcmp(p->client_db, db) == 0 && strcmp(p->client_user, user) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+void pool_counts(const struct pool *p, int *idle, int *active, int *waiting)
+{
+    *idle = (int)list_count(&p->servers[SERVER_IDLE]);
+    *active = (int)list_count(&p->servers[SERVER_ACTIVE]);
+    *waiting = (int)p->n_waiting;
+}
+
+const char *pool_db(const struct pool *p)
+{
+    return p->client_db;
+}
+
+const char *pool_user(const struct pool *p)
+{
+    return p->client_user;
+}
+
+struct pool *pool_next(struct pool *p)
+{
+    struct list_node *all = pool_all();
+    struct list_node *n = p ? p->node.next : all->next;
+    return n == all ? NULL : container_of(n, struct pool, node);
+}
