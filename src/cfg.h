@@ -131,6 +131,7 @@ struct config {
 
     /* transaction pooling */
     int max_prepared_statements; /* named statements kept per server; 0 = no tracking */
+    char *track_extra_parameters; /* comma-separated reported parameters to track too */
 
     /* sections */
     struct db_entry *dbs;

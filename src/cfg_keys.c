@@ -115,6 +115,10 @@ const struct cfg_key cfg_keys[] = {
         INT("max_prepared_statements", max_prepared_statements, "200", 0, 100000, CFG_RELOAD,
             "named prepared statements kept per server in transaction mode (least recently "
             "used closed first); 0 = pass names through untranslated"),
+        LIST("track_extra_parameters", track_extra_parameters, "", CFG_RELOAD,
+             "more reported (GUC_REPORT) parameters to carry from server to server per client "
+             "in transaction mode, beyond client_encoding, DateStyle, IntervalStyle, TimeZone, "
+             "standard_conforming_strings, application_name"),
         STR("server_reset_query", server_reset_query, "DISCARD ALL", CFG_RELOAD,
             "run when a server returns to the pool in session mode; empty = none"),
         BOOL("server_reset_query_always", server_reset_query_always, "0", CFG_RELOAD,
@@ -229,7 +233,6 @@ const struct cfg_key cfg_keys[] = {
         PGB("tcp_keepintvl", "keepalive tuning"),
         PGB("tcp_socket_buffer", "socket buffer size"),
         PGB("tcp_user_timeout", "TCP_USER_TIMEOUT"),
-        PGB("track_extra_parameters", "tracking extra startup parameters"),
         PGB("transaction_timeout", "transaction deadline"),
         PGB("unix_socket_group", "group of the Unix socket"),
         PGB("user", "switching to another Unix user"),

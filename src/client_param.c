@@ -156,7 +156,7 @@ static bool is_tracked_param(const char *name)
     for (size_t i = 0; i < ARRAY_SIZE(tracked); i++)
         if (strcasecmp(tracked[i], name) == 0)
             return true;
-    return false;
+    return cfg_list_contains(client_cfg()->track_extra_parameters, name);
 }
 
 /* The server told us a parameter changed (the client ran SET): remember the client's

@@ -9,6 +9,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <strings.h>
 #include <stdarg.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -139,7 +140,7 @@ void server_param_at(const struct server *s, size_t i, const char **name, const 
 const char *server_param(const struct server *s, const char *name)
 {
     for (size_t i = 0; i < s->n_params; i++)
-        if (strcmp(s->params[i].name, name) == 0)
+        if (strcasecmp(s->params[i].name, name) == 0) /* names are case-insensitive */
             return s->params[i].value;
     return NULL;
 }

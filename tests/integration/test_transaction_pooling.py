@@ -229,3 +229,21 @@ def test_transaction_state_does_not_cross_to_the_next_transaction(lg):
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "1",
+                             "track_extra_parameters": "default_transaction_read_only"})
+def test_track_extra_parameters_follow_the_client(lg):
+    a = lg.conn()
+    b = lg.conn()
+    try:
+        with a.cursor() as ca, b.cursor() as cb:
+            ca.execute("SET default_transaction_read_only = on")
+            for _ in range(3):
+                cb.execute("SHOW default_transaction_read_only")
+                assert cb.fetchone() == ("off",)
+                ca.execute("SHOW default_transaction_read_only")
+                assert ca.fetchone() == ("on",)
+    finally:
+        a.close()
+        b.close()
