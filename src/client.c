@@ -68,6 +68,30 @@ void client_module_init(struct evloop *ev, const struct config *cfg, const struc
         list_init(&cancel_hash[i]);
 }
 
+void client_set_config(const struct config *cfg, const struct userlist *ul)
+{
+    g_cfg = cfg;
+    g_ul = ul;
+}
+
+int client_kill_db(const char *db)
+{
+    int n = 0;
+    for (int st = 0; st < CLIENT_NSTATES; st++) {
+        if (st == CLIENT_CLOSING)
+            continue;
+        struct list_node *it, *t;
+        list_for_each_safe(it, t, &lists[st]) {
+            struct client *c = container_of(it, struct client, node);
+            if (c->console || !c->dbname || strcmp(c->dbname, db) != 0)
+                continue;
+            client_close(c, "57P01", "KILL from the admin console");
+            n++;
+        }
+    }
+    return n;
+}
+
 size_t client_count(void)
 {
     return n_clients;

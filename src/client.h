@@ -45,6 +45,11 @@ typedef void stats_conn_visit_fn(void *arg, const struct stats_conn_snap *c);
 void client_visit(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us);
 /* Client connections open (any state). */
 size_t client_count(void);
+/* KILL: close every (non-console) client of database @db with 57P01. Returns how many. */
+int client_kill_db(const char *db);
+/* A reloaded or SET configuration and auth_file (either may be the same as before). Both
+ * must stay valid while clients may still refer to the old ones (main keeps them). */
+void client_set_config(const struct config *cfg, const struct userlist *ul);
 /* Close every client with 57P01 (shutdown). */
 void client_close_all(const char *reason);
 

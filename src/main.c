@@ -64,6 +64,119 @@ static void visit_pools(void *arg, stats_pool_visit_fn *fn, void *fn_arg)
     pool_visit(fn, fn_arg);
 }
 
+/* Configurations and auth files replaced by RELOAD or SET stay allocated until exit:
+ * clients keep pointers into the [databases] entries they logged in with. */
+#define MAX_RETIRED 64
+static struct config *cur_cfg;
+static struct userlist *cur_ul;
+static const char *cfg_path;
+static struct config *retired_cfg[MAX_RETIRED];
+static struct userlist *retired_ul[MAX_RETIRED];
+static int n_retired;
+
+static void apply_log_level(const struct config *cfg, int extra)
+{
+    int level = LOG_LEVEL_INFO + cfg->verbose + extra;
+    log_set_level(level > LOG_LEVEL_NOISE ? LOG_LEVEL_NOISE : (enum log_level)level);
+}
+
+/* Make @next (and @ul) the configuration in force. Fails only if too many are retired. */
+static int swap_config(struct config *next, struct userlist *ul, struct lg_err *err)
+{
+    if (n_retired == MAX_RETIRED) {
+        memcpy(err->sqlstate, "54000", 6);
+        snprintf(err->msg, sizeof(err->msg), "too many reloads in this process's life (%d)",
+                 MAX_RETIRED);
+        return -ENOSPC;
+    }
+    retired_cfg[n_retired] = cur_cfg;
+    retired_ul[n_retired] = ul != cur_ul ? cur_ul : NULL;
+    n_retired++;
+    cur_cfg = next;
+    cur_ul = ul;
+    g_cfg = next;
+    pool_set_config(next);
+    client_set_config(next, ul);
+    console_set_config(next);
+    apply_log_level(next, 0);
+    return 0;
+}
+
+static int diag_fail(struct cfg_diag *diag, struct lg_err *err, const char *what)
+{
+    if (diag->len)
+        log_error("%s:\n%s", what, diag->text);
+    memcpy(err->sqlstate, "F0000", 6);
+    snprintf(err->msg, sizeof(err->msg), "%s: %d error(s); nothing changed (see the log)",
+             what, diag->errors ? diag->errors : 1);
+    cfg_diag_fini(diag);
+    return -EINVAL;
+}
+
+static int do_reload(struct lg_err *err)
+{
+    struct cfg_diag diag;
+    cfg_diag_init(&diag);
+    struct config *next = cfg_load(cfg_path, &diag);
+    if (!next)
+        return diag_fail(&diag, err, "RELOAD failed");
+    if (cfg_keep_restart_keys(next, cur_cfg, &diag) < 0) {
+        cfg_free(next);
+        return diag_fail(&diag, err, "RELOAD failed");
+    }
+    struct userlist *ul = NULL;
+    if (next->auth_file && *next->auth_file) {
+        ul = userlist_load(next->auth_file, &diag);
+        if (!ul) {
+            cfg_free(next);
+            return diag_fail(&diag, err, "RELOAD failed (auth_file)");
+        }
+    }
+    if (diag.len)
+        log_warn("RELOAD:\n%s", diag.text);
+    cfg_diag_fini(&diag);
+    int rc = swap_config(next, ul, err);
+    if (rc < 0) {
+        cfg_free(next);
+        userlist_free(ul);
+        return rc;
+    }
+    log_info("configuration reloaded from %s", cfg_path);
+    return 0;
+}
+
+static int do_set(const char *key, const char *value, struct lg_err *err)
+{
+    struct cfg_diag diag;
+    cfg_diag_init(&diag);
+    struct config *next = cfg_dup(cur_cfg);
+    if (!next) {
+        memcpy(err->sqlstate, "53200", 6);
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        cfg_diag_fini(&diag);
+        return -ENOMEM;
+    }
+    int rc = cfg_set(next, key, value, &diag);
+    if (rc < 0) {
+        cfg_free(next);
+        memcpy(err->sqlstate, rc == -ENOENT ? "42704" : rc == -EPERM ? "55P02" : "22023", 6);
+        snprintf(err->msg, sizeof(err->msg), "SET %s: %s", key,
+                 rc == -ENOENT   ? "unknown setting"
+                 : rc == -EPERM ? "takes effect only at restart"
+                                : "invalid value");
+        cfg_diag_fini(&diag);
+        return rc;
+    }
+    cfg_diag_fini(&diag);
+    rc = swap_config(next, cur_ul, err);
+    if (rc < 0) {
+        cfg_free(next);
+        return rc;
+    }
+    log_info("SET %s = %s", key, value);
+    return 0;
+}
+
 static void request_shutdown(void)
 {
     log_info("SHUTDOWN from the admin console");
@@ -222,7 +335,10 @@ static void on_signal(struct evloop *ev, int fd, void *arg, unsigned events)
             log_info("got %s, shutting down", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
             stopping = true;
         } else if (si.ssi_signo == SIGHUP) {
-            log_warn("got SIGHUP: configuration reload is not implemented yet; ignored");
+            struct lg_err err;
+            log_info("got SIGHUP, reloading %s", cfg_path);
+            if (do_reload(&err) < 0)
+                log_error("%s", err.msg);
         }
     }
 }
@@ -335,7 +451,11 @@ int main(int argc, char **argv)
         die("cannot watch signals");
     pool_module_init(g_ev, cfg);
     client_module_init(g_ev, cfg, ul);
-    console_init(cfg, request_shutdown);
+    struct console_hooks hooks = {request_shutdown, do_reload, do_set};
+    cur_cfg = cfg;
+    cur_ul = ul;
+    cfg_path = path;
+    console_init(cfg, &hooks);
     open_listeners(cfg);
     if (cfg->http_listen_port > 0) {
         struct http_handlers h = {0};
@@ -379,8 +499,12 @@ int main(int argc, char **argv)
     evloop_free(g_ev);
     if (cfg->pidfile && *cfg->pidfile)
         unlink(cfg->pidfile);
-    userlist_free(ul);
-    cfg_free(cfg);
+    userlist_free(cur_ul);
+    cfg_free(cur_cfg);
+    for (int i = 0; i < n_retired; i++) {
+        userlist_free(retired_ul[i]);
+        cfg_free(retired_cfg[i]);
+    }
     buf_cache_flush();
     log_info("lifeguard stopped");
     return 0;

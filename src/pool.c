@@ -42,6 +42,25 @@ void pool_module_init(struct evloop *ev, const struct config *cfg)
     g_cfg = cfg;
 }
 
+void pool_set_config(const struct config *cfg)
+{
+    g_cfg = cfg;
+    struct list_node *n;
+    list_for_each(n, &g_pools) {
+        struct pool *p = container_of(n, struct pool, node);
+        const struct db_entry *db = cfg_find_db(cfg, p->client_db);
+        if (!db)
+            continue; /* the entry is gone: the pool keeps serving whoever is connected */
+        const struct user_entry *ue = cfg_find_user(cfg, p->client_user);
+        p->pool_size = db->pool_size >= 0                 ? db->pool_size
+                       : (ue && ue->pool_size >= 0) ? ue->pool_size
+                                                    : cfg->default_pool_size;
+        p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : cfg->max_overflow;
+        p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : cfg->min_pool_size;
+        pool_schedule_service(p);
+    }
+}
+
 struct evloop *pool_ev(void)
 {
     return g_ev;
@@ -459,6 +478,8 @@ bool pool_open_server(struct pool *p)
 
 static void service(struct pool *p)
 {
+    if (p->paused)
+        return; /* PAUSE: waiters wait (pool_timeout still applies) */
     while (!list_empty(&p->waiters)) {
         struct list_node *idle = &p->servers[SERVER_IDLE];
         if (list_empty(idle))
@@ -576,6 +597,11 @@ static void to_idle(struct server *s)
 {
     struct pool *p = server_pool(s);
     uint64_t age = clock_now_us() - server_connected_at_us(s);
+    if (server_connected_at_us(s) < p->reconnect_before_us) {
+        server_close(s, "RECONNECT");
+        pool_schedule_service(p);
+        return;
+    }
     if (g_cfg->server_lifetime_us && age > g_cfg->server_lifetime_us) {
         server_close(s, "server_lifetime reached (recycled)");
         pool_schedule_service(p);

@@ -59,6 +59,15 @@ struct pool_waiter {
 };
 
 void pool_module_init(struct evloop *ev, const struct config *cfg);
+/* A reloaded or SET configuration: pool sizes follow it (pool_mode and server address
+ * of an existing pool do not change until its servers are replaced). @cfg must stay
+ * valid while in use. */
+void pool_set_config(const struct config *cfg);
+/* Admin console controls for pools of database @db (NULL: all). Return how many pools
+ * were affected. */
+int pool_pause(const char *db, bool pause);
+int pool_reconnect(const char *db);
+int pool_kill(const char *db);
 /* Close every server (shutdown). */
 void pool_module_fini(void);
 /* Free every pool; after the event loop ran the deferred frees of the servers. */

@@ -41,6 +41,9 @@ struct pool {
     struct stats_counters c;          /* for SHOW STATS and /metrics */
     struct stats_histogram wait_hist; /* checkout wait */
     struct stats_histogram xact_hist; /* transaction-mode link time (one transaction) */
+    bool paused;                      /* PAUSE: no hand-overs, no new servers */
+    uint64_t reconnect_before_us;     /* RECONNECT: servers connected earlier are closed
+                                         when they come back to the pool */
 };
 
 /* Servers of @p in state @st. */

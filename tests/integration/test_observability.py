@@ -2,6 +2,8 @@
 use them."""
 
 import json
+import threading
+import time
 import socket
 import urllib.error
 import urllib.request
@@ -85,3 +87,78 @@ def test_health_db_is_503_when_postgres_is_unreachable(make_lg, http_port):
     status, body = get(http_port, "/health/db?pool=deaddb/trustuser")
     assert status == 503, body
     assert json.loads(body)["status"] == "fail"
+
+
+def admin_conn(lg):
+    c = lg.conn(db="pgbouncer")
+    return c
+
+
+def test_reload_and_sighup_apply_new_pool_size_without_dropping_clients(make_lg, pg):
+    lg = make_lg(main={"admin_users": "trustuser", "default_pool_size": "1"})
+    keep = lg.conn()
+    with keep.cursor() as cur:
+        cur.execute("SELECT 1")
+    lg.config["main"]["default_pool_size"] = "3"
+    lg.write_config()
+    with closing(admin_conn(lg)) as a, a.cursor() as cur:
+        cur.execute("RELOAD")
+        cur.execute("SHOW CONFIG")
+        conf = {r[0]: r[1] for r in cur.fetchall()}
+        assert conf["default_pool_size"] == "3"
+    # three clients at once now get servers (pool_size 3), the old client is still there
+    conns = [lg.conn() for _ in range(2)]
+    for c in conns:
+        with c.cursor() as cur:
+            cur.execute("SELECT 1")
+        c.close()
+    with keep.cursor() as cur:
+        cur.execute("SELECT 2")
+        assert cur.fetchone() == (2,)
+    keep.close()
+    lg.config["main"]["default_pool_size"] = "2"
+    lg.write_config()
+    import os
+    import signal
+    os.kill(lg.proc.pid, signal.SIGHUP)
+    harness.wait_until(lambda: "configuration reloaded" in lg.log_text(), 5)
+
+
+def test_console_set_pause_resume_reconnect_kill(make_lg, pg):
+    lg = make_lg(main={"admin_users": "trustuser", "default_pool_size": "1",
+                       "query_wait_timeout": "5"})
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    with closing(admin_conn(lg)) as a, a.cursor() as cur:
+        cur.execute("SET default_pool_size = 2")
+        cur.execute("SHOW CONFIG")
+        assert {r[0]: r[1] for r in cur.fetchall()}["default_pool_size"] == "2"
+        with pytest.raises(psycopg2.Error):
+            cur.execute("SET no_such_setting = 1")
+        cur.execute("RECONNECT p0")
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        assert cur.fetchone()[0] != pid, "RECONNECT replaced the idle server"
+    with closing(admin_conn(lg)) as a, a.cursor() as cur:
+        cur.execute("PAUSE p0")
+        result = {}
+
+        def blocked():
+            t0 = time.monotonic()
+            with closing(lg.conn()) as c, c.cursor() as cur2:
+                cur2.execute("SELECT 1")
+            result["waited"] = time.monotonic() - t0
+
+        t = threading.Thread(target=blocked)
+        t.start()
+        time.sleep(1.0)
+        assert "waited" not in result, "PAUSE holds new work"
+        cur.execute("RESUME p0")
+        t.join(10)
+        assert result["waited"] >= 0.9
+        victim = lg.conn()
+        cur.execute("KILL p0")
+        with pytest.raises(psycopg2.Error), victim.cursor() as vcur:
+            vcur.execute("SELECT 1")
+        victim.close()
