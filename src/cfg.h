@@ -132,6 +132,7 @@ struct config {
     /* transaction pooling */
     int max_prepared_statements; /* named statements kept per server; 0 = no tracking */
     char *track_extra_parameters; /* comma-separated reported parameters to track too */
+    uint64_t health_check_timeout_us; /* /health/db deadline; 5 s */
 
     /* sections */
     struct db_entry *dbs;

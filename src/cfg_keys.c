@@ -151,6 +151,8 @@ const struct cfg_key cfg_keys[] = {
              "seconds a client may stay idle inside a transaction; 0 = forever"),
         USEC("query_timeout", query_timeout_us, "0", CFG_RELOAD,
              "seconds a query may run before it is cancelled; 0 = forever"),
+        USEC("health_check_timeout", health_check_timeout_us, "5", CFG_RELOAD,
+             "seconds GET /health/db may take over all its pool checks before answering 503"),
         USEC("shutdown_timeout", shutdown_timeout_us, "0", CFG_RELOAD,
              "seconds SIGINT waits for clients to finish; 0 = forever"),
         INT("pkt_buf", pkt_buf, "4096", 1024, 1048576, CFG_RESTART,

@@ -173,6 +173,8 @@ void client_close(struct client *c, const char *sqlstate, const char *fmt, ...)
         log_info("C-%llu %s/%s@%s closing: %s", (unsigned long long)c->id,
                  c->dbname ? c->dbname : "?", c->user ? c->user : "?", c->peer, reason);
     }
+    if (sqlstate && c->pool)
+        pool_count_error(c->pool, sqlstate);
     evloop_timer_cancel(g_ev, &c->login_timer);
     detach_lookup(c);
     if (c->cancel) {
@@ -242,6 +244,7 @@ void client_accept(int fd, const char *peer, bool is_unix)
         return;
     }
     c->st.raw = true;
+    c->st.max_msg = (uint32_t)g_cfg->max_packet_size;
     /* While relaying, lifeguard looks only at Terminate; it counts Query, Sync and
      * FunctionCall so the pool knows whether every request was answered. */
     stream_intercept(&c->st, 'X', true);
@@ -723,7 +726,8 @@ static void on_close(struct stream *st, int err)
         client_close(c, "08P01", "invalid message framing from client (two processes sharing "
                                  "one connection?)");
     else if (err == -EMSGSIZE)
-        client_close(c, "08P01", "message too large");
+        client_close(c, "08P01", "message larger than max_packet_size (%d bytes)",
+                     g_cfg->max_packet_size);
     else
         client_close(c, NULL, "%s", strerror(-err));
 }

@@ -30,7 +30,6 @@
 
 #define LIFEGUARD_VERSION "0.1.0"
 #define MAX_LISTENERS     16
-#define HEALTH_CHECK_TIMEOUT_US (5ull * 1000 * 1000) /* /health/db deadline */
 
 struct listener {
     int fd;
@@ -43,6 +42,8 @@ static int n_listeners;
 static struct evloop *g_ev;
 static const struct config *g_cfg;
 static bool stopping;
+static bool draining;           /* SIGINT: wait for servers in use to come back */
+static uint64_t drain_deadline; /* 0: no deadline (shutdown_timeout = 0) */
 static struct evloop_timer resume_timer;
 static struct evloop_timer janitor_timer;
 
@@ -331,7 +332,19 @@ static void on_signal(struct evloop *ev, int fd, void *arg, unsigned events)
     (void)events;
     struct signalfd_siginfo si;
     while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+        if (si.ssi_signo == SIGINT && !draining) {
+            /* Safe shutdown: accept nothing new, start no new transactions, let the ones
+             * in progress finish (up to shutdown_timeout), then close everyone. */
+            draining = true;
+            close_listeners(g_cfg);
+            pool_pause(NULL, true);
+            if (g_cfg->shutdown_timeout_us)
+                drain_deadline = clock_now_us() + g_cfg->shutdown_timeout_us;
+            log_info("got SIGINT: waiting for %zu server(s) in use%s (SIGTERM or another "
+                     "SIGINT: stop now)",
+                     pool_active_count(),
+                     g_cfg->shutdown_timeout_us ? ", up to shutdown_timeout" : "");
+        } else if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
             log_info("got %s, shutting down", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
             stopping = true;
         } else if (si.ssi_signo == SIGHUP) {
@@ -462,8 +475,9 @@ int main(int argc, char **argv)
         h.arg = g_ev;
         h.metrics = metrics;
         h.health_db = health_db;
-        health_init(HEALTH_CHECK_TIMEOUT_US);
-        h.handler_timeout_us = HEALTH_CHECK_TIMEOUT_US + 1000000;
+        uint64_t hct = cfg->health_check_timeout_us ? cfg->health_check_timeout_us : 5000000;
+        health_init(hct);
+        h.handler_timeout_us = hct + 1000000;
         const char *addr = cfg->http_listen_addr && *cfg->http_listen_addr
                                    ? cfg->http_listen_addr
                                    : "127.0.0.1";
@@ -478,10 +492,15 @@ int main(int argc, char **argv)
     log_info("lifeguard %s started (pid %d)", LIFEGUARD_VERSION, (int)getpid());
 
     while (!stopping) {
-        int rc = evloop_run_once(g_ev, 1000000);
+        int rc = evloop_run_once(g_ev, draining ? 100000 : 1000000);
         if (rc < 0) {
             log_error("event loop: %s", strerror(-rc));
             break;
+        }
+        if (draining && (pool_active_count() == 0 ||
+                         (drain_deadline && clock_now_us() >= drain_deadline))) {
+            log_info("shutting down: %zu server(s) still in use", pool_active_count());
+            stopping = true;
         }
     }
     close_listeners(cfg);

@@ -140,6 +140,8 @@ void pool_visit(stats_pool_visit_fn *fn, void *arg);
 void pool_visit_servers(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us);
 /* Open server connections over all pools. */
 size_t pool_server_count(void);
+/* Servers checked out (linked to a client, or running lifeguard's own statement). */
+size_t pool_active_count(void);
 /* Iterate pools: pool_next(NULL) is the first, NULL after the last. */
 struct pool *pool_next(struct pool *p);
 struct pool *pool_find(const char *db, const char *user);
@@ -152,6 +154,8 @@ void pool_counts(const struct pool *p, int *idle, int *active, int *waiting);
 void pool_on_ready_for_query(struct server *s);
 /* A linked server's examined output has all reached the client. */
 void pool_on_server_drained(struct server *s);
+/* A linked server relayed an ErrorResponse with @sqlstate (NULL: unknown). */
+void pool_count_error(struct pool *p, const char *sqlstate);
 /* A linked server sent ParameterStatus. */
 void pool_on_param(struct server *s, const char *name, const char *value);
 struct list_node *pool_server_list(struct pool *p, enum server_state st);

@@ -137,3 +137,18 @@ struct pool *pool_next(struct pool *p)
     struct list_node *n = p ? p->node.next : all->next;
     return n == all ? NULL : container_of(n, struct pool, node);
 }
+
+void pool_count_error(struct pool *p, const char *sqlstate)
+{
+    stats_count_error(&p->c, sqlstate);
+}
+
+size_t pool_active_count(void)
+{
+    size_t n = 0;
+    struct list_node *m;
+    list_for_each(m, pool_all()) {
+        n += pool_nservers(container_of(m, struct pool, node), SERVER_ACTIVE);
+    }
+    return n;
+}

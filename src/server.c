@@ -215,10 +215,36 @@ struct ps_server *server_ps(struct server *s)
 
 /* Responses to messages lifeguard injected are swallowed here; errors and
  * ReadyForQuery settle what the server still owes. */
+/* The SQLSTATE of an ErrorResponse from its first @n bytes, or NULL if not in them. */
+static const char *error_sqlstate(const uint8_t *p, size_t n, char out[6])
+{
+    size_t pos = PGPROTO_HEADER;
+    while (pos < n && p[pos]) {
+        uint8_t code = p[pos++];
+        const uint8_t *nul = memchr(p + pos, '\0', n - pos);
+        if (!nul)
+            return NULL;
+        if (code == 'C' && nul - (p + pos) == 5) {
+            memcpy(out, p + pos, 5);
+            out[5] = '\0';
+            return out;
+        }
+        pos = (size_t)(nul - p) + 1;
+    }
+    return NULL;
+}
+
 static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n)
 {
     struct server *s = st->owner;
-    (void)p;
+    if (type == 'E') {
+        /* Count it by class for /metrics; the SQLSTATE is within the first fields. */
+        size_t want = LG_MIN(total, (size_t)256);
+        if (n < want && n < st->in.cap)
+            return 0;
+        char state[6];
+        pool_count_error(s->pool, error_sqlstate(p, LG_MIN(n, total), state));
+    }
     if (!s->ps || ps_owes_nothing(s->ps))
         return 1;
     switch (type) {
@@ -302,7 +328,9 @@ static void on_close(struct stream *st, int err)
     struct server *s = st->owner;
     if (err == 0)
         server_close(s, "server closed the connection");
-    else if (err == -EPROTO || err == -EMSGSIZE)
+    else if (err == -EMSGSIZE)
+        server_close(s, "message from server larger than max_packet_size or the buffer");
+    else if (err == -EPROTO)
         server_close(s, "protocol violation from server (%s)", strerror(-err));
     else if (!s->logged_in)
         server_close(s, "connect failed: %s", strerror(-err));
@@ -345,6 +373,7 @@ struct server *server_connect(struct pool *pool, const struct server_target *t,
     params[n++] = (struct pgproto_param){"database", t->dbname};
     if (t->application_name)
         params[n++] = (struct pgproto_param){"application_name", t->application_name};
+    s->st.max_msg = (uint32_t)cfg->max_packet_size;
     if (rc == 0)
         rc = pgproto_put_startup(&s->st.out, params, n);
     if (rc == 0)
@@ -564,6 +593,7 @@ static int on_login_message(struct server *s, uint8_t type, const uint8_t *p, ui
                   s->target->dbname, s->target->user, s->be_pid);
         stream_intercept(&s->st, 'Z', true);
         stream_intercept(&s->st, 'S', true);
+        stream_observe(&s->st, 'E');
         stream_count(&s->st, 'Z');
         server_set_state(s, SERVER_IDLE);
         pool_on_server_login(s->pool, s);

@@ -280,6 +280,10 @@ static bool examine(struct stream *s)
         if (rc == 0)
             break;
         size_t total = (size_t)len + 1;
+        if (s->max_msg && total > s->max_msg) {
+            s->ops->on_close(s, -EMSGSIZE); /* checked before anything is buffered */
+            return false;
+        }
         bool counted = (s->count[type >> 3] >> (type & 7)) & 1;
         if (!s->head_done && s->peer && ((s->observe[type >> 3] >> (type & 7)) & 1)) {
             int hr = s->ops->on_head(s, type, total, p, avail);

@@ -74,6 +74,7 @@ struct stream {
     bool hold_unlinked;        /* without a peer, hold input for on_hold, whatever its size */
     bool want_out_space;       /* call ops->on_out_space once s->out is empty */
     int err;                   /* remembered write error, reported on next run */
+    uint32_t max_msg;          /* max_packet_size: larger messages are refused (0: none) */
     uint8_t intercept[32];     /* bitmap of message types the owner sees while relaying */
     uint8_t count[32];         /* bitmap of message types counted in n_counted */
     uint8_t observe[32];       /* bitmap of message types passed to ops->on_head */

@@ -34,3 +34,13 @@ def test_unsupported_option_switch_is_refused_with_08p01(lg):
                       env=env, check=False)
     assert res.returncode != 0
     assert "only -c name=value" in res.stderr
+
+
+@pytest.mark.lg_config(main={"max_packet_size": "2048"})
+def test_message_over_max_packet_size_gets_08p01_and_nothing_else_notices(lg):
+    with pytest.raises(Exception) as ei:
+        with lg.conn() as c, c.cursor() as cur:
+            cur.execute("SELECT '" + "x" * 5000 + "'")
+    assert "max_packet_size" in str(ei.value) or "closed" in str(ei.value)
+    assert "max_packet_size" in lg.log_text()
+    assert lg.psql("SELECT 42").stdout.strip() == "42"
