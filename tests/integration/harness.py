@@ -285,6 +285,17 @@ class Postgres:
         self._port_lock.release()
         shutil.rmtree(self.sockdir, ignore_errors=True)
 
+    def halt(self, mode="fast"):
+        """Stop the server but keep its port and directories, for outage tests."""
+        run([PG_BIN / "pg_ctl", "-D", self.datadir, "-m", mode, "-w", "-t", "30", "stop"],
+            timeout=60)
+        self.started = False
+        forget_pid(self._pid)
+
+    def resume(self):
+        """Start the server again after halt(), on the same port."""
+        self.start()
+
     def setup(self):
         """Roles and databases the tests rely on."""
         with closing(self.conn()) as c, c.cursor() as cur:
