@@ -36,6 +36,69 @@ static struct list_node g_pools = {&g_pools, &g_pools};
 
 static void service(struct pool *p);
 
+static void set_caps(struct pool *p, const struct db_entry *db, const struct user_entry *ue,
+                     const struct config *cfg)
+{
+    p->max_db_connections = db->max_db_connections >= 0 ? db->max_db_connections
+                                                        : cfg->max_db_connections;
+    p->max_user_connections = ue && ue->max_user_connections >= 0 ? ue->max_user_connections
+                                                                  : cfg->max_user_connections;
+}
+
+static size_t open_servers(const struct pool *q)
+{
+    return pool_nservers(q, SERVER_CONNECTING) + pool_nservers(q, SERVER_IDLE) +
+           pool_nservers(q, SERVER_ACTIVE);
+}
+
+/* Room under max_db_connections / max_user_connections for one more server of @p. If the
+ * cap is reached, close one idle server of another pool sharing the database or user
+ * (its clients are not waiting; ours are). */
+static bool under_caps(struct pool *p)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        bool by_db = pass == 0;
+        int cap = by_db ? p->max_db_connections : p->max_user_connections;
+        if (cap <= 0)
+            continue;
+        size_t used = 0;
+        struct pool *spare = NULL;
+        struct list_node *n;
+        list_for_each(n, &g_pools) {
+            struct pool *q = container_of(n, struct pool, node);
+            if (strcmp(by_db ? q->client_db : q->client_user,
+                       by_db ? p->client_db : p->client_user) != 0)
+                continue;
+            used += open_servers(q);
+            if (q != p && !list_empty(&q->servers[SERVER_IDLE]))
+                spare = q;
+        }
+        if (used < (size_t)cap)
+            continue;
+        if (!spare)
+            return false;
+        server_close(server_from_node(spare->servers[SERVER_IDLE].next), "%s reached: making room "
+                     "for pool \"%s\"", by_db ? "max_db_connections" : "max_user_connections",
+                     p->name);
+    }
+    return true;
+}
+
+/* A server of @p closed or went idle: pools sharing its database or user may be
+ * waiting under a cap for exactly that. */
+static void wake_siblings(struct pool *p)
+{
+    if (p->max_db_connections <= 0 && p->max_user_connections <= 0)
+        return;
+    struct list_node *n;
+    list_for_each(n, &g_pools) {
+        struct pool *q = container_of(n, struct pool, node);
+        if (q != p && q->n_waiting &&
+            (strcmp(q->client_db, p->client_db) == 0 || strcmp(q->client_user, p->client_user) == 0))
+            pool_schedule_service(q);
+    }
+}
+
 void pool_module_init(struct evloop *ev, const struct config *cfg)
 {
     g_ev = ev;
@@ -57,6 +120,7 @@ void pool_set_config(const struct config *cfg)
                                                     : cfg->default_pool_size;
         p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : cfg->max_overflow;
         p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : cfg->min_pool_size;
+        set_caps(p, db, ue, cfg);
         pool_schedule_service(p);
     }
 }
@@ -145,6 +209,7 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
                                                 : g_cfg->default_pool_size;
     p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : g_cfg->max_overflow;
     p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : g_cfg->min_pool_size;
+    set_caps(p, db, ue, g_cfg);
     p->pool_mode = (ue && ue->pool_mode >= 0) ? ue->pool_mode
                    : db->pool_mode >= 0       ? db->pool_mode
                                               : g_cfg->pool_mode;
@@ -508,6 +573,8 @@ static void service(struct pool *p)
         return;
     }
     while (connecting < p->n_waiting && total < limit) {
+        if (!under_caps(p))
+            break; /* wake_siblings() brings us back when a server frees up */
         if (!pool_open_server(p)) {
             if (evloop_timer_set(g_ev, &p->retry_timer, p->next_connect_us) < 0)
                 log_error("pool \"%s\": cannot arm retry timer", p->name);
@@ -537,6 +604,7 @@ static bool is_connect_failure(const struct lg_err *err)
 void pool_on_server_closed(struct pool *p, struct server *s, const struct lg_err *err,
                            bool during_login)
 {
+    wake_siblings(p);
     struct pool_waiter *holder = server_holder(s);
     if (holder) {
         server_set_holder(s, NULL);
@@ -611,6 +679,7 @@ static void to_idle(struct server *s)
      * messages, and anything unexpected closes it (invariant 2). */
     server_set_state(s, SERVER_IDLE);
     pool_schedule_service(p);
+    wake_siblings(p);
 }
 
 static void reset_done(void *arg, struct server *s, const struct pgproto_error *err,

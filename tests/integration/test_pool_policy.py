@@ -139,3 +139,35 @@ def test_client_idle_timeout_closes_idle_clients(lg):
         cur.execute("SELECT 1")
     c.close()
     assert "client_idle_timeout" in lg.log_text()
+
+
+@pytest.mark.lg_config(main={"default_pool_size": "5", "max_db_connections": "2",
+                             "query_wait_timeout": "10"})
+def test_max_db_connections_caps_servers_across_users(lg, pg):
+    a = lg.conn()
+    b = lg.conn()
+    for c in (a, b):
+        with c.cursor() as cur:
+            cur.execute("SELECT 1")
+    result = {}
+
+    def other_user():
+        t0 = time.monotonic()
+        with closing(lg.conn(user="md5user", password=harness.PASSWORDS["md5user"])) as c, \
+                c.cursor() as cur:
+            cur.execute("SELECT current_user")
+            result["user"] = cur.fetchone()[0]
+        result["waited"] = time.monotonic() - t0
+
+    t = threading.Thread(target=other_user)
+    t.start()
+    time.sleep(1.0)
+    assert "user" not in result, "the database is at max_db_connections"
+    total = pg.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'p0'"
+                   " AND usename IN ('trustuser', 'md5user')")[0][0]
+    assert total == 2
+    a.close()  # its server goes idle and is closed to make room for the other user's pool
+    t.join(15)
+    assert result.get("user") == "md5user"
+    assert result["waited"] >= 0.9
+    b.close()
