@@ -461,6 +461,7 @@ static void setup_done(void *arg, struct server *s, const struct pgproto_error *
 
 static void hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
 {
+    log_noise("pool \"%s\": checkout S-%llu", p->name, (unsigned long long)server_id(s));
     uint64_t waited = clock_now_us() - w->enqueued_us;
     p->c.wait_time_us += waited;
     stats_histogram_observe(&p->wait_hist, waited);
@@ -661,6 +662,15 @@ void pool_link(struct server *s, struct stream *client, struct pool_waiter *w)
     stream_link(client, ss);
 }
 
+uint64_t pool_server_lifetime_us(const struct server *s)
+{
+    uint64_t life = g_cfg->server_lifetime_us;
+    if (!life)
+        return 0;
+    uint64_t h = server_id(s) * 0x9E3779B97F4A7C15ull; /* Fibonacci hashing */
+    return life - (h >> 32) % (life / 5 + 1);
+}
+
 static void to_idle(struct server *s)
 {
     struct pool *p = server_pool(s);
@@ -670,13 +680,15 @@ static void to_idle(struct server *s)
         pool_schedule_service(p);
         return;
     }
-    if (g_cfg->server_lifetime_us && age > g_cfg->server_lifetime_us) {
+    uint64_t lifetime = pool_server_lifetime_us(s);
+    if (lifetime && age > lifetime) {
         server_close(s, "server_lifetime reached (recycled)");
         pool_schedule_service(p);
         return;
     }
     /* Bytes after this ReadyForQuery would be examined next as an idle server's
      * messages, and anything unexpected closes it (invariant 2). */
+    log_noise("pool \"%s\": checkin S-%llu", p->name, (unsigned long long)server_id(s));
     server_set_state(s, SERVER_IDLE);
     pool_schedule_service(p);
     wake_siblings(p);

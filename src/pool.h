@@ -129,6 +129,10 @@ void pool_janitor(void);
  * transaction status ('I', 'T', 'E'). */
 char pool_link_status(struct server *s, const struct stream *client);
 
+/* server_lifetime for @s: up to 20% shorter, different per server (a hash of its id),
+ * so a pool opened at once does not recycle all at once. 0 if disabled. */
+uint64_t pool_server_lifetime_us(const struct server *s);
+
 /* ---- observation ---- */
 struct stats_pool_snap;
 struct stats_conn_snap;

@@ -61,7 +61,8 @@ static void janitor_one(struct pool *p, uint64_t now)
         uint64_t idle = now - server_idle_since_us(s);
         uint64_t age = now - server_connected_at_us(s);
         const char *why = NULL;
-        if (cfg->server_lifetime_us && age > cfg->server_lifetime_us)
+        uint64_t lifetime = pool_server_lifetime_us(s);
+        if (lifetime && age > lifetime)
             why = "server_lifetime reached (recycled)";
         else if (total > (size_t)p->pool_size && cfg->overflow_idle_timeout_us &&
                  idle > cfg->overflow_idle_timeout_us)

@@ -94,7 +94,7 @@ def test_restart_during_pgbench_fails_only_transactions_in_flight(lg, pg):
     result = {}
 
     def bench():
-        result["res"] = lg.pgbench(["-n", "-c", "32", "-j", "2", "-T", "20"], db="p1",
+        result["res"] = lg.pgbench(["-n", "-c", "32", "-j", "2", "-T", "30"], db="p1",
                                    timeout=100, check=False)
 
     t = threading.Thread(target=bench)

@@ -171,3 +171,58 @@ def test_max_db_connections_caps_servers_across_users(lg, pg):
     assert result.get("user") == "md5user"
     assert result["waited"] >= 0.9
     b.close()
+
+
+@pytest.mark.lg_config(main={"default_pool_size": "1", "max_overflow": "1",
+                             "overflow_idle_timeout": "1", "query_wait_timeout": "10"})
+def test_overflow_opens_under_pressure_and_closes_when_idle(lg, pg):
+    a = lg.conn()
+    with a.cursor() as cur:
+        cur.execute("SELECT 1")
+    # the single pool_size server is busy and a client waits: overflow opens one more
+    with closing(lg.conn()) as b, b.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert backends(pg) == 2
+    a.close()
+    wait_until(lambda: backends(pg) == 1, 10 * harness.SLOW,
+               msg="the overflow server closes after overflow_idle_timeout")
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.lg_config(main={"pool_mode": "transaction", "default_pool_size": "3",
+                             "query_wait_timeout": "30", "server_login_retry": "0.2",
+                             "server_login_retry_max": "1"})
+def test_kill_9_of_a_busy_backend_errors_only_its_client(lg, pg):
+    import os
+    import signal
+    busy = lg.conn()
+    idle = [lg.conn() for _ in range(3)]
+    for c in idle:
+        with c.cursor() as cur:
+            cur.execute("SELECT 1")
+    box = {}
+
+    def run_busy():
+        try:
+            with busy.cursor() as cur:
+                cur.execute("SELECT pg_sleep(20)")
+        except psycopg2.Error as e:
+            box["err"] = e
+
+    t = threading.Thread(target=run_busy)
+    t.start()
+    wait_until(lambda: pg.sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE"
+                              " 'SELECT pg_sleep(20)%%' AND state = 'active'")[0][0] == 1, 10)
+    pid = pg.sql("SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(20)%%'"
+                 " AND state = 'active'")[0][0]
+    os.kill(pid, signal.SIGKILL)  # PostgreSQL restarts every backend after this
+    t.join(30)
+    assert "err" in box, "the client inside the killed query gets an error"
+    # clients that were idle (no transaction open) see nothing: lifeguard waits for
+    # PostgreSQL's recovery and gives them new servers
+    for c in idle:
+        with c.cursor() as cur:
+            cur.execute("SELECT 7")
+            assert cur.fetchone() == (7,)
+        c.close()
+    busy.close()
