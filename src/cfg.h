@@ -133,6 +133,9 @@ struct config {
     int max_prepared_statements; /* named statements kept per server; 0 = no tracking */
     char *track_extra_parameters; /* comma-separated reported parameters to track too */
     uint64_t health_check_timeout_us; /* /health/db deadline; 5 s */
+    uint64_t stats_period_us;     /* averaging period of SHOW STATS avg_* and the stats line */
+    bool log_stats;               /* log one stats line per pool every stats_period */
+    int log_format;               /* enum log_format */
 
     /* sections */
     struct db_entry *dbs;

@@ -8,6 +8,7 @@
  * Invariant: every default in a row parses and passes that row's own range check.
  */
 #include "cfg_keys.h"
+#include "log.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -45,6 +46,13 @@ static const struct cfg_enum pool_modes[] = {
         {"session", POOL_MODE_SESSION, CFG_SUPPORTED, NULL},
         {"transaction", POOL_MODE_TRANSACTION, CFG_SUPPORTED, NULL},
         {"statement", POOL_MODE_STATEMENT, CFG_SUPPORTED, NULL},
+        {NULL, 0, CFG_SUPPORTED, NULL},
+};
+
+static const struct cfg_enum log_formats[] = {
+        {"logfmt", LOG_FORMAT_LOGFMT, CFG_SUPPORTED, NULL},
+        {"json", LOG_FORMAT_JSON, CFG_SUPPORTED, NULL},
+        {"text", LOG_FORMAT_TEXT, CFG_SUPPORTED, NULL},
         {NULL, 0, CFG_SUPPORTED, NULL},
 };
 
@@ -151,6 +159,12 @@ const struct cfg_key cfg_keys[] = {
              "seconds a client may stay idle inside a transaction; 0 = forever"),
         USEC("query_timeout", query_timeout_us, "0", CFG_RELOAD,
              "seconds a query may run before it is cancelled; 0 = forever"),
+        USEC("stats_period", stats_period_us, "60", CFG_RELOAD,
+             "seconds over which SHOW STATS averages are computed and the stats line logged"),
+        BOOL("log_stats", log_stats, "1", CFG_RELOAD,
+             "log one line per pool with its averages every stats_period"),
+        ENUM("log_format", log_format, "logfmt", log_formats, CFG_RELOAD,
+             "log line format: logfmt (ts=... level=... msg=\"...\"), json, or text"),
         USEC("health_check_timeout", health_check_timeout_us, "5", CFG_RELOAD,
              "seconds GET /health/db may take over all its pool checks before answering 503"),
         USEC("shutdown_timeout", shutdown_timeout_us, "0", CFG_RELOAD,
@@ -207,7 +221,6 @@ const struct cfg_key cfg_keys[] = {
         PGB("dns_nxdomain_ttl", "DNS cache"),
         PGB("dns_zone_check_period", "DNS zone checks"),
         PGB("job_name", "service name"),
-        PGB("log_stats", "periodic statistics log line (see /metrics)"),
         PGB("max_db_client_connections", "client limit per database"),
         PGB("max_user_client_connections", "client limit per user"),
         PGB("peer_id", "peering"),
@@ -224,7 +237,6 @@ const struct cfg_key cfg_keys[] = {
         PGB("server_tls_protocols", "TLS (planned)"),
         PGB("service_name", "Windows service name"),
         PGB("so_reuseport", "SO_REUSEPORT"),
-        PGB("stats_period", "statistics averaging period (see /metrics)"),
         PGB("suspend_timeout", "online restart"),
         PGB("syslog", "syslog"),
         PGB("syslog_facility", "syslog"),

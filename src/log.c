@@ -6,6 +6,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/time.h>
@@ -13,6 +14,31 @@
 #include <unistd.h>
 
 static enum log_level cur_level = LOG_LEVEL_INFO;
+static enum log_format cur_format = LOG_FORMAT_LOGFMT;
+
+void log_set_format(enum log_format f)
+{
+    cur_format = f;
+}
+
+/* Append @src to @dst[*n..cap) escaped for a double-quoted logfmt/JSON string. */
+static void append_quoted(char *dst, size_t cap, size_t *n, const char *src, bool json)
+{
+    for (; *src && *n + 8 < cap; src++) {
+        unsigned char ch = (unsigned char)*src;
+        if (ch == '"' || ch == '\\') {
+            dst[(*n)++] = '\\';
+            dst[(*n)++] = (char)ch;
+        } else if (ch == '\n') {
+            dst[(*n)++] = '\\';
+            dst[(*n)++] = 'n';
+        } else if (ch < 0x20) {
+            *n += (size_t)snprintf(dst + *n, cap - *n, json ? "\\u%04x" : "\\x%02x", ch);
+        } else {
+            dst[(*n)++] = (char)ch;
+        }
+    }
+}
 static int file_fd = -1;
 
 static const char *const level_names[] = {"ERROR", "WARNING", "LOG", "DEBUG", "NOISE"};
@@ -45,21 +71,43 @@ void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (level > cur_level)
         return;
+    static const char *const lower[] = {"error", "warning", "info", "debug", "noise"};
+    char msg[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (w < 0)
+        msg[0] = '\0';
     char line[2048];
     struct timeval tv;
     struct tm tm;
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
-    n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03d UTC [%d] %s ", (int)(tv.tv_usec / 1000),
-                          (int)getpid(), level_names[level]);
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-    va_end(ap);
-    if (w < 0)
-        w = 0;
-    n += (size_t)w;
+    char ts[40];
+    size_t tl = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts + tl, sizeof(ts) - tl, ".%03dZ", (int)(tv.tv_usec / 1000));
+    size_t n = 0;
+    switch (cur_format) {
+    case LOG_FORMAT_JSON:
+        n = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"pid\":%d,\"msg\":\"",
+                             ts, lower[level], (int)getpid());
+        append_quoted(line, sizeof(line), &n, msg, true);
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "\"}");
+        break;
+    case LOG_FORMAT_TEXT:
+        n = (size_t)snprintf(line, sizeof(line), "%s [%d] %s %s", ts, (int)getpid(),
+                             level_names[level], msg);
+        break;
+    case LOG_FORMAT_LOGFMT:
+    default:
+        n = (size_t)snprintf(line, sizeof(line), "ts=%s level=%s pid=%d msg=\"", ts,
+                             lower[level], (int)getpid());
+        append_quoted(line, sizeof(line), &n, msg, false);
+        if (n < sizeof(line) - 2)
+            line[n++] = '"';
+        break;
+    }
     if (n > sizeof(line) - 2)
         n = sizeof(line) - 2;
     line[n++] = '\n';

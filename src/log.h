@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * log.h: leveled logging to stderr (and optionally a file), one line per event,
- * "2026-11-26 16:40:07.123 UTC [pid] LEVEL message". Never logs secrets: callers
+ * logfmt by default: ts=2026-11-26T16:40:07.123Z level=info pid=1 msg="C-1 ...";
+ * also JSON or PgBouncer-like text. Never logs secrets: callers
  * must not pass passwords or SCRAM material.
  */
 #ifndef LG_LOG_H
@@ -11,6 +12,10 @@
 
 enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG, LOG_LEVEL_NOISE };
 
+enum log_format { LOG_FORMAT_LOGFMT = 0, LOG_FORMAT_JSON, LOG_FORMAT_TEXT };
+
+/* Line format; default LOG_FORMAT_LOGFMT: ts=... level=... pid=... msg="..." */
+void log_set_format(enum log_format f);
 /* Messages above @level are dropped. Default LOG_LEVEL_INFO. */
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);

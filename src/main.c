@@ -100,6 +100,7 @@ static int swap_config(struct config *next, struct userlist *ul, struct lg_err *
     client_set_config(next, ul);
     console_set_config(next);
     apply_log_level(next, 0);
+    log_set_format((enum log_format)next->log_format);
     return 0;
 }
 
@@ -439,6 +440,7 @@ int main(int argc, char **argv)
     if (quiet)
         level = LOG_LEVEL_WARNING;
     log_set_level(level > LOG_LEVEL_NOISE ? LOG_LEVEL_NOISE : (enum log_level)level);
+    log_set_format((enum log_format)cfg->log_format);
     if (cfg->logfile && *cfg->logfile && log_set_file(cfg->logfile) < 0)
         die("cannot open logfile %s", cfg->logfile);
 

@@ -83,9 +83,39 @@ static void janitor_one(struct pool *p, uint64_t now)
     }
 }
 
+/* Every stats_period: averages for SHOW STATS / STATS_AVERAGES, and the stats line. */
+static void stats_tick(uint64_t now)
+{
+    static uint64_t last_us;
+    const struct config *cfg = pool_cfg();
+    uint64_t period = cfg->stats_period_us;
+    if (!last_us)
+        last_us = now;
+    if (!period || now - last_us < period)
+        return;
+    uint64_t took = now - last_us;
+    last_us = now;
+    struct list_node *n;
+    list_for_each(n, pool_all()) {
+        struct pool *p = container_of(n, struct pool, node);
+        stats_averages_compute(&p->prev, &p->c, took, &p->avg);
+        p->prev = p->c;
+        if (cfg->log_stats)
+            log_info("stats: pool \"%s\": %llu xacts/s, %llu queries/s, in %llu B/s, "
+                     "out %llu B/s, xact %llu us, query %llu us, wait %llu us",
+                     p->name, (unsigned long long)p->avg.xact_count,
+                     (unsigned long long)p->avg.query_count, (unsigned long long)p->avg.bytes_in,
+                     (unsigned long long)p->avg.bytes_out,
+                     (unsigned long long)p->avg.xact_time_us,
+                     (unsigned long long)p->avg.query_time_us,
+                     (unsigned long long)p->avg.wait_time_us);
+    }
+}
+
 void pool_janitor(void)
 {
     uint64_t now = clock_now_us();
+    stats_tick(now);
     struct list_node *all = pool_all(), *n;
     list_for_each (n, all) {
         janitor_one(container_of(n, struct pool, node), now);

@@ -52,6 +52,7 @@ void pool_visit(stats_pool_visit_fn *fn, void *arg)
         snap.c = &p->c;
         snap.wait_hist = &p->wait_hist;
         snap.xact_hist = &p->xact_hist;
+        snap.avg = &p->avg;
         fn(arg, &snap);
     }
 }

@@ -366,14 +366,14 @@ static void test_unknown_and_pgbouncer_keys(void **state)
     expect_error(AUTH "x = 1\n", "t.ini:3: error: unknown setting \"x\"");
 
     struct cfg_diag d;
-    struct config *c = expect_ok(AUTH "so_reuseport = 1\nstats_period = 60\nSO_REUSEPORT = 0\n"
+    struct config *c = expect_ok(AUTH "so_reuseport = 1\ndns_max_ttl = 15\nSO_REUSEPORT = 0\n"
                                       "auth_hba_file = /etc/hba\nserver_tls_ca_file = \n",
                                  &d);
     /* each PgBouncer-only key is warned about once */
     assert_int_equal(d.warnings, 4);
     assert_line(&d, "t.ini:3: warning: pgbouncer setting so_reuseport is not implemented by "
                     "lifeguard; ignored");
-    assert_line(&d, "t.ini:4: warning: pgbouncer setting stats_period is not implemented by "
+    assert_line(&d, "t.ini:4: warning: pgbouncer setting dns_max_ttl is not implemented by "
                     "lifeguard; ignored");
     assert_line(&d, "t.ini:6: warning: pgbouncer setting auth_hba_file is not implemented by "
                     "lifeguard; ignored");
@@ -645,8 +645,8 @@ static void test_real_world_pgbouncer_ini(void **state)
     if (!c)
         fail_msg("%s", d.text);
     assert_int_equal(d.errors, 0);
-    /* 2 [databases] parameters + 18 settings: warned, never silently dropped */
-    assert_int_equal(d.warnings, 2 + 18);
+    /* 2 [databases] parameters + 17 settings: warned, never silently dropped */
+    assert_int_equal(d.warnings, 2 + 17);
     assert_line(&d, "t.ini:4: warning: database \"forcedb\": pgbouncer parameter datestyle is not "
                     "implemented by lifeguard; ignored");
     assert_line(&d, "t.ini:16: warning: pgbouncer setting unix_socket_group is not implemented "
