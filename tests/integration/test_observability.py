@@ -162,3 +162,59 @@ def test_console_set_pause_resume_reconnect_kill(make_lg, pg):
         with pytest.raises(psycopg2.Error), victim.cursor() as vcur:
             vcur.execute("SELECT 1")
         victim.close()
+
+
+def metric(text, name, **labels):
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith(name + "{" + want + "}") or (not labels and line.startswith(name + " ")):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name}{{{want}}} not in /metrics")
+
+
+def test_metrics_counters_follow_a_known_workload(make_lg, http_port):
+    lg = make_lg(main={"http_listen_port": str(http_port), "pool_mode": "transaction"})
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+    before = get(http_port, "/metrics")[1]
+    x0 = metric(before, "lifeguard_pool_transactions_total", database="p0", user="trustuser")
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        for _ in range(25):
+            cur.execute("SELECT 1")
+    after = get(http_port, "/metrics")[1]
+    x1 = metric(after, "lifeguard_pool_transactions_total", database="p0", user="trustuser")
+    assert x1 - x0 >= 25
+    # histogram buckets are cumulative and end at +Inf == _count
+    buckets = [float(l.rsplit(" ", 1)[1]) for l in after.splitlines()
+               if l.startswith("lifeguard_pool_wait_seconds_bucket{")
+               and 'database="p0"' in l]
+    assert buckets == sorted(buckets) and buckets
+    count = metric(after, "lifeguard_pool_wait_seconds_count", database="p0",
+                   user="trustuser")
+    assert buckets[-1] == count
+
+
+def test_malformed_and_hostile_http_requests_do_not_disturb_anything(make_lg, http_port):
+    lg = make_lg(main={"http_listen_port": str(http_port)})
+    # bad request line
+    with closing(socket.create_connection(("127.0.0.1", http_port), timeout=5)) as s:
+        s.sendall(b"NONSENSE\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 400")
+    # a 1 MB header: refused or closed, never buffered whole
+    with closing(socket.create_connection(("127.0.0.1", http_port), timeout=5)) as s:
+        try:
+            s.sendall(b"GET /health HTTP/1.1\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n")
+            reply = s.recv(100)
+        except (ConnectionResetError, BrokenPipeError):
+            reply = b""
+        assert reply == b"" or reply.split(b" ")[1] in (b"400", b"413", b"431")
+    # a slow sender holding a half request does not block others
+    slow = socket.create_connection(("127.0.0.1", http_port), timeout=5)
+    slow.sendall(b"GET /hea")
+    try:
+        assert get(http_port, "/health")[0] == 200
+        with closing(lg.conn()) as c, c.cursor() as cur:
+            cur.execute("SELECT 1")
+    finally:
+        slow.close()
+    assert get(http_port, "/health")[0] == 200
