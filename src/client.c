@@ -645,6 +645,7 @@ static void auth_ok(struct client *c)
         client_close(c, err.sqlstate, "%s", err.msg);
         return;
     }
+    pool_count_login(c->pool);
     if (c->secret)
         pool_set_password(c->pool, c->secret);
     if (c->auth.have_client_key)

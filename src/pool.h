@@ -158,6 +158,8 @@ void pool_counts(const struct pool *p, int *idle, int *active, int *waiting);
 void pool_on_ready_for_query(struct server *s);
 /* A linked server's examined output has all reached the client. */
 void pool_on_server_drained(struct server *s);
+/* A client logged in to @p (for lifeguard_pool_client_logins_total). */
+void pool_count_login(struct pool *p);
 /* A linked server relayed an ErrorResponse with @sqlstate (NULL: unknown). */
 void pool_count_error(struct pool *p, const char *sqlstate);
 /* A linked server sent ParameterStatus. */

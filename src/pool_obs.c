@@ -153,3 +153,8 @@ size_t pool_active_count(void)
     }
     return n;
 }
+
+void pool_count_login(struct pool *p)
+{
+    p->c.client_logins++;
+}
