@@ -80,6 +80,34 @@ bench: deps
 docs: $(O)/lifeguard
 	$(O)/lifeguard --config-doc > docs/config.md
 
+# ---- fuzzing (clang, libFuzzer): fuzz-smoke replays each corpus and fuzzes briefly ----
+include tests/fuzz/fuzz.mk
+FUZZ_DIR := build/fuzz
+FUZZ_SECONDS ?= 15
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=all -Isrc
+FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
+
+define fuzz_rule
+$(FUZZ_DIR)/$(1): tests/fuzz/$(1).c $(addprefix src/,$($(1)_SRCS))
+	@mkdir -p $(FUZZ_DIR)
+	clang $(FUZZ_FLAGS) -o $$@ $$^ -lcrypto
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+fuzz-smoke: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    work=$$(mktemp -d); cp -r tests/fuzz/corpus/$$(echo $$t | sed 's/fuzz_//')/. $$work/ 2>/dev/null || true; \
+	    echo "fuzz-smoke: $$t ($(FUZZ_SECONDS) s)"; \
+	    $(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$work 2>&1 | \
+	        grep -E 'stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY' || true; \
+	    $(FUZZ_DIR)/$$t -runs=0 $$work >/dev/null 2>&1 || { echo "fuzz-smoke: $$t failed"; exit 1; }; \
+	    rm -rf $$work; \
+	done
+
+fuzz: $(FUZZ_BINS)
+	@echo "run one target: $(FUZZ_DIR)/fuzz_<name> -max_total_time=600 tests/fuzz/corpus/<name>"
+
 lint:
 	@tools/check-layers.sh
 

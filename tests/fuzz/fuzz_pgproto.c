@@ -205,7 +205,9 @@ static void fuzz_password(const uint8_t *msg, const uint8_t *pl, size_t plen)
 
     r = pgproto_parse_cstring(pl, plen, &s);
     CHECK(r == 0 || r == -EPROTO);
-    CHECK((r == 0) == (memchr(pl, '\0', plen) != NULL));
+    /* exactly one string filling the payload, as PostgreSQL requires of a password */
+    const uint8_t *nul = memchr(pl, '\0', plen);
+    CHECK((r == 0) == (nul != NULL && (size_t)(nul - pl) + 1 == plen));
     if (r == 0 && strlen(s) + 1 == plen) {
         CHECK(s == (const char *)pl);
         buf_init(&b, 5 + plen);
