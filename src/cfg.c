@@ -486,6 +486,14 @@ void cfg_validate(const struct config *c, struct cfg_diag *d, const struct cfg_l
         cfg_diag_add(d, true, l.file, l.line,
                      "listen_addr and unix_socket_dir are both empty: nothing to listen on");
     }
+    if (c->client_tls_sslmode && strcmp(c->client_tls_sslmode, "disable") != 0 &&
+        (!c->client_tls_cert_file || !*c->client_tls_cert_file || !c->client_tls_key_file ||
+         !*c->client_tls_key_file)) {
+        l = loc_of(locs, "client_tls_sslmode", deffile);
+        cfg_diag_add(d, true, l.file, l.line,
+                     "client_tls_sslmode = %s needs client_tls_cert_file and client_tls_key_file",
+                     c->client_tls_sslmode);
+    }
     if (!warn)
         return;
     if (c->auth_type != AUTH_TYPE_TRUST && !c->auth_file && !c->auth_user) {

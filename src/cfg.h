@@ -125,8 +125,11 @@ struct config {
     /* http (observability issue) */
     char *http_listen_addr;   /* NULL/"" = off */
     int http_listen_port;     /* 0 = off */
-    /* tls (hardening issue); only "disable" is implemented in the foundation */
+    /* tls: client side disable|allow|prefer|require; server side disable only for now */
     char *client_tls_sslmode;
+    char *client_tls_cert_file;
+    char *client_tls_key_file;
+    char *client_tls_ca_file;
     char *server_tls_sslmode;
 
     /* transaction pooling */

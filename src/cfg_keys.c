@@ -69,6 +69,16 @@ static const struct cfg_enum auth_types[] = {
         {NULL, 0, CFG_SUPPORTED, NULL},
 };
 
+static const struct cfg_enum client_sslmodes[] = {
+        {"disable", 0, CFG_SUPPORTED, NULL},
+        {"allow", 1, CFG_SUPPORTED, NULL},
+        {"prefer", 2, CFG_SUPPORTED, NULL},
+        {"require", 3, CFG_SUPPORTED, NULL},
+        {"verify-ca", 4, CFG_REFUSED, "not supported yet: client certificates are not checked"},
+        {"verify-full", 5, CFG_REFUSED, "not supported yet: client certificates are not checked"},
+        {NULL, 0, CFG_SUPPORTED, NULL},
+};
+
 static const struct cfg_enum sslmodes[] = {
         {"disable", 0, CFG_SUPPORTED, NULL},
         {"allow", 1, CFG_DEGRADED, "TLS is not implemented yet; connections will not use TLS"},
@@ -191,8 +201,14 @@ const struct cfg_key cfg_keys[] = {
             "address of the HTTP listener (/health, /metrics); empty = off"),
         INT("http_listen_port", http_listen_port, "0", 0, 65535, CFG_RESTART,
             "port of the HTTP listener; 0 = off"),
-        SENUM("client_tls_sslmode", client_tls_sslmode, "disable", sslmodes, CFG_RELOAD,
-              "TLS towards clients; only `disable` is implemented"),
+        SENUM("client_tls_sslmode", client_tls_sslmode, "disable", client_sslmodes, CFG_RESTART,
+              "TLS towards clients: disable, allow/prefer (TLS if the client asks), require"),
+        STR("client_tls_cert_file", client_tls_cert_file, NULL, CFG_RESTART,
+            "PEM certificate (chain) lifeguard presents to clients"),
+        STR("client_tls_key_file", client_tls_key_file, NULL, CFG_RESTART,
+            "PEM private key for client_tls_cert_file"),
+        STR("client_tls_ca_file", client_tls_ca_file, NULL, CFG_RESTART,
+            "PEM CA bundle (for verifying client certificates; not used yet)"),
         SENUM("server_tls_sslmode", server_tls_sslmode, "disable", sslmodes, CFG_RELOAD,
               "TLS towards PostgreSQL; only `disable` is implemented"),
 
@@ -208,12 +224,9 @@ const struct cfg_key cfg_keys[] = {
         PGB("autodb_idle_timeout", "automatically created databases"),
         PGB("cancel_wait_timeout", "cancel request deadline"),
         PGB("client_tls13_ciphers", "TLS (planned)"),
-        PGB("client_tls_ca_file", "TLS (planned)"),
-        PGB("client_tls_cert_file", "TLS (planned)"),
         PGB("client_tls_ciphers", "TLS (planned)"),
         PGB("client_tls_dheparams", "TLS (planned)"),
         PGB("client_tls_ecdhcurve", "TLS (planned)"),
-        PGB("client_tls_key_file", "TLS (planned)"),
         PGB("client_tls_protocols", "TLS (planned)"),
         PGB("conffile", "path of the config file"),
         PGB("disable_pqexec", "refusing the simple query protocol"),

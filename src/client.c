@@ -28,6 +28,7 @@
 #include "pool.h"
 #include "prepared.h"
 #include "stream.h"
+#include "tls.h"
 #include "userlist.h"
 
 #define CANCEL_BUCKETS 4096
@@ -40,6 +41,8 @@ struct auth_lookup {
 
 static struct evloop *g_ev;
 static const struct config *g_cfg;
+static struct tls_ctx *g_tls;  /* NULL: SSLRequest is answered 'N' */
+static bool g_tls_required;    /* client_tls_sslmode = require (TCP clients) */
 static const struct userlist *g_ul;
 static struct list_node lists[CLIENT_NSTATES];
 static struct list_node cancel_hash[CANCEL_BUCKETS];
@@ -66,6 +69,12 @@ void client_module_init(struct evloop *ev, const struct config *cfg, const struc
         list_init(&lists[i]);
     for (int i = 0; i < CANCEL_BUCKETS; i++)
         list_init(&cancel_hash[i]);
+}
+
+void client_set_tls(struct tls_ctx *ctx, bool required)
+{
+    g_tls = ctx;
+    g_tls_required = required;
 }
 
 void client_set_config(const struct config *cfg, const struct userlist *ul)
@@ -232,7 +241,7 @@ void client_accept(int fd, const char *peer, bool is_unix)
     c->active_at_us = clock_now_us();
     c->connected_at_us = c->active_at_us;
     list_append(&lists[CLIENT_LOGIN], &c->node);
-    (void)is_unix;
+    c->is_unix = is_unix;
     size_t bufsz = (size_t)LG_MAX(g_cfg->pkt_buf, 16384);
     if (stream_init(&c->st, g_ev, fd, bufsz, &client_ops, c) < 0) {
         log_error("C-%llu accept from %s: cannot register socket", (unsigned long long)c->id,
@@ -315,8 +324,30 @@ static bool is_admin_db(const char *db)
     return strcmp(db, "lifeguard") == 0 || strcmp(db, "pgbouncer") == 0;
 }
 
+static void start_tls(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    struct client *c = arg;
+    if (c->state == CLIENT_CLOSING)
+        return;
+    int rc = stream_start_tls(&c->st, g_tls);
+    if (rc < 0) {
+        client_close(c, rc == -EPROTO ? "08P01" : "53200", "%s",
+                     rc == -EPROTO ? "received unencrypted data after SSL request"
+                                   : "out of memory starting TLS");
+        return;
+    }
+    c->tls = true;
+    c->st.paused = false;
+    stream_kick(&c->st);
+}
+
 static int on_startup(struct client *c, const uint8_t *p, int len)
 {
+    if (g_tls_required && !c->tls && !c->is_unix) {
+        client_close(c, "28000", "SSL required (client_tls_sslmode = require)");
+        return -1;
+    }
     c->startup = lg_malloc((size_t)len);
     if (!c->startup) {
         client_close(c, "53200", "out of memory");
@@ -402,11 +433,27 @@ static int on_raw(struct stream *st, const uint8_t *p, size_t n)
             return -1;
         }
         *done = true;
-        if (pgproto_put_byte(&c->st.out, 'N') < 0) {
+        bool tls = su.kind == PGPROTO_STARTUP_SSL && g_tls && !c->is_unix;
+        if (tls && (size_t)rc != n) {
+            /* Bytes after the SSLRequest were sent in the clear before any answer:
+             * refuse them rather than treat them as protected (CVE-2021-23214). */
+            client_close(c, "08P01", "received unencrypted data after SSL request");
+            return -1;
+        }
+        if (pgproto_put_byte(&c->st.out, tls ? 'S' : 'N') < 0) {
             client_close(c, "53200", "out of memory");
             return -1;
         }
         stream_flush(&c->st);
+        if (tls) {
+            /* The ClientHello may already be on its way: read nothing more in the clear.
+             * TLS starts at the end of this turn, once the SSLRequest is dropped. */
+            c->st.paused = true;
+            if (evloop_defer(g_ev, start_tls, c) < 0) {
+                client_close(c, "53200", "out of memory");
+                return -1;
+            }
+        }
         return rc;
     }
     case PGPROTO_STARTUP_CANCEL:
@@ -726,6 +773,8 @@ static void on_close(struct stream *st, int err)
     else if (err == -EPROTO)
         client_close(c, "08P01", "invalid message framing from client (two processes sharing "
                                  "one connection?)");
+    else if (err == -ECONNABORTED)
+        client_close(c, NULL, "TLS handshake failed");
     else if (err == -EMSGSIZE)
         client_close(c, "08P01", "message larger than max_packet_size (%d bytes)",
                      g_cfg->max_packet_size);

@@ -45,6 +45,10 @@ typedef void stats_conn_visit_fn(void *arg, const struct stats_conn_snap *c);
 void client_visit(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us);
 /* Client connections open (any state). */
 size_t client_count(void);
+struct tls_ctx;
+/* TLS for TCP clients: @ctx NULL answers SSLRequest with 'N'; @required refuses
+ * plaintext TCP logins (Unix-socket clients are exempt, as in PostgreSQL). */
+void client_set_tls(struct tls_ctx *ctx, bool required);
 /* KILL: close every (non-console) client of database @db with 57P01. Returns how many. */
 int client_kill_db(const char *db);
 /* A reloaded or SET configuration and auth_file (either may be the same as before). Both

@@ -51,6 +51,8 @@ struct client {
     uint64_t active_at_us;              /* when bytes last moved */
     uint64_t query_since_us;            /* a request has been in flight since (0: none) */
     bool query_cancelled;               /* query_timeout already sent a cancel */
+    bool is_unix;                 /* came in over the Unix socket */
+    bool tls;                     /* TLS established */
     bool console;                       /* connected to the admin console database */
     bool console_admin;                 /* in admin_users (else stats_users: SHOW only) */
     struct admin_result *ares;          /* console answer being sent */

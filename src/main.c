@@ -26,6 +26,7 @@
 #include "pool.h"
 #include "stats.h"
 #include "strbuf.h"
+#include "tls.h"
 #include "userlist.h"
 
 #define LIFEGUARD_VERSION "0.1.0"
@@ -464,8 +465,18 @@ int main(int argc, char **argv)
         die("out of memory");
     if (evloop_add_listener(g_ev, sfd, on_signal, NULL) < 0)
         die("cannot watch signals");
+    struct tls_ctx *tls = NULL;
+    if (cfg->client_tls_sslmode && strcmp(cfg->client_tls_sslmode, "disable") != 0) {
+        char terr[512];
+        tls = tls_ctx_new(cfg->client_tls_cert_file, cfg->client_tls_key_file, terr,
+                          sizeof(terr));
+        if (!tls)
+            die("%s", terr);
+        log_info("TLS for clients: %s", cfg->client_tls_sslmode);
+    }
     pool_module_init(g_ev, cfg);
     client_module_init(g_ev, cfg, ul);
+    client_set_tls(tls, tls && strcmp(cfg->client_tls_sslmode, "require") == 0);
     struct console_hooks hooks = {request_shutdown, do_reload, do_set};
     cur_cfg = cfg;
     cur_ul = ul;
@@ -526,6 +537,7 @@ int main(int argc, char **argv)
         userlist_free(retired_ul[i]);
         cfg_free(retired_cfg[i]);
     }
+    tls_ctx_free(tls);
     buf_cache_flush();
     log_info("lifeguard stopped");
     return 0;

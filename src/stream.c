@@ -15,6 +15,7 @@
 #include "log.h"
 #include "net.h"
 #include "pgproto.h"
+#include "tls.h"
 
 #define RUN_ROUNDS 16 /* rounds per run before yielding to other connections */
 
@@ -57,6 +58,63 @@ void stream_close(struct stream *s)
     }
     buf_fini(&s->in);
     buf_fini(&s->out);
+    tls_conn_free(s->tls);
+    s->tls = NULL;
+}
+
+int stream_start_tls(struct stream *s, struct tls_ctx *ctx)
+{
+    if (!buf_empty(&s->out) || buf_unscanned(&s->in) || buf_ready(&s->in))
+        return -EPROTO;
+    s->tls = tls_conn_new(ctx, s->fd);
+    if (!s->tls)
+        return -ENOMEM;
+    s->tls_handshaking = true;
+    s->can_read = s->can_write = true; /* let the handshake try at once */
+    stream_kick(s);
+    return 0;
+}
+
+/* Advance the TLS handshake. Returns true when application data may flow. */
+static bool tls_step(struct stream *s)
+{
+    unsigned want = 0;
+    int rc = tls_handshake(s->tls, &want);
+    if (rc == 0) {
+        s->tls_handshaking = false;
+        return true;
+    }
+    if (rc == -EAGAIN) {
+        if (want & TLS_WANT_READ)
+            s->can_read = false;
+        if (want & TLS_WANT_WRITE)
+            s->can_write = false;
+        return false;
+    }
+    s->ops->on_close(s, -ECONNABORTED);
+    return false;
+}
+
+static ssize_t sock_read(struct stream *s, void *p, size_t n)
+{
+    if (!s->tls)
+        return net_read(s->fd, p, n);
+    unsigned want;
+    ssize_t r = tls_read(s->tls, p, n, &want);
+    if (r == -EAGAIN && (want & TLS_WANT_WRITE))
+        s->can_write = false;
+    return r;
+}
+
+static ssize_t sock_write(struct stream *s, const void *p, size_t n)
+{
+    if (!s->tls)
+        return net_write(s->fd, p, n);
+    unsigned want;
+    ssize_t r = tls_write(s->tls, p, n, &want);
+    if (r == -EAGAIN && (want & TLS_WANT_READ))
+        s->can_read = false;
+    return r;
 }
 
 void stream_intercept(struct stream *s, uint8_t type, bool on)
@@ -195,7 +253,9 @@ static bool do_write(struct stream *s)
             b = &s->peer->in;
         else
             break;
-        ssize_t n = net_write(s->fd, b->data + b->sent, buf_ready(b));
+        if (s->tls_handshaking)
+            break;
+        ssize_t n = sock_write(s, b->data + b->sent, buf_ready(b));
         if (n == -EAGAIN) {
             s->can_write = false;
             break;
@@ -346,6 +406,8 @@ static bool examine(struct stream *s)
 static bool do_read(struct stream *s)
 {
     bool moved = false;
+    if (s->tls_handshaking && !tls_step(s))
+        return false;
     while (!s->closed && s->can_read && !s->paused) {
         struct buf *b = &s->in;
         if (buf_ensure(b) < 0) {
@@ -356,7 +418,7 @@ static bool do_read(struct stream *s)
             buf_compact(b);
         if (buf_space(b) == 0)
             break; /* backpressure: the peer has not taken what we hold */
-        ssize_t n = net_read(s->fd, b->data + b->end, buf_space(b));
+        ssize_t n = sock_read(s, b->data + b->end, buf_space(b));
         if (n == -EAGAIN) {
             s->can_read = false;
             break;
@@ -370,8 +432,8 @@ static bool do_read(struct stream *s)
         /* A short read emptied the socket: with edge-triggered epoll, more data will
          * raise a new edge, so skip the recv that would only say EAGAIN. Not after a
          * hang-up: the FIN came with this edge and raises no other. */
-        if ((size_t)n < buf_space(b) && !s->hup)
-            s->can_read = false;
+        if ((size_t)n < buf_space(b) && !s->hup && !s->tls)
+            s->can_read = false; /* with TLS only EAGAIN says the socket is drained */
         b->end += (size_t)n;
         if (!examine(s))
             return moved;

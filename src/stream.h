@@ -21,6 +21,7 @@
 
 struct evloop;
 struct stream;
+struct tls_ctx;
 
 enum stream_verdict {
     STREAM_FORWARD = 0,  /* relay it to the peer (without a peer: same as CONSUMED) */
@@ -75,6 +76,8 @@ struct stream {
     bool want_out_space;       /* call ops->on_out_space once s->out is empty */
     int err;                   /* remembered write error, reported on next run */
     uint32_t max_msg;          /* max_packet_size: larger messages are refused (0: none) */
+    struct tls_conn *tls;      /* TLS on this socket, or NULL */
+    bool tls_handshaking;      /* handshake not finished: no application data yet */
     uint8_t intercept[32];     /* bitmap of message types the owner sees while relaying */
     uint8_t count[32];         /* bitmap of message types counted in n_counted */
     uint8_t observe[32];       /* bitmap of message types passed to ops->on_head */
@@ -126,6 +129,10 @@ void stream_neutral(struct stream *s, uint8_t type);
 void stream_flush(struct stream *s);
 /* Ask for ops->on_drained once everything examined so far has gone to the peer. */
 void stream_want_drained(struct stream *s);
+/* Switch the socket to TLS (server side) after lifeguard answered an SSLRequest with
+ * 'S'. Nothing may be waiting in either buffer (a client that sent bytes after its
+ * SSLRequest is refused: they were not protected). 0, -EPROTO (bytes waiting), -ENOMEM. */
+int stream_start_tls(struct stream *s, struct tls_ctx *ctx) LG_MUSTCHECK;
 /* Ask for ops->on_out_space once everything in s->out has been written. */
 void stream_want_out_space(struct stream *s);
 /* Resume examining after STREAM_PAUSE or after a mode change; runs at end of turn. */

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tls.h: TLS for client connections with OpenSSL 3, non-blocking: a context built
+ * from the certificate and key files, and per-connection handshake, read and write
+ * that report "try again when readable/writable" instead of blocking. No protocol
+ * knowledge here: the stream decides when to start TLS.
+ */
+#ifndef LG_TLS_H
+#define LG_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base.h"
+
+struct tls_ctx;
+struct tls_conn;
+
+#define TLS_WANT_READ  1u
+#define TLS_WANT_WRITE 2u
+
+/* A server-side context (lifeguard is the TLS server to its clients). NULL with a reason
+ * in @err on failure (unreadable files, key not matching the certificate). */
+struct tls_ctx *tls_ctx_new(const char *cert_file, const char *key_file, char *err,
+                            size_t errlen);
+void tls_ctx_free(struct tls_ctx *ctx);
+
+/* TLS over connected non-blocking @fd. NULL on out-of-memory. */
+struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd);
+void tls_conn_free(struct tls_conn *t);
+
+/* Drive the handshake: 0 done; -EAGAIN with *@want set; -EPROTO failed. */
+int tls_handshake(struct tls_conn *t, unsigned *want) LG_MUSTCHECK;
+/* Plaintext bytes (>0), 0 on a clean close, -EAGAIN (with *@want), or -errno. */
+ssize_t tls_read(struct tls_conn *t, void *p, size_t n, unsigned *want);
+ssize_t tls_write(struct tls_conn *t, const void *p, size_t n, unsigned *want);
+/* Decrypted bytes OpenSSL holds that the socket will not signal again. */
+bool tls_pending(const struct tls_conn *t);
+/* "TLSv1.3/TLS_AES_256_GCM_SHA384" for logs and SHOW CLIENTS. */
+const char *tls_describe(const struct tls_conn *t, char *buf, size_t len);
+
+#endif

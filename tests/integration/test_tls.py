@@ -1,0 +1,79 @@
+"""TLS to clients: sslmode=require/prefer, plaintext refused when required, Unix-socket
+clients exempt, large results and COPY over TLS, garbage handshakes contained."""
+
+import io
+import socket
+import struct
+from contextlib import closing
+
+import psycopg2
+import pytest
+
+import harness
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tls")
+    harness.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                 str(d / "key.pem"), "-out", str(d / "cert.pem"), "-days", "2", "-subj",
+                 "/CN=localhost"])
+    return d
+
+
+def tls_main(certs, mode):
+    return {"client_tls_sslmode": mode, "client_tls_cert_file": str(certs / "cert.pem"),
+            "client_tls_key_file": str(certs / "key.pem")}
+
+
+pytestmark = pytest.mark.lifeguard_only
+
+
+def test_require_serves_tls_and_refuses_plaintext(make_lg, certs):
+    lg = make_lg(main=tls_main(certs, "require"))
+    with closing(lg.conn(sslmode="require")) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    with pytest.raises(psycopg2.OperationalError) as ei:
+        lg.conn(sslmode="disable")
+    assert "SSL required" in str(ei.value)
+    # Unix-socket clients are exempt, as in PostgreSQL
+    with closing(lg.conn(host=str(lg.sockdir))) as c, c.cursor() as cur:
+        cur.execute("SELECT 2")
+        assert cur.fetchone() == (2,)
+
+
+def test_large_result_and_copy_over_tls(make_lg, certs):
+    lg = make_lg(main={**tls_main(certs, "prefer"), "pool_mode": "transaction"})
+    with closing(lg.conn(sslmode="require", autocommit=False)) as c, c.cursor() as cur:
+        cur.execute("SELECT repeat('y', 10 * 1024 * 1024)")
+        assert len(cur.fetchone()[0]) == 10 * 1024 * 1024
+        cur.execute("CREATE TEMP TABLE t (i int, s text)")
+        data = "".join(f"{i}\t{'z' * 100}\n" for i in range(200_000))
+        cur.copy_expert("COPY t FROM STDIN", io.StringIO(data))
+        out = io.StringIO()
+        cur.copy_expert("COPY t TO STDOUT", out)
+        assert out.getvalue() == data
+        c.commit()
+
+
+def test_garbage_instead_of_a_client_hello_is_contained(make_lg, certs):
+    lg = make_lg(main=tls_main(certs, "prefer"))
+    with closing(socket.create_connection((lg.host, lg.port), timeout=5)) as s:
+        s.sendall(struct.pack("!II", 8, 80877103))
+        assert s.recv(1) == b"S"
+        s.sendall(b"this is not a TLS ClientHello at all\r\n" * 10)
+        s.settimeout(5)
+        try:
+            rest = s.recv(100)
+        except ConnectionResetError:
+            rest = b""
+        assert b"FATAL" not in rest  # closed, possibly with a TLS alert
+    with closing(lg.conn(sslmode="require")) as c, c.cursor() as cur:
+        cur.execute("SELECT 3")
+        assert cur.fetchone() == (3,)
+    # plaintext bytes sent right behind the SSLRequest are refused
+    with closing(socket.create_connection((lg.host, lg.port), timeout=5)) as s:
+        s.sendall(struct.pack("!II", 8, 80877103) + b"early bytes")
+        reply = s.recv(200)
+        assert reply[:1] == b"E" and b"unencrypted data after SSL request" in reply
