@@ -254,6 +254,9 @@ void client_accept(int fd, const char *peer, bool is_unix)
     }
     c->st.raw = true;
     c->st.max_msg = (uint32_t)g_cfg->max_packet_size;
+    /* Every frontend message type of protocol 3.0. A byte stream two processes wrote
+     * into at once soon shows a type byte that is none of these. */
+    stream_valid_types(&c->st, "QPBEDCSHFXdcfp");
     /* While relaying, lifeguard looks only at Terminate; it counts Query, Sync and
      * FunctionCall so the pool knows whether every request was answered. */
     stream_intercept(&c->st, 'X', true);

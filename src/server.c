@@ -58,6 +58,7 @@ struct server {
     struct ps_server *ps;         /* prepared statements held here (transaction mode) */
     size_t max_prepared;          /* max_prepared_statements */
     uint64_t idle_since_us;       /* when it last became IDLE */
+    char last_err[6];             /* SQLSTATE of the last ErrorResponse relayed */
 };
 
 static uint64_t next_server_id = 1;
@@ -243,7 +244,9 @@ static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t 
         if (n < want && n < st->in.cap)
             return 0;
         char state[6];
-        pool_count_error(s->pool, error_sqlstate(p, LG_MIN(n, total), state));
+        const char *code = error_sqlstate(p, LG_MIN(n, total), state);
+        pool_count_error(s->pool, code);
+        snprintf(s->last_err, sizeof(s->last_err), "%s", code ? code : "");
     }
     if (!s->ps || ps_owes_nothing(s->ps))
         return 1;
@@ -292,7 +295,15 @@ static void close_with(struct server *s, const struct lg_err *err, const char *r
     if (fn)
         fn(s->exec_arg, s, NULL, NULL, true);
     struct lg_err e;
-    if (!err) {
+    if (!err && strcmp(s->last_err, "08P01") == 0) {
+        /* PostgreSQL found the client's bytes malformed and hung up: the usual cause is
+         * two processes writing into one inherited connection. */
+        memcpy(e.sqlstate, "08P01", 6);
+        snprintf(e.msg, sizeof(e.msg),
+                 "PostgreSQL rejected this connection's messages as malformed and closed it "
+                 "(two processes sharing one connection?)");
+        err = &e;
+    } else if (!err) {
         memcpy(e.sqlstate, "08006", 6);
         snprintf(e.msg, sizeof(e.msg), "server connection lost: %s", reason);
         err = &e;

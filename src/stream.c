@@ -138,6 +138,14 @@ static void note_work(struct stream *s, uint8_t type, bool counted)
         s->pending_work = true;
 }
 
+void stream_valid_types(struct stream *s, const char *types)
+{
+    memset(s->valid, 0, sizeof(s->valid));
+    s->check_types = true;
+    for (; *types; types++)
+        s->valid[(uint8_t)*types >> 3] |= (uint8_t)(1u << ((uint8_t)*types & 7));
+}
+
 void stream_observe(struct stream *s, uint8_t type)
 {
     s->observe[type >> 3] |= (uint8_t)(1u << (type & 7));
@@ -340,6 +348,10 @@ static bool examine(struct stream *s)
         if (rc == 0)
             break;
         size_t total = (size_t)len + 1;
+        if (s->check_types && !((s->valid[type >> 3] >> (type & 7)) & 1)) {
+            s->ops->on_close(s, -EPROTO); /* not a message type at all: lost framing */
+            return false;
+        }
         if (s->max_msg && total > s->max_msg) {
             s->ops->on_close(s, -EMSGSIZE); /* checked before anything is buffered */
             return false;

@@ -86,6 +86,8 @@ struct stream {
     uint64_t n_counted;        /* messages of counted types examined (Query/Sync, or 'Z') */
     uint64_t link_base;        /* n_counted when the current link began (pool.c) */
     uint8_t neutral[32];       /* types that neither count nor start work (Flush, COPY data) */
+    uint8_t valid[32];         /* with check_types: the only types this peer may send */
+    bool check_types;
     bool pending_work;         /* a message other than counted/neutral came after the last
                                   counted one (e.g. Parse/Bind without Sync yet) */
     const struct stream_ops *ops;
@@ -121,6 +123,9 @@ int stream_insert(struct stream *s, const void *p, size_t n) LG_MUSTCHECK;
  * account for it). The rest of the message then passes through unexamined. @n = 0 and
  * @old = total drops the message. 0 or -ENOSPC. */
 int stream_replace_prefix(struct stream *s, size_t old, const void *p, size_t n) LG_MUSTCHECK;
+/* Accept only message types in @types (NUL-terminated list); anything else is a framing
+ * error (-EPROTO): the byte stream has lost its message boundaries. */
+void stream_valid_types(struct stream *s, const char *types);
 /* Messages of @type leave pending_work as it is. */
 void stream_neutral(struct stream *s, uint8_t type);
 
