@@ -486,6 +486,10 @@ void cfg_validate(const struct config *c, struct cfg_diag *d, const struct cfg_l
         cfg_diag_add(d, true, l.file, l.line,
                      "listen_addr and unix_socket_dir are both empty: nothing to listen on");
     }
+    if (c->auth_type == AUTH_TYPE_HBA && (!c->auth_hba_file || !*c->auth_hba_file)) {
+        l = loc_of(locs, "auth_type", deffile);
+        cfg_diag_add(d, true, l.file, l.line, "auth_type = hba needs auth_hba_file");
+    }
     if (c->client_tls_sslmode && strcmp(c->client_tls_sslmode, "disable") != 0 &&
         (!c->client_tls_cert_file || !*c->client_tls_cert_file || !c->client_tls_key_file ||
          !*c->client_tls_key_file)) {

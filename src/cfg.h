@@ -24,6 +24,7 @@ enum auth_type {
     AUTH_TYPE_PLAIN, /* cleartext password over the wire: only with auth_plain_allowed = 1 */
     AUTH_TYPE_MD5,   /* md5, or SCRAM when the stored secret is a SCRAM secret (PgBouncer) */
     AUTH_TYPE_SCRAM, /* scram-sha-256 */
+    AUTH_TYPE_HBA,   /* per connection, from auth_hba_file (pg_hba.conf syntax) */
 };
 
 /* Collected diagnostics: each entry one line "file:line: error: ..." or "...: warning: ...". */
@@ -75,6 +76,7 @@ struct config {
     int auth_type;            /* enum auth_type */
     bool auth_plain_allowed;  /* lifeguard key: allow auth_type = plain */
     char *auth_file;          /* userlist.txt path, NULL if unset */
+    char *auth_hba_file;      /* pg_hba.conf-style rules for auth_type = hba */
     char *auth_user;          /* NULL if unset */
     char *auth_query;         /* default: PgBouncer's pg_shadow query */
     char *auth_dbname;        /* database for auth_query; NULL: the client's database */

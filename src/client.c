@@ -29,6 +29,8 @@
 #include "prepared.h"
 #include "stream.h"
 #include "tls.h"
+#include "hba.h"
+#include "net.h"
 #include "userlist.h"
 
 #define CANCEL_BUCKETS 4096
@@ -42,6 +44,7 @@ struct auth_lookup {
 static struct evloop *g_ev;
 static const struct config *g_cfg;
 static struct tls_ctx *g_tls;  /* NULL: SSLRequest is answered 'N' */
+static const struct hba *g_hba; /* rules for auth_type = hba */
 static bool g_tls_required;    /* client_tls_sslmode = require (TCP clients) */
 static const struct userlist *g_ul;
 static struct list_node lists[CLIENT_NSTATES];
@@ -69,6 +72,11 @@ void client_module_init(struct evloop *ev, const struct config *cfg, const struc
         list_init(&lists[i]);
     for (int i = 0; i < CANCEL_BUCKETS; i++)
         list_init(&cancel_hash[i]);
+}
+
+void client_set_hba(const struct hba *h)
+{
+    g_hba = h;
 }
 
 void client_set_tls(struct tls_ctx *ctx, bool required)
@@ -345,6 +353,65 @@ static void start_tls(struct evloop *ev, void *arg)
     stream_kick(&c->st);
 }
 
+/* The authentication method for this connection: auth_type, or the first matching
+ * auth_hba_file rule. Returns false after closing the client (reject, no rule, peer
+ * mismatch, unsupported method). */
+static bool choose_method(struct client *c)
+{
+    c->auth_method = g_cfg->auth_type;
+    if (g_cfg->auth_type != AUTH_TYPE_HBA)
+        return true;
+    struct sockaddr_storage ss;
+    const struct sockaddr *sa = NULL;
+    if (!c->is_unix && net_parse_addr(c->peer, &ss) == 0)
+        sa = (const struct sockaddr *)&ss;
+    int line = 0;
+    enum hba_method m = g_hba ? hba_match(g_hba, sa, c->tls, c->dbname, c->user, &line)
+                              : HBA_REJECT;
+    const char *host = c->is_unix ? "[local]" : c->peer;
+    switch (m) {
+    case HBA_TRUST:
+        c->auth_method = AUTH_TYPE_TRUST;
+        return true;
+    case HBA_MD5:
+        c->auth_method = AUTH_TYPE_MD5;
+        return true;
+    case HBA_SCRAM:
+        c->auth_method = AUTH_TYPE_SCRAM;
+        return true;
+    case HBA_PASSWORD:
+        c->auth_method = AUTH_TYPE_PLAIN;
+        return true;
+    case HBA_PEER: {
+        char name[256];
+        int rc = c->is_unix ? net_peer_user(c->st.fd, name, sizeof(name)) : -EINVAL;
+        if (rc == 0 && strcmp(name, c->user) == 0) {
+            c->auth_method = AUTH_TYPE_TRUST;
+            return true;
+        }
+        client_close(c, "28000", "peer authentication failed for user \"%s\"", c->user);
+        return false;
+    }
+    case HBA_CERT:
+        client_close(c, "28000", "cert authentication is not supported yet (%s line %d)",
+                     g_cfg->auth_hba_file, line);
+        return false;
+    case HBA_REJECT:
+    default:
+        if (line)
+            client_close(c, "28000",
+                         "pg_hba.conf rejects connection for host \"%s\", user \"%s\", "
+                         "database \"%s\"%s",
+                         host, c->user, c->dbname, c->tls ? ", SSL encryption" : "");
+        else
+            client_close(c, "28000",
+                         "no pg_hba.conf entry for host \"%s\", user \"%s\", database "
+                         "\"%s\"%s",
+                         host, c->user, c->dbname, c->tls ? ", SSL encryption" : "");
+        return false;
+    }
+}
+
 static int on_startup(struct client *c, const uint8_t *p, int len)
 {
     if (g_tls_required && !c->tls && !c->is_unix) {
@@ -367,6 +434,8 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
     if (!c->dbname || !*c->dbname)
         c->dbname = c->user;
     if (client_param_collect(c) < 0)
+        return -1;
+    if (!choose_method(c))
         return -1;
     if (is_admin_db(c->dbname)) {
         /* The virtual admin database: authenticated like any user (auth_file), then
@@ -397,7 +466,7 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
         }
     }
     const char *auth_user = c->db->auth_user ? c->db->auth_user : g_cfg->auth_user;
-    if (!secret && auth_user && *auth_user && g_cfg->auth_type != AUTH_TYPE_TRUST) {
+    if (!secret && auth_user && *auth_user && c->auth_method != AUTH_TYPE_TRUST) {
         start_lookup(c, auth_user);
         return c->state == CLIENT_CLOSING ? -1 : len;
     }
@@ -474,7 +543,7 @@ static void begin_exchange(struct client *c)
 {
     struct lg_err err;
     client_set_state(c, CLIENT_AUTH);
-    int rc = auth_begin(&c->auth, g_cfg->auth_type, c->user, c->secret, &c->st.out, &err);
+    int rc = auth_begin(&c->auth, c->auth_method, c->user, c->secret, &c->st.out, &err);
     if (rc < 0) {
         client_close(c, err.sqlstate, "%s", err.msg);
         return;

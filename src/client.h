@@ -46,6 +46,9 @@ void client_visit(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us);
 /* Client connections open (any state). */
 size_t client_count(void);
 struct tls_ctx;
+struct hba;
+/* Rules for auth_type = hba (NULL: every connection is rejected). */
+void client_set_hba(const struct hba *h);
 /* TLS for TCP clients: @ctx NULL answers SSLRequest with 'N'; @required refuses
  * plaintext TCP logins (Unix-socket clients are exempt, as in PostgreSQL). */
 void client_set_tls(struct tls_ctx *ctx, bool required);

@@ -52,6 +52,7 @@ struct client {
     uint64_t query_since_us;            /* a request has been in flight since (0: none) */
     bool query_cancelled;               /* query_timeout already sent a cancel */
     bool is_unix;                 /* came in over the Unix socket */
+    int auth_method;              /* enum auth_type chosen for this connection */
     bool tls;                     /* TLS established */
     bool console;                       /* connected to the admin console database */
     bool console_admin;                 /* in admin_users (else stats_users: SHOW only) */

@@ -27,6 +27,7 @@
 #include "stats.h"
 #include "strbuf.h"
 #include "tls.h"
+#include "hba.h"
 #include "userlist.h"
 
 #define LIFEGUARD_VERSION "0.1.0"
@@ -465,6 +466,17 @@ int main(int argc, char **argv)
         die("out of memory");
     if (evloop_add_listener(g_ev, sfd, on_signal, NULL) < 0)
         die("cannot watch signals");
+    struct hba *hba = NULL;
+    if (cfg->auth_type == AUTH_TYPE_HBA) {
+        cfg_diag_init(&diag);
+        hba = hba_load(cfg->auth_hba_file, &diag);
+        if (diag.len)
+            fputs(diag.text, stderr);
+        cfg_diag_fini(&diag);
+        if (!hba)
+            die("cannot use auth_hba_file %s", cfg->auth_hba_file);
+        log_info("auth_hba_file %s: %zu rule(s)", cfg->auth_hba_file, hba_count(hba));
+    }
     struct tls_ctx *tls = NULL;
     if (cfg->client_tls_sslmode && strcmp(cfg->client_tls_sslmode, "disable") != 0) {
         char terr[512];
@@ -477,6 +489,7 @@ int main(int argc, char **argv)
     pool_module_init(g_ev, cfg);
     client_module_init(g_ev, cfg, ul);
     client_set_tls(tls, tls && strcmp(cfg->client_tls_sslmode, "require") == 0);
+    client_set_hba(hba);
     struct console_hooks hooks = {request_shutdown, do_reload, do_set};
     cur_cfg = cfg;
     cur_ul = ul;
@@ -538,6 +551,7 @@ int main(int argc, char **argv)
         cfg_free(retired_cfg[i]);
     }
     tls_ctx_free(tls);
+    hba_free(hba);
     buf_cache_flush();
     log_info("lifeguard stopped");
     return 0;

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <pwd.h>
 #include <unistd.h>
 
 static int listen_one(const struct addrinfo *ai, int backlog)
@@ -212,4 +213,44 @@ ssize_t net_write(int fd, const void *p, size_t n)
             continue;
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     }
+}
+
+int net_parse_addr(const char *text, struct sockaddr_storage *out)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    memset(out, 0, sizeof(*out));
+    const char *colon = strrchr(text, ':');
+    if (!colon)
+        return -EINVAL;
+    size_t n = (size_t)(colon - text);
+    if (text[0] == '[') {
+        if (n < 2 || text[n - 1] != ']' || n - 2 >= sizeof(host))
+            return -EINVAL;
+        memcpy(host, text + 1, n - 2);
+        host[n - 2] = '\0';
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+        in6->sin6_family = AF_INET6;
+        return inet_pton(AF_INET6, host, &in6->sin6_addr) == 1 ? 0 : -EINVAL;
+    }
+    if (n >= sizeof(host))
+        return -EINVAL;
+    memcpy(host, text, n);
+    host[n] = '\0';
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    in->sin_family = AF_INET;
+    return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+int net_peer_user(int fd, char *name, size_t len)
+{
+    struct ucred cred;
+    socklen_t cl = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0)
+        return -errno;
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+    if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+        return -ENOENT;
+    snprintf(name, len, "%s", pw.pw_name);
+    return 0;
 }

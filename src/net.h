@@ -33,6 +33,12 @@ void net_set_tcp_options(int fd, bool nodelay, bool keepalive);
 /* Remove the Unix socket file created by net_listen_unix. */
 void net_unlink_unix(const char *dir, int port);
 
+struct sockaddr_storage;
+/* Parse "a.b.c.d:port" or "[v6]:port" (as net_accept writes it). 0 or -EINVAL. */
+int net_parse_addr(const char *text, struct sockaddr_storage *out);
+/* The user name of the process at the other end of a Unix socket (SO_PEERCRED). */
+int net_peer_user(int fd, char *name, size_t len);
+
 /* Read/write wrappers: bytes (>0), 0 on EOF (read), -EAGAIN, or -errno. */
 ssize_t net_read(int fd, void *p, size_t n);
 ssize_t net_write(int fd, const void *p, size_t n);

@@ -285,7 +285,7 @@ static void test_range_errors(void **state)
 static void test_auth_types(void **state)
 {
     (void)state;
-    const char *refused[] = {"any", "hba", "cert", "pam", "ldap"};
+    const char *refused[] = {"any", "cert", "pam", "ldap"};
     for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
         char text[100], want[100];
         snprintf(text, sizeof(text), "[pgbouncer]\nauth_type = %s\n", refused[i]);
@@ -369,7 +369,7 @@ static void test_unknown_and_pgbouncer_keys(void **state)
 
     struct cfg_diag d;
     struct config *c = expect_ok(AUTH "so_reuseport = 1\ndns_max_ttl = 15\nSO_REUSEPORT = 0\n"
-                                      "auth_hba_file = /etc/hba\nserver_tls_ca_file = \n",
+                                      "peer_id = 1\nserver_tls_ca_file = \n",
                                  &d);
     /* each PgBouncer-only key is warned about once */
     assert_int_equal(d.warnings, 4);
@@ -377,7 +377,7 @@ static void test_unknown_and_pgbouncer_keys(void **state)
                     "lifeguard; ignored");
     assert_line(&d, "t.ini:4: warning: pgbouncer setting dns_max_ttl is not implemented by "
                     "lifeguard; ignored");
-    assert_line(&d, "t.ini:6: warning: pgbouncer setting auth_hba_file is not implemented by "
+    assert_line(&d, "t.ini:6: warning: pgbouncer setting peer_id is not implemented by "
                     "lifeguard; ignored");
     cfg_free(c);
     cfg_diag_fini(&d);

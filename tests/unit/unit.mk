@@ -25,3 +25,5 @@ unit: promtool-check
 .PHONY: promtool-check
 promtool-check: $(O)/tests/test_stats
 	@tests/unit/promtool_check.sh $<
+UNIT_TESTS += test_hba
+test_hba_OBJS := hba.o cfg_diag.o alloc.o log.o
