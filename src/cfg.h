@@ -133,6 +133,7 @@ struct config {
     char *client_tls_key_file;
     char *client_tls_ca_file;
     char *server_tls_sslmode;
+    char *server_tls_ca_file;
 
     /* transaction pooling */
     int max_prepared_statements; /* named statements kept per server; 0 = no tracking */

@@ -81,11 +81,11 @@ static const struct cfg_enum client_sslmodes[] = {
 
 static const struct cfg_enum sslmodes[] = {
         {"disable", 0, CFG_SUPPORTED, NULL},
-        {"allow", 1, CFG_DEGRADED, "TLS is not implemented yet; connections will not use TLS"},
-        {"prefer", 2, CFG_DEGRADED, "TLS is not implemented yet; connections will not use TLS"},
-        {"require", 3, CFG_REFUSED, "not supported yet: TLS is not implemented yet"},
-        {"verify-ca", 4, CFG_REFUSED, "not supported yet: TLS is not implemented yet"},
-        {"verify-full", 5, CFG_REFUSED, "not supported yet: TLS is not implemented yet"},
+        {"allow", 1, CFG_SUPPORTED, NULL},
+        {"prefer", 2, CFG_SUPPORTED, NULL},
+        {"require", 3, CFG_SUPPORTED, NULL},
+        {"verify-ca", 4, CFG_SUPPORTED, NULL},
+        {"verify-full", 5, CFG_SUPPORTED, NULL},
         {NULL, 0, CFG_SUPPORTED, NULL},
 };
 
@@ -211,8 +211,11 @@ const struct cfg_key cfg_keys[] = {
             "PEM private key for client_tls_cert_file"),
         STR("client_tls_ca_file", client_tls_ca_file, NULL, CFG_RESTART,
             "PEM CA bundle (for verifying client certificates; not used yet)"),
-        SENUM("server_tls_sslmode", server_tls_sslmode, "disable", sslmodes, CFG_RELOAD,
-              "TLS towards PostgreSQL; only `disable` is implemented"),
+        SENUM("server_tls_sslmode", server_tls_sslmode, "disable", sslmodes, CFG_RESTART,
+              "TLS towards PostgreSQL (TCP only): disable, allow/prefer (TLS if the server "
+              "offers it), require, verify-ca, verify-full (checks the host name)"),
+        STR("server_tls_ca_file", server_tls_ca_file, NULL, CFG_RESTART,
+            "PEM CA bundle for verify-ca/verify-full; unset = the system's CAs"),
 
         ALIAS("pool_size", "default_pool_size"),
         ALIAS("query_wait_timeout", "pool_timeout"),
@@ -244,7 +247,6 @@ const struct cfg_key cfg_keys[] = {
         PGB("server_fast_close", "closing servers during PAUSE"),
         PGB("server_round_robin", "server selection order"),
         PGB("server_tls13_ciphers", "TLS (planned)"),
-        PGB("server_tls_ca_file", "TLS (planned)"),
         PGB("server_tls_cert_file", "TLS (planned)"),
         PGB("server_tls_ciphers", "TLS (planned)"),
         PGB("server_tls_key_file", "TLS (planned)"),

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "net.h"
 #include "pool.h"
+#include "server.h"
 #include "stats.h"
 #include "strbuf.h"
 #include "tls.h"
@@ -486,6 +487,25 @@ int main(int argc, char **argv)
             die("%s", terr);
         log_info("TLS for clients: %s", cfg->client_tls_sslmode);
     }
+    struct tls_ctx *stls = NULL;
+    static const char *const smodes[] = {"disable", "allow", "prefer", "require", "verify-ca",
+                                         "verify-full"};
+    static const int smode_map[] = {SERVER_TLS_DISABLE, SERVER_TLS_PREFER, SERVER_TLS_PREFER,
+                                    SERVER_TLS_REQUIRE, SERVER_TLS_VERIFY_CA,
+                                    SERVER_TLS_VERIFY_FULL};
+    int smode = SERVER_TLS_DISABLE;
+    for (size_t i = 0; i < ARRAY_SIZE(smodes); i++)
+        if (cfg->server_tls_sslmode && strcmp(cfg->server_tls_sslmode, smodes[i]) == 0)
+            smode = smode_map[i];
+    if (smode != SERVER_TLS_DISABLE) {
+        char terr[512];
+        stls = tls_client_ctx_new(cfg->server_tls_ca_file, smode >= SERVER_TLS_VERIFY_CA, terr,
+                                  sizeof(terr));
+        if (!stls)
+            die("%s", terr);
+        log_info("TLS to servers: %s", cfg->server_tls_sslmode);
+    }
+    server_set_tls(stls, smode);
     pool_module_init(g_ev, cfg);
     client_module_init(g_ev, cfg, ul);
     client_set_tls(tls, tls && strcmp(cfg->client_tls_sslmode, "require") == 0);
@@ -551,6 +571,7 @@ int main(int argc, char **argv)
         cfg_free(retired_cfg[i]);
     }
     tls_ctx_free(tls);
+    tls_ctx_free(stls);
     hba_free(hba);
     buf_cache_flush();
     log_info("lifeguard stopped");

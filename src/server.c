@@ -26,6 +26,7 @@
 #include "prepared.h"
 #include "scram.h"
 #include "stream.h"
+#include "tls.h"
 
 #define MAX_PARAMS 64
 
@@ -59,7 +60,30 @@ struct server {
     size_t max_prepared;          /* max_prepared_statements */
     uint64_t idle_since_us;       /* when it last became IDLE */
     char last_err[6];             /* SQLSTATE of the last ErrorResponse relayed */
+    bool awaiting_ssl;            /* SSLRequest sent, waiting for 'S' or 'N' */
+    bool tls;                     /* the connection uses TLS */
 };
+
+static struct tls_ctx *g_tls;    /* NULL: server_tls_sslmode = disable */
+static int g_tls_mode;           /* SERVER_TLS_* */
+
+void server_set_tls(struct tls_ctx *ctx, int mode)
+{
+    g_tls = ctx;
+    g_tls_mode = mode;
+}
+
+static int put_startup(struct server *s)
+{
+    const struct server_target *t = s->target;
+    struct pgproto_param params[4];
+    size_t n = 0;
+    params[n++] = (struct pgproto_param){"user", t->user};
+    params[n++] = (struct pgproto_param){"database", t->dbname};
+    if (t->application_name)
+        params[n++] = (struct pgproto_param){"application_name", t->application_name};
+    return pgproto_put_startup(&s->st.out, params, n);
+}
 
 static uint64_t next_server_id = 1;
 
@@ -71,7 +95,61 @@ static void on_drained(struct stream *st)
 }
 
 static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n);
-static const struct stream_ops server_ops = {.on_raw = NULL,
+static void fail_login(struct server *s, const char *sqlstate, const char *msg);
+
+static void start_tls_cb(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    struct server *s = arg;
+    if (s->state == SERVER_CLOSING)
+        return;
+    const char *host = g_tls_mode == SERVER_TLS_VERIFY_FULL ? s->target->host : NULL;
+    int rc = stream_start_tls_client(&s->st, g_tls, host);
+    if (rc == 0)
+        rc = put_startup(s);
+    if (rc < 0) {
+        server_close(s, "cannot start TLS to the server: %s", strerror(-rc));
+        return;
+    }
+    s->tls = true;
+    stream_kick(&s->st);
+}
+
+/* The one-byte answer to our SSLRequest. */
+static int on_raw(struct stream *st, const uint8_t *p, size_t n)
+{
+    struct server *s = st->owner;
+    (void)n;
+    if (!s->awaiting_ssl) {
+        server_close(s, "unexpected raw bytes from the server");
+        return -1;
+    }
+    s->awaiting_ssl = false;
+    st->raw = false;
+    if (p[0] == 'S') {
+        /* The server says nothing more until our ClientHello: TLS starts at the end of
+         * this turn, once this byte is consumed. */
+        if (evloop_defer(s->ev, start_tls_cb, s) < 0) {
+            server_close(s, "out of memory");
+            return -1;
+        }
+        return 1;
+    }
+    if (p[0] == 'N' && g_tls_mode == SERVER_TLS_PREFER) {
+        if (put_startup(s) < 0) {
+            server_close(s, "cannot build the startup packet");
+            return -1;
+        }
+        stream_flush(st);
+        return 1;
+    }
+    fail_login(s, "08006", p[0] == 'N' ? "the server does not accept TLS and "
+                                         "server_tls_sslmode requires it"
+                                       : "unexpected answer to SSLRequest");
+    return -1;
+}
+
+static const struct stream_ops server_ops = {.on_raw = on_raw,
                                              .on_message = on_message,
                                              .on_close = on_close,
                                              .on_drained = on_drained,
@@ -378,15 +456,17 @@ struct server *server_connect(struct pool *pool, const struct server_target *t,
     net_set_tcp_options(fd, cfg->tcp_nodelay, cfg->tcp_keepalive);
     size_t bufsz = (size_t)LG_MAX(cfg->pkt_buf, 16384);
     int rc = stream_init(&s->st, ev, fd, bufsz, &server_ops, s);
-    struct pgproto_param params[4];
-    size_t n = 0;
-    params[n++] = (struct pgproto_param){"user", t->user};
-    params[n++] = (struct pgproto_param){"database", t->dbname};
-    if (t->application_name)
-        params[n++] = (struct pgproto_param){"application_name", t->application_name};
     s->st.max_msg = (uint32_t)cfg->max_packet_size;
-    if (rc == 0)
-        rc = pgproto_put_startup(&s->st.out, params, n);
+    if (rc == 0 && g_tls && t->host[0] != '/') {
+        /* SSLRequest first; the startup packet follows in TLS (or in the clear after
+         * 'N' when server_tls_sslmode = prefer). */
+        static const uint8_t ssl_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+        rc = buf_append(&s->st.out, ssl_request, sizeof(ssl_request));
+        s->awaiting_ssl = true;
+        s->st.raw = true;
+    } else if (rc == 0) {
+        rc = put_startup(s);
+    }
     if (rc == 0)
         rc = evloop_timer_set(ev, &s->timer, clock_now_us() + s->op_timeout_us);
     if (rc < 0) {

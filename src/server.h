@@ -41,6 +41,17 @@ struct server_target {
     char *application_name; /* NULL: not sent */
 };
 
+enum server_tls_mode {
+    SERVER_TLS_DISABLE = 0,
+    SERVER_TLS_PREFER,      /* allow and prefer: TLS if the server offers it */
+    SERVER_TLS_REQUIRE,     /* TLS, certificate not checked */
+    SERVER_TLS_VERIFY_CA,   /* certificate chain checked against server_tls_ca_file */
+    SERVER_TLS_VERIFY_FULL, /* and the host name matches */
+};
+struct tls_ctx;
+/* TLS towards PostgreSQL for TCP servers (Unix sockets never use TLS). */
+void server_set_tls(struct tls_ctx *ctx, int mode);
+
 /* Open a connection and start logging in. The server is on its pool's CONNECTING list;
  * the pool hears the outcome through pool_on_server_login() or pool_on_server_closed().
  * NULL with @err filled if it could not even start (socket error, out of memory). */

@@ -75,6 +75,19 @@ int stream_start_tls(struct stream *s, struct tls_ctx *ctx)
     return 0;
 }
 
+int stream_start_tls_client(struct stream *s, struct tls_ctx *ctx, const char *verify_host)
+{
+    if (!buf_empty(&s->out) || buf_unscanned(&s->in) > 0)
+        return -EPROTO;
+    s->tls = tls_client_conn_new(ctx, s->fd, verify_host);
+    if (!s->tls)
+        return -ENOMEM;
+    s->tls_handshaking = true;
+    s->can_read = s->can_write = true;
+    stream_kick(s);
+    return 0;
+}
+
 /* Advance the TLS handshake. Returns true when application data may flow. */
 static bool tls_step(struct stream *s)
 {
@@ -418,8 +431,11 @@ static bool examine(struct stream *s)
 static bool do_read(struct stream *s)
 {
     bool moved = false;
-    if (s->tls_handshaking && !tls_step(s))
-        return false;
+    if (s->tls_handshaking) {
+        if (!tls_step(s))
+            return false;
+        moved = true; /* handshake done: what waited in s->out can go now */
+    }
     while (!s->closed && s->can_read && !s->paused) {
         struct buf *b = &s->in;
         if (buf_ensure(b) < 0) {

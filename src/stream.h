@@ -138,6 +138,9 @@ void stream_want_drained(struct stream *s);
  * 'S'. Nothing may be waiting in either buffer (a client that sent bytes after its
  * SSLRequest is refused: they were not protected). 0, -EPROTO (bytes waiting), -ENOMEM. */
 int stream_start_tls(struct stream *s, struct tls_ctx *ctx) LG_MUSTCHECK;
+/* The same as the TLS client (towards PostgreSQL); @verify_host may be NULL. */
+int stream_start_tls_client(struct stream *s, struct tls_ctx *ctx, const char *verify_host)
+        LG_MUSTCHECK;
 /* Ask for ops->on_out_space once everything in s->out has been written. */
 void stream_want_out_space(struct stream *s);
 /* Resume examining after STREAM_PAUSE or after a mode change; runs at end of turn. */

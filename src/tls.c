@@ -50,6 +50,34 @@ fail:;
     return NULL;
 }
 
+struct tls_ctx *tls_client_ctx_new(const char *ca_file, bool verify, char *err, size_t errlen)
+{
+    struct tls_ctx *c = lg_calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    if (!c->ctx)
+        goto fail;
+    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (verify) {
+        if ((ca_file && *ca_file ? SSL_CTX_load_verify_locations(c->ctx, ca_file, NULL)
+                                 : SSL_CTX_set_default_verify_paths(c->ctx)) != 1)
+            goto fail;
+        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    }
+    return c;
+fail:;
+    char buf[200];
+    ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+    snprintf(err, errlen, "TLS client setup (%s): %s", ca_file ? ca_file : "system CAs", buf);
+    ERR_clear_error();
+    tls_ctx_free(c);
+    return NULL;
+}
+
 void tls_ctx_free(struct tls_ctx *c)
 {
     if (!c)
@@ -70,6 +98,24 @@ struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd)
         return NULL;
     }
     SSL_set_accept_state(t->ssl);
+    return t;
+}
+
+struct tls_conn *tls_client_conn_new(struct tls_ctx *ctx, int fd, const char *verify_host)
+{
+    struct tls_conn *t = lg_calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->ssl = SSL_new(ctx->ctx);
+    if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1 ||
+        (verify_host && SSL_set1_host(t->ssl, verify_host) != 1)) {
+        ERR_clear_error();
+        tls_conn_free(t);
+        return NULL;
+    }
+    if (verify_host)
+        SSL_set_tlsext_host_name(t->ssl, verify_host);
+    SSL_set_connect_state(t->ssl);
     return t;
 }
 

@@ -25,9 +25,14 @@ struct tls_conn;
 struct tls_ctx *tls_ctx_new(const char *cert_file, const char *key_file, char *err,
                             size_t errlen);
 void tls_ctx_free(struct tls_ctx *ctx);
+/* A client-side context (lifeguard connecting to PostgreSQL). @verify: check the
+ * server's certificate against @ca_file (the system store if NULL). NULL on failure. */
+struct tls_ctx *tls_client_ctx_new(const char *ca_file, bool verify, char *err, size_t errlen);
 
 /* TLS over connected non-blocking @fd. NULL on out-of-memory. */
 struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd);
+/* Client side over @fd; @verify_host (may be NULL) must match the certificate. */
+struct tls_conn *tls_client_conn_new(struct tls_ctx *ctx, int fd, const char *verify_host);
 void tls_conn_free(struct tls_conn *t);
 
 /* Drive the handshake: 0 done; -EAGAIN with *@want set; -EPROTO failed. */

@@ -77,3 +77,30 @@ def test_garbage_instead_of_a_client_hello_is_contained(make_lg, certs):
         s.sendall(struct.pack("!II", 8, 80877103) + b"early bytes")
         reply = s.recv(200)
         assert reply[:1] == b"E" and b"unencrypted data after SSL request" in reply
+
+
+def enable_server_ssl(pg, certs):
+    import os
+    os.chmod(certs / "key.pem", 0o600)
+    with closing(pg.conn()) as c, c.cursor() as cur:
+        cur.execute("ALTER SYSTEM SET ssl_cert_file = %s", (str(certs / "cert.pem"),))
+        cur.execute("ALTER SYSTEM SET ssl_key_file = %s", (str(certs / "key.pem"),))
+        cur.execute("ALTER SYSTEM SET ssl = on")
+        cur.execute("SELECT pg_reload_conf()")
+    harness.wait_until(lambda: pg.sql("SHOW ssl")[0][0] == "on", 10)
+
+
+def test_tls_to_the_server_with_verify_ca(make_lg, pg, certs):
+    enable_server_ssl(pg, certs)
+    lg = make_lg(main={"server_tls_sslmode": "verify-ca",
+                       "server_tls_ca_file": str(certs / "cert.pem")})
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        assert cur.fetchone() == (True,)
+        cur.execute("SELECT repeat('q', 5000000)")
+        assert len(cur.fetchone()[0]) == 5000000
+    # verify-full checks the host name: the certificate says CN=localhost, we dial 127.0.0.1
+    lg2 = make_lg(main={"server_tls_sslmode": "verify-full", "query_wait_timeout": "2",
+                        "server_tls_ca_file": str(certs / "cert.pem")})
+    with pytest.raises(psycopg2.OperationalError):
+        lg2.conn()

@@ -313,9 +313,7 @@ static void test_sslmode(void **state)
     struct config *c = expect_ok(AUTH "client_tls_sslmode = prefer\nclient_tls_cert_file = /c.pem\n"
                                       "client_tls_key_file = /k.pem\nserver_tls_sslmode = ALLOW\n",
                                  &d);
-    assert_int_equal(d.warnings, 1);
-    assert_line(&d, "t.ini:6: warning: server_tls_sslmode = allow: TLS is not implemented yet; "
-                    "connections will not use TLS");
+    assert_int_equal(d.warnings, 0);
     assert_string_equal(c->client_tls_sslmode, "prefer");
     assert_string_equal(c->server_tls_sslmode, "allow");
     cfg_free(c);
@@ -326,12 +324,10 @@ static void test_sslmode(void **state)
     expect_error(AUTH "client_tls_sslmode = verify-full\n",
                  "t.ini:3: error: client_tls_sslmode = verify-full: not supported yet: client "
                  "certificates are not checked");
-    expect_error(AUTH "server_tls_sslmode = verify-full\n",
-                 "t.ini:3: error: server_tls_sslmode = verify-full: not supported yet: TLS is not "
-                 "implemented yet");
     expect_error(
             AUTH "server_tls_sslmode = sure\n",
-            "t.ini:3: error: server_tls_sslmode = sure: must be one of: disable, allow, prefer");
+            "t.ini:3: error: server_tls_sslmode = sure: must be one of: disable, allow, prefer, "
+            "require, verify-ca, verify-full");
 }
 
 static void test_errors_collected(void **state)
@@ -369,7 +365,7 @@ static void test_unknown_and_pgbouncer_keys(void **state)
 
     struct cfg_diag d;
     struct config *c = expect_ok(AUTH "so_reuseport = 1\ndns_max_ttl = 15\nSO_REUSEPORT = 0\n"
-                                      "peer_id = 1\nserver_tls_ca_file = \n",
+                                      "peer_id = 1\nserver_tls_key_file = \n",
                                  &d);
     /* each PgBouncer-only key is warned about once */
     assert_int_equal(d.warnings, 4);
