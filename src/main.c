@@ -72,6 +72,9 @@ static void visit_pools(void *arg, stats_pool_visit_fn *fn, void *fn_arg)
  * clients keep pointers into the [databases] entries they logged in with. */
 #define MAX_RETIRED 64
 static struct config *cur_cfg;
+static struct tls_ctx *cur_tls;  /* client side, NULL if client_tls_sslmode = disable */
+static struct tls_ctx *cur_stls; /* server side, NULL if server_tls_sslmode = disable */
+static int cur_smode;
 static struct userlist *cur_ul;
 static const char *cfg_path;
 static struct config *retired_cfg[MAX_RETIRED];
@@ -137,14 +140,52 @@ static int do_reload(struct lg_err *err)
             return diag_fail(&diag, err, "RELOAD failed (auth_file)");
         }
     }
+    /* Certificates are read again (renewed files take effect for new connections;
+     * connections already in TLS keep theirs). sslmode itself needs a restart. */
+    struct tls_ctx *ntls = NULL, *nstls = NULL;
+    char terr[512];
+    if (cur_tls) {
+        ntls = tls_ctx_new(next->client_tls_cert_file, next->client_tls_key_file, terr,
+                           sizeof(terr));
+        if (!ntls) {
+            cfg_diag_add(&diag, true, cfg_path, 0, "%s", terr);
+            userlist_free(ul);
+            cfg_free(next);
+            return diag_fail(&diag, err, "RELOAD failed (client TLS)");
+        }
+    }
+    if (cur_stls) {
+        nstls = tls_client_ctx_new(next->server_tls_ca_file, cur_smode >= SERVER_TLS_VERIFY_CA,
+                                   terr, sizeof(terr));
+        if (!nstls) {
+            cfg_diag_add(&diag, true, cfg_path, 0, "%s", terr);
+            tls_ctx_free(ntls);
+            userlist_free(ul);
+            cfg_free(next);
+            return diag_fail(&diag, err, "RELOAD failed (server TLS)");
+        }
+    }
     if (diag.len)
         log_warn("RELOAD:\n%s", diag.text);
     cfg_diag_fini(&diag);
     int rc = swap_config(next, ul, err);
     if (rc < 0) {
+        tls_ctx_free(ntls);
+        tls_ctx_free(nstls);
         cfg_free(next);
         userlist_free(ul);
         return rc;
+    }
+    /* OpenSSL reference-counts contexts: live connections keep the old one alive. */
+    if (ntls) {
+        client_set_tls(ntls, strcmp(next->client_tls_sslmode, "require") == 0);
+        tls_ctx_free(cur_tls);
+        cur_tls = ntls;
+    }
+    if (nstls) {
+        server_set_tls(nstls, cur_smode);
+        tls_ctx_free(cur_stls);
+        cur_stls = nstls;
     }
     log_info("configuration reloaded from %s", cfg_path);
     return 0;
@@ -506,9 +547,12 @@ int main(int argc, char **argv)
         log_info("TLS to servers: %s", cfg->server_tls_sslmode);
     }
     server_set_tls(stls, smode);
+    cur_stls = stls;
+    cur_smode = smode;
     pool_module_init(g_ev, cfg);
     client_module_init(g_ev, cfg, ul);
     client_set_tls(tls, tls && strcmp(cfg->client_tls_sslmode, "require") == 0);
+    cur_tls = tls;
     client_set_hba(hba);
     struct console_hooks hooks = {request_shutdown, do_reload, do_set};
     cur_cfg = cfg;
@@ -570,8 +614,8 @@ int main(int argc, char **argv)
         userlist_free(retired_ul[i]);
         cfg_free(retired_cfg[i]);
     }
-    tls_ctx_free(tls);
-    tls_ctx_free(stls);
+    tls_ctx_free(cur_tls);
+    tls_ctx_free(cur_stls);
     hba_free(hba);
     buf_cache_flush();
     log_info("lifeguard stopped");

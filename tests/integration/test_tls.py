@@ -104,3 +104,24 @@ def test_tls_to_the_server_with_verify_ca(make_lg, pg, certs):
                         "server_tls_ca_file": str(certs / "cert.pem")})
     with pytest.raises(psycopg2.OperationalError):
         lg2.conn()
+
+
+def presented_cn(lg):
+    res = harness.run(["openssl", "s_client", "-starttls", "postgres", "-connect",
+                       f"{lg.host}:{lg.port}", "-brief"], check=False, timeout=20)
+    return res.stdout + res.stderr
+
+
+def test_reload_picks_up_renewed_certificates(make_lg, certs, tmp_path):
+    lg = make_lg(main={**tls_main(certs, "prefer"), "admin_users": "trustuser"})
+    assert "CN = localhost" in presented_cn(lg) or "CN=localhost" in presented_cn(lg)
+    harness.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                 str(tmp_path / "k2.pem"), "-out", str(tmp_path / "c2.pem"), "-days", "2",
+                 "-subj", "/CN=renewed.example"])
+    lg.config["main"]["client_tls_cert_file"] = str(tmp_path / "c2.pem")
+    lg.config["main"]["client_tls_key_file"] = str(tmp_path / "k2.pem")
+    lg.write_config()
+    with closing(lg.conn(db="pgbouncer")) as a, a.cursor() as cur:
+        cur.execute("RELOAD")
+    out = presented_cn(lg)
+    assert "renewed.example" in out, out[-2000:]
