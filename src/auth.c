@@ -95,6 +95,7 @@ int auth_begin(struct auth_exchange *a, int auth_type, const char *user, const c
     a->fake = secret == NULL;
     switch (auth_type) {
     case AUTH_TYPE_TRUST:
+    case AUTH_TYPE_CERT: /* the certificate was checked before the exchange */
         return AUTH_OK;
     case AUTH_TYPE_PLAIN:
         if (pgproto_put_auth(out, PGPROTO_AUTH_CLEARTEXT, NULL, 0) < 0)

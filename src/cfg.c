@@ -486,6 +486,18 @@ void cfg_validate(const struct config *c, struct cfg_diag *d, const struct cfg_l
         cfg_diag_add(d, true, l.file, l.line,
                      "listen_addr and unix_socket_dir are both empty: nothing to listen on");
     }
+    if (c->client_tls_sslmode && strncmp(c->client_tls_sslmode, "verify", 6) == 0 &&
+        (!c->client_tls_ca_file || !*c->client_tls_ca_file)) {
+        l = loc_of(locs, "client_tls_sslmode", deffile);
+        cfg_diag_add(d, true, l.file, l.line, "client_tls_sslmode = %s needs client_tls_ca_file",
+                     c->client_tls_sslmode);
+    }
+    if (c->auth_type == AUTH_TYPE_CERT &&
+        (!c->client_tls_sslmode || strncmp(c->client_tls_sslmode, "verify", 6) != 0)) {
+        l = loc_of(locs, "auth_type", deffile);
+        cfg_diag_add(d, true, l.file, l.line,
+                     "auth_type = cert needs client_tls_sslmode = verify-ca or verify-full");
+    }
     if (c->auth_type == AUTH_TYPE_HBA && (!c->auth_hba_file || !*c->auth_hba_file)) {
         l = loc_of(locs, "auth_type", deffile);
         cfg_diag_add(d, true, l.file, l.line, "auth_type = hba needs auth_hba_file");

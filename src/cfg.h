@@ -25,6 +25,7 @@ enum auth_type {
     AUTH_TYPE_MD5,   /* md5, or SCRAM when the stored secret is a SCRAM secret (PgBouncer) */
     AUTH_TYPE_SCRAM, /* scram-sha-256 */
     AUTH_TYPE_HBA,   /* per connection, from auth_hba_file (pg_hba.conf syntax) */
+    AUTH_TYPE_CERT,  /* TLS client certificate whose CN is the user name */
 };
 
 /* Collected diagnostics: each entry one line "file:line: error: ..." or "...: warning: ...". */

@@ -63,7 +63,7 @@ static const struct cfg_enum auth_types[] = {
         {"scram-sha-256", AUTH_TYPE_SCRAM, CFG_SUPPORTED, NULL},
         {"any", -1, CFG_REFUSED, "not supported yet"},
         {"hba", AUTH_TYPE_HBA, CFG_SUPPORTED, NULL},
-        {"cert", -1, CFG_REFUSED, "not supported yet"},
+        {"cert", AUTH_TYPE_CERT, CFG_SUPPORTED, NULL},
         {"pam", -1, CFG_REFUSED, "not supported yet"},
         {"ldap", -1, CFG_REFUSED, "not supported yet"},
         {NULL, 0, CFG_SUPPORTED, NULL},
@@ -74,8 +74,8 @@ static const struct cfg_enum client_sslmodes[] = {
         {"allow", 1, CFG_SUPPORTED, NULL},
         {"prefer", 2, CFG_SUPPORTED, NULL},
         {"require", 3, CFG_SUPPORTED, NULL},
-        {"verify-ca", 4, CFG_REFUSED, "not supported yet: client certificates are not checked"},
-        {"verify-full", 5, CFG_REFUSED, "not supported yet: client certificates are not checked"},
+        {"verify-ca", 4, CFG_SUPPORTED, NULL},
+        {"verify-full", 5, CFG_SUPPORTED, NULL},
         {NULL, 0, CFG_SUPPORTED, NULL},
 };
 
@@ -204,13 +204,14 @@ const struct cfg_key cfg_keys[] = {
         INT("http_listen_port", http_listen_port, "0", 0, 65535, CFG_RESTART,
             "port of the HTTP listener; 0 = off"),
         SENUM("client_tls_sslmode", client_tls_sslmode, "disable", client_sslmodes, CFG_RESTART,
-              "TLS towards clients: disable, allow/prefer (TLS if the client asks), require"),
+              "TLS towards clients: disable, allow/prefer (TLS if the client asks), require, "
+              "verify-ca/verify-full (and a client certificate from client_tls_ca_file)"),
         STR("client_tls_cert_file", client_tls_cert_file, NULL, CFG_RELOAD,
             "PEM certificate (chain) lifeguard presents to clients"),
         STR("client_tls_key_file", client_tls_key_file, NULL, CFG_RELOAD,
             "PEM private key for client_tls_cert_file"),
         STR("client_tls_ca_file", client_tls_ca_file, NULL, CFG_RESTART,
-            "PEM CA bundle (for verifying client certificates; not used yet)"),
+            "PEM CA bundle that client certificates must chain to (verify-ca, verify-full)"),
         SENUM("server_tls_sslmode", server_tls_sslmode, "disable", sslmodes, CFG_RESTART,
               "TLS towards PostgreSQL (TCP only): disable, allow/prefer (TLS if the server "
               "offers it), require, verify-ca, verify-full (checks the host name)"),

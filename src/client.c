@@ -356,9 +356,29 @@ static void start_tls(struct evloop *ev, void *arg)
 /* The authentication method for this connection: auth_type, or the first matching
  * auth_hba_file rule. Returns false after closing the client (reject, no rule, peer
  * mismatch, unsupported method). */
+/* auth_type = cert: a verified TLS client certificate whose CN is the user name.
+ * Closes the client and returns false otherwise. */
+static bool cert_ok(struct client *c)
+{
+    char cn[256];
+    if (!c->tls || !c->st.tls || tls_peer_cn(c->st.tls, cn, sizeof(cn)) < 0) {
+        client_close(c, "28000", "certificate authentication failed for user \"%s\": no "
+                                 "verified client certificate", c->user);
+        return false;
+    }
+    if (strcmp(cn, c->user) != 0) {
+        client_close(c, "28000", "certificate authentication failed for user \"%s\": "
+                                 "the certificate is for \"%.64s\"", c->user, cn);
+        return false;
+    }
+    return true;
+}
+
 static bool choose_method(struct client *c)
 {
     c->auth_method = g_cfg->auth_type;
+    if (g_cfg->auth_type == AUTH_TYPE_CERT)
+        return cert_ok(c);
     if (g_cfg->auth_type != AUTH_TYPE_HBA)
         return true;
     struct sockaddr_storage ss;
@@ -393,9 +413,8 @@ static bool choose_method(struct client *c)
         return false;
     }
     case HBA_CERT:
-        client_close(c, "28000", "cert authentication is not supported yet (%s line %d)",
-                     g_cfg->auth_hba_file, line);
-        return false;
+        c->auth_method = AUTH_TYPE_CERT;
+        return cert_ok(c);
     case HBA_REJECT:
     default:
         if (line)
@@ -466,7 +485,8 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
         }
     }
     const char *auth_user = c->db->auth_user ? c->db->auth_user : g_cfg->auth_user;
-    if (!secret && auth_user && *auth_user && c->auth_method != AUTH_TYPE_TRUST) {
+    if (!secret && auth_user && *auth_user && c->auth_method != AUTH_TYPE_TRUST &&
+        c->auth_method != AUTH_TYPE_CERT) {
         start_lookup(c, auth_user);
         return c->state == CLIENT_CLOSING ? -1 : len;
     }

@@ -147,6 +147,11 @@ static int do_reload(struct lg_err *err)
     if (cur_tls) {
         ntls = tls_ctx_new(next->client_tls_cert_file, next->client_tls_key_file, terr,
                            sizeof(terr));
+        if (ntls && strncmp(next->client_tls_sslmode, "verify", 6) == 0 &&
+            tls_ctx_require_client_cert(ntls, next->client_tls_ca_file, terr, sizeof(terr)) < 0) {
+            tls_ctx_free(ntls);
+            ntls = NULL;
+        }
         if (!ntls) {
             cfg_diag_add(&diag, true, cfg_path, 0, "%s", terr);
             userlist_free(ul);
@@ -178,7 +183,8 @@ static int do_reload(struct lg_err *err)
     }
     /* OpenSSL reference-counts contexts: live connections keep the old one alive. */
     if (ntls) {
-        client_set_tls(ntls, strcmp(next->client_tls_sslmode, "require") == 0);
+        client_set_tls(ntls, strcmp(next->client_tls_sslmode, "require") == 0 ||
+                                     strncmp(next->client_tls_sslmode, "verify", 6) == 0);
         tls_ctx_free(cur_tls);
         cur_tls = ntls;
     }
@@ -526,6 +532,9 @@ int main(int argc, char **argv)
                           sizeof(terr));
         if (!tls)
             die("%s", terr);
+        if (strncmp(cfg->client_tls_sslmode, "verify", 6) == 0 &&
+            tls_ctx_require_client_cert(tls, cfg->client_tls_ca_file, terr, sizeof(terr)) < 0)
+            die("%s", terr);
         log_info("TLS for clients: %s", cfg->client_tls_sslmode);
     }
     struct tls_ctx *stls = NULL;
@@ -551,7 +560,8 @@ int main(int argc, char **argv)
     cur_smode = smode;
     pool_module_init(g_ev, cfg);
     client_module_init(g_ev, cfg, ul);
-    client_set_tls(tls, tls && strcmp(cfg->client_tls_sslmode, "require") == 0);
+    client_set_tls(tls, tls && (strcmp(cfg->client_tls_sslmode, "require") == 0 ||
+                                strncmp(cfg->client_tls_sslmode, "verify", 6) == 0));
     cur_tls = tls;
     client_set_hba(hba);
     struct console_hooks hooks = {request_shutdown, do_reload, do_set};

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "alloc.h"
 
@@ -76,6 +77,37 @@ fail:;
     ERR_clear_error();
     tls_ctx_free(c);
     return NULL;
+}
+
+int tls_ctx_require_client_cert(struct tls_ctx *c, const char *ca_file, char *err,
+                                size_t errlen)
+{
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca_file);
+    if (SSL_CTX_load_verify_locations(c->ctx, ca_file, NULL) != 1 || !names) {
+        char buf[200];
+        ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
+        snprintf(err, errlen, "client_tls_ca_file %s: %s", ca_file, buf);
+        ERR_clear_error();
+        if (names)
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+        return -EINVAL;
+    }
+    SSL_CTX_set_client_CA_list(c->ctx, names);
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    return 0;
+}
+
+int tls_peer_cn(const struct tls_conn *t, char *cn, size_t len)
+{
+    X509 *cert = SSL_get1_peer_certificate(t->ssl);
+    if (!cert)
+        return -ENOENT;
+    int rc = -ENOENT;
+    if (SSL_get_verify_result(t->ssl) == X509_V_OK &&
+        X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, (int)len) > 0)
+        rc = 0;
+    X509_free(cert);
+    return rc;
 }
 
 void tls_ctx_free(struct tls_ctx *c)

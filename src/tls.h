@@ -24,6 +24,13 @@ struct tls_conn;
  * in @err on failure (unreadable files, key not matching the certificate). */
 struct tls_ctx *tls_ctx_new(const char *cert_file, const char *key_file, char *err,
                             size_t errlen);
+/* Require client certificates chaining to @ca_file on connections of @ctx. 0 or -EINVAL
+ * (reason in @err). */
+int tls_ctx_require_client_cert(struct tls_ctx *ctx, const char *ca_file, char *err,
+                                size_t errlen);
+/* The verified client certificate's common name into @cn. 0, or -ENOENT if there is no
+ * verified certificate. */
+int tls_peer_cn(const struct tls_conn *t, char *cn, size_t len);
 void tls_ctx_free(struct tls_ctx *ctx);
 /* A client-side context (lifeguard connecting to PostgreSQL). @verify: check the
  * server's certificate against @ca_file (the system store if NULL). NULL on failure. */

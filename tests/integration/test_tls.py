@@ -125,3 +125,36 @@ def test_reload_picks_up_renewed_certificates(make_lg, certs, tmp_path):
         cur.execute("RELOAD")
     out = presented_cn(lg)
     assert "renewed.example" in out, out[-2000:]
+
+
+@pytest.fixture(scope="module")
+def client_ca(tmp_path_factory):
+    """A CA, and client certificates for trustuser and for someone else."""
+    d = tmp_path_factory.mktemp("ca")
+    run = harness.run
+    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "ca.key"),
+         "-out", str(d / "ca.pem"), "-days", "2", "-subj", "/CN=test CA"])
+    for who in ("trustuser", "mallory"):
+        run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / f"{who}.key"),
+             "-out", str(d / f"{who}.csr"), "-subj", f"/CN={who}"])
+        run(["openssl", "x509", "-req", "-in", str(d / f"{who}.csr"), "-CA", str(d / "ca.pem"),
+             "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-out", str(d / f"{who}.pem"),
+             "-days", "2"])
+        (d / f"{who}.key").chmod(0o600)
+    return d
+
+
+def test_auth_type_cert_maps_the_certificate_cn_to_the_user(make_lg, certs, client_ca):
+    lg = make_lg(main={**tls_main(certs, "verify-ca"), "auth_type": "cert",
+                       "client_tls_ca_file": str(client_ca / "ca.pem")})
+    good = dict(sslmode="require", sslcert=str(client_ca / "trustuser.pem"),
+                sslkey=str(client_ca / "trustuser.key"))
+    with closing(lg.conn(**good)) as c, c.cursor() as cur:
+        cur.execute("SELECT current_user")
+        assert cur.fetchone() == ("trustuser",)
+    with pytest.raises(psycopg2.OperationalError) as ei:
+        lg.conn(sslmode="require", sslcert=str(client_ca / "mallory.pem"),
+                sslkey=str(client_ca / "mallory.key"))
+    assert "certificate authentication failed" in str(ei.value)
+    with pytest.raises(psycopg2.OperationalError):
+        lg.conn(sslmode="require")  # no client certificate: the handshake fails

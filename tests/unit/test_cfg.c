@@ -285,7 +285,7 @@ static void test_range_errors(void **state)
 static void test_auth_types(void **state)
 {
     (void)state;
-    const char *refused[] = {"any", "cert", "pam", "ldap"};
+    const char *refused[] = {"any", "pam", "ldap"};
     for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
         char text[100], want[100];
         snprintf(text, sizeof(text), "[pgbouncer]\nauth_type = %s\n", refused[i]);
@@ -321,9 +321,9 @@ static void test_sslmode(void **state)
     expect_error(AUTH "client_tls_sslmode = require\n",
                  "t.ini:3: error: client_tls_sslmode = require needs client_tls_cert_file and "
                  "client_tls_key_file");
-    expect_error(AUTH "client_tls_sslmode = verify-full\n",
-                 "t.ini:3: error: client_tls_sslmode = verify-full: not supported yet: client "
-                 "certificates are not checked");
+    expect_error(AUTH "client_tls_sslmode = verify-full\nclient_tls_cert_file = /c\n"
+                      "client_tls_key_file = /k\n",
+                 "t.ini:3: error: client_tls_sslmode = verify-full needs client_tls_ca_file");
     expect_error(
             AUTH "server_tls_sslmode = sure\n",
             "t.ini:3: error: server_tls_sslmode = sure: must be one of: disable, allow, prefer, "
