@@ -1,35 +1,67 @@
 #!/usr/bin/env bash
-# bench/run.sh: pgbench -S against PostgreSQL directly, through PgBouncer and
-# through lifeguard, interleaved, with the poolers' CPU per transaction.
+# bench/run.sh: the benchmark suite (issue 6). PostgreSQL directly, through
+# PgBouncer and through lifeguard, interleaved (direct, PgBouncer, lifeguard,
+# direct, ...), with each pooler's CPU per transaction from /proc/PID/stat.
 # Builds nothing (`make bench` builds the release binary first). Starts its own
-# PostgreSQL 15 and both poolers with equivalent settings (session mode,
-# default_pool_size=16, scram-sha-256, one userlist), stops them at the end.
+# PostgreSQL 15 and both poolers with the same settings (transaction mode, same
+# default_pool_size, scram-sha-256, one userlist), stops them at the end.
 #
-#   BENCH_T=20          seconds per pgbench run
-#   BENCH_ROUNDS=1      rounds of (direct, PgBouncer, lifeguard)
-#   BENCH_SCALE=10      pgbench -i scale
-#   BENCH_CLIENTS=16    pgbench -c
-#   BENCH_POOL=$BENCH_CLIENTS   default_pool_size of both poolers
-#   BENCH_MODE=session  pool_mode of both poolers (session|transaction|statement)
-#   BENCH_PROTO=simple  pgbench -M (simple|extended|prepared)
-#   LG_BINARY=...       lifeguard binary (default build/release/lifeguard)
+# Scenarios (pgbench, scale $BENCH_SCALE):
+#   S-c1 S-c16 S-c64 S-c256     -S, simple protocol, 1/16/64/256 clients
+#   ext-c16 ext-c64             -S -M extended
+#   prep-c16 prep-c64           -S -M prepared
+#   conn-c16 conn-c64           -S -C (a new connection per transaction)
+#   tpcb-c16                    tpcb-like (the default script)
+#   lat-c16 lat-c1000           -S with pgbench -l: latency p50/p99/p99.9
+# Extras, once per pooler:
+#   callgrind   instructions per -S transaction (marginal, see below)
+#   strace      system calls per -S transaction (strace -c -f)
+#   memory      pooler RSS per idle client, 2,000 and 10,000 clients (auth_type=trust)
+#
+#   BENCH_QUICK=1        1 round, 1 s runs, short extras: the whole suite in ~2 minutes
+#   BENCH_T=5            seconds per pgbench run (quick: 1)
+#   BENCH_ROUNDS=3       rounds of (direct, PgBouncer, lifeguard) (quick: 1)
+#   BENCH_SCALE=10       pgbench -i scale
+#   BENCH_POOL=16        default_pool_size of both poolers
+#   BENCH_MODE=transaction  pool_mode of both poolers
+#   BENCH_SCENARIOS="..."   subset of the scenario names above (default: all)
+#   BENCH_EXTRAS="callgrind strace memory"   subset of the extras (default: all)
+#   BENCH_IDLE="2000 10000"  idle-client counts for the memory extra
+#   BENCH_CG_T=10        seconds per callgrind run (quick: 3)
+#   BENCH_CG_RATES="150 900"  the two pgbench -R rates of the callgrind runs
+#   LG_BINARY=...        lifeguard binary (default build/release/lifeguard)
 #   PGBOUNCER_BINARY=/usr/sbin/pgbouncer
-#   BENCH_OUT=bench/results/YYYY-MM-DD.md   where the report goes
+#   BENCH_OUT=bench/results/YYYY-MM-DD.md   the report; raw data goes next to it as .json
+#   BENCH_KEEP=1         keep the work directory (logs, pgbench output) in /tmp
+# Old single-scenario use: BENCH_CLIENTS=N [BENCH_PROTO=extended] runs only a
+# "custom" -S scenario with those settings (and no extras unless BENCH_EXTRAS is set).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-T=${BENCH_T:-20}
-ROUNDS=${BENCH_ROUNDS:-1}
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    T=${BENCH_T:-1} ROUNDS=${BENCH_ROUNDS:-1} CG_T=${BENCH_CG_T:-3}
+else
+    T=${BENCH_T:-5} ROUNDS=${BENCH_ROUNDS:-3} CG_T=${BENCH_CG_T:-10}
+fi
 SCALE=${BENCH_SCALE:-10}
-CLIENTS=${BENCH_CLIENTS:-16}
-POOL=${BENCH_POOL:-$CLIENTS}
-MODE=${BENCH_MODE:-session}
-PROTO=${BENCH_PROTO:-simple}
+POOL=${BENCH_POOL:-16}
+MODE=${BENCH_MODE:-transaction}
+ALL_SCENARIOS="S-c1 S-c16 S-c64 S-c256 ext-c16 ext-c64 prep-c16 prep-c64 conn-c16 conn-c64 tpcb-c16 lat-c16 lat-c1000"
+if [ -n "${BENCH_CLIENTS:-}" ] && [ -z "${BENCH_SCENARIOS:-}" ]; then
+    SCENARIOS=custom
+    EXTRAS=${BENCH_EXTRAS:-}
+else
+    SCENARIOS=${BENCH_SCENARIOS:-$ALL_SCENARIOS}
+    EXTRAS=${BENCH_EXTRAS-callgrind strace memory}
+fi
+IDLE=${BENCH_IDLE:-2000 10000}
 lg_bin=$(readlink -f "${LG_BINARY:-$repo/build/release/lifeguard}")
 pgb_bin=$(readlink -f "${PGBOUNCER_BINARY:-/usr/sbin/pgbouncer}")
 out=${BENCH_OUT:-$repo/bench/results/$(date +%F).md}
 pgbin=/usr/lib/postgresql/15/bin
 py=/usr/bin/python3
+suite_start=$(date +%s)
 
 die() {
     echo "bench: $*" >&2
@@ -38,9 +70,26 @@ die() {
 [ -x "$lg_bin" ] || die "$lg_bin not found (make BUILD=release, or make bench)"
 [ -x "$pgb_bin" ] || die "$pgb_bin not found (scripts/deps.sh installs pgbouncer)"
 [ -x "$pgbin/pgbench" ] || die "PostgreSQL 15 not installed (scripts/deps.sh)"
-for v in "$T" "$ROUNDS" "$SCALE" "$CLIENTS"; do
-    [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "BENCH_T/ROUNDS/SCALE/CLIENTS must be positive integers"
+for v in "$T" "$ROUNDS" "$SCALE" "$POOL" "$CG_T"; do
+    [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "BENCH_T/ROUNDS/SCALE/POOL/CG_T must be positive integers"
 done
+has_extra() { [[ " $EXTRAS " == *" $1 "* ]]; }
+if has_extra callgrind && ! command -v valgrind >/dev/null; then
+    echo "bench: valgrind not installed: skipping callgrind (apt-get install valgrind)" >&2
+    EXTRAS=${EXTRAS//callgrind/}
+fi
+if has_extra strace && ! command -v strace >/dev/null; then
+    echo "bench: strace not installed: skipping strace (apt-get install strace)" >&2
+    EXTRAS=${EXTRAS//strace/}
+fi
+
+# 10,000 idle clients and 1,000 pgbench clients need file descriptors (inherited
+# by the poolers, the client script and pgbench)
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fd_limit=$(ulimit -n)
+if [ "$fd_limit" != unlimited ] && [ "$fd_limit" -lt 10100 ]; then
+    echo "bench: ulimit -n is $fd_limit: idle-client counts above $((fd_limit - 100)) skipped" >&2
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
     as_owner() { setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; }
@@ -61,6 +110,15 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 pids=()
 pg_started=0
+stop_pid() { # pid: TERM, wait up to 30 s, KILL
+    kill -TERM "$1" 2>/dev/null || return 0
+    for _ in $(seq 300); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null || true
+}
 cleanup() {
     trap - EXIT INT TERM
     local pid
@@ -68,11 +126,7 @@ cleanup() {
         kill -TERM "$pid" 2>/dev/null || true
     done
     for pid in "${pids[@]}"; do
-        for _ in $(seq 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+        stop_pid "$pid"
     done
     if [ "$pg_started" = 1 ]; then
         as_owner "$pgbin/pg_ctl" -D "$work/pg" -m fast -w -t 30 stop >/dev/null 2>&1 ||
@@ -98,8 +152,8 @@ print(s.getsockname()[1])
 EOF
 }
 port_accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() { # port pid name
-    for _ in $(seq 100); do
+wait_port() { # port pid name [tenths of a second]
+    for _ in $(seq "${4:-100}"); do
         port_accepts "$1" && return 0
         kill -0 "$2" 2>/dev/null || {
             tail -n 20 "$work/$3.log" >&2
@@ -107,13 +161,15 @@ wait_port() { # port pid name
         }
         sleep 0.1
     done
-    die "$3 not listening on $1 after 10 s"
+    die "$3 not listening on $1 after $((${4:-100} / 10)) s"
 }
-# utime+stime of a pid in clock ticks, and each alone: "user sys"
+# utime+stime of a pid in clock ticks: "user sys"
 cpu_ticks() { sed -E 's/^.*\) //' "/proc/$1/stat" | awk '{print $12, $13}'; }
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 clk_tck=$(getconf CLK_TCK)
 # clock ticks over transactions -> µs per transaction
 per_tx() { awk -v d="$1" -v tx="$2" -v hz="$clk_tck" 'BEGIN { printf "%.2f", d / hz * 1e6 / tx }'; }
+pgb_tx() { sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' "$1"; }
 
 # ---- PostgreSQL ----
 pg_port=$(free_port)
@@ -124,7 +180,7 @@ cat >>"$work/pg/postgresql.conf" <<EOF
 port = $pg_port
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$work'
-max_connections = 200
+max_connections = 300
 shared_buffers = 512MB
 fsync = off
 synchronous_commit = off
@@ -137,6 +193,8 @@ psql_admin=(as_owner "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$pg_p
 secret=$("${psql_admin[@]}" -d postgres -At \
     -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'bench'")
 printf '"bench" "%s"\n' "$secret" >"$work/userlist.txt"
+# auth_type=trust (idle clients) needs a password the pooler can log in to the server with
+printf '"bench" "bench"\n' >"$work/userlist-plain.txt"
 export PGPASSWORD=bench
 echo "bench: pgbench -i -s $SCALE"
 timeout 600 "$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U bench -i -s "$SCALE" -q bench \
@@ -146,8 +204,13 @@ timeout 600 "$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U bench -i -s "$SCALE" 
 }
 
 # ---- the two poolers, same settings ----
-start_pooler() { # name binary -> sets started_port, started_pid
-    local name=$1 bin=$2 section=lifeguard port
+# start_pooler name binary [auth_type [max_client_conn [wrapper...]]]
+#   -> started_port, started_pid
+start_pooler() {
+    local name=$1 bin=$2 auth=${3:-scram-sha-256} maxc=${4:-2000} section=lifeguard port
+    shift $(($# < 4 ? $# : 4))
+    local userlist=$work/userlist.txt
+    [ "$auth" = trust ] && userlist=$work/userlist-plain.txt
     case "$(basename "$bin")" in *pgbouncer*) section=pgbouncer ;; esac
     port=$(free_port)
     mkdir -p "$work/$name.sock"
@@ -158,22 +221,24 @@ bench = host=127.0.0.1 port=$pg_port dbname=bench
 [$section]
 listen_addr = 127.0.0.1
 listen_port = $port
+listen_backlog = 4096
 unix_socket_dir = $work/$name.sock
-auth_type = scram-sha-256
-auth_file = $work/userlist.txt
+auth_type = $auth
+auth_file = $userlist
 pool_mode = $MODE
 default_pool_size = $POOL
-max_client_conn = 2000
+max_client_conn = $maxc
 ignore_startup_parameters = extra_float_digits
 EOF
     [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$work"
-    spawn_owner "$bin" "$work/$name.ini" >"$work/$name.log" 2>&1
+    spawn_owner "$@" "$bin" "$work/$name.ini" >"$work/$name.log" 2>&1
     local pid=$!
     pids+=("$pid")
-    wait_port "$port" "$pid" "$name"
+    wait_port "$port" "$pid" "$name" 600
     started_port=$port
     started_pid=$pid
 }
+# the pid of the pooler itself when it runs under setpriv/valgrind (setpriv execs)
 start_pooler pgbouncer "$pgb_bin"
 port_pgbouncer=$started_port pid_pgbouncer=$started_pid
 start_pooler lifeguard "$lg_bin"
@@ -181,106 +246,213 @@ port_lifeguard=$started_port pid_lifeguard=$started_pid
 echo "bench: PgBouncer on $port_pgbouncer (pid $pid_pgbouncer)," \
     "lifeguard on $port_lifeguard (pid $pid_lifeguard)"
 
-# ---- interleaved runs ----
-results=$work/results.tsv
+# ---- interleaved pgbench runs ----
+# results.tsv: scenario round target tps tx latency_ms user_us sys_us
+# latency.tsv: scenario round target p50_ms p99_ms p999_ms n
+results=$work/results.tsv latency=$work/latency.tsv
 : >"$results"
-run_one() { # round target port pid-or-empty
-    local round=$1 target=$2 port=$3 pid=$4 before after log=$work/run-$1-$2.log
+: >"$latency"
+scenario_args() { # name -> sets s_args s_clients s_direct
+    s_direct=1
+    case "$1" in
+    S-c*) s_args="-S -M simple" s_clients=${1#S-c} ;;
+    ext-c*) s_args="-S -M extended" s_clients=${1#ext-c} ;;
+    prep-c*) s_args="-S -M prepared" s_clients=${1#prep-c} ;;
+    conn-c*) s_args="-S -M simple -C" s_clients=${1#conn-c} ;;
+    tpcb-c*) s_args="-M simple" s_clients=${1#tpcb-c} ;;
+    lat-c*) s_args="-S -M simple" s_clients=${1#lat-c} ;;
+    custom) s_args="-S -M ${BENCH_PROTO:-simple}" s_clients=$BENCH_CLIENTS ;;
+    *) die "unknown scenario $1 (known: $ALL_SCENARIOS)" ;;
+    esac
+    # PostgreSQL itself runs at most max_connections = 300 backends
+    [ "$s_clients" -gt 250 ] && [ "${1%%-*}" = lat ] && s_direct=0
+    [ "$s_clients" -gt 290 ] && s_direct=0
+    return 0
+}
+run_one() { # scenario round target port pid-or-empty
+    local sc=$1 round=$2 target=$3 port=$4 pid=$5 before after
+    local log=$work/run-$sc-$round-$target.log j=2 extra=()
+    scenario_args "$sc"
+    [ "$s_clients" -lt 2 ] && j=1
+    if [ "${sc%%-*}" = lat ]; then
+        rm -rf "$work/lat-$sc-$round-$target"
+        mkdir -p "$work/lat-$sc-$round-$target"
+        extra=(-l "--log-prefix=$work/lat-$sc-$round-$target/log")
+    fi
+    # pgbench's -T includes the logins (SCRAM: ~1 ms of client CPU each): longer
+    # runs for many clients, so that 1,000 clients get past logging in
+    local dur=$((T + (s_clients >= 64 ? 1 + s_clients / 150 : 0)))
     [ -n "$pid" ] && before=$(cpu_ticks "$pid")
-    if ! timeout $((T + 120)) "$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U bench -n -S \
-        -M "$PROTO" -c "$CLIENTS" -j 2 -T "$T" bench >"$log" 2>&1; then
+    # shellcheck disable=SC2086
+    if ! timeout $((dur + 180)) "$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U bench -n $s_args \
+        -c "$s_clients" -j "$j" -T "$dur" "${extra[@]}" bench >"$log" 2>&1 ||
+        [ "$(pgb_tx "$log")" = 0 ]; then
         # A pooler that cannot run this protocol (PgBouncer 1.18 and -M prepared in
         # transaction mode) is reported as failed, not fatal to the whole run.
-        tail -n 3 "$log" >&2
-        printf '%s\t%s\t-\t-\t-\t-\t-\n' "$round" "$target" >>"$results"
-        printf 'bench: round %s %-9s FAILED (see above)\n' "$round" "$target"
+        tail -n 2 "$log" | sed "s/^/bench:   $target: /" >&2
+        printf '%s\t%s\t%s\t-\t-\t-\t-\t-\n' "$sc" "$round" "$target" >>"$results"
+        printf 'bench: %-9s round %s %-9s FAILED\n' "$sc" "$round" "$target"
         return 0
     fi
     [ -n "$pid" ] && after=$(cpu_ticks "$pid")
     local tps tx failed lat user=- sys=-
     tps=$(sed -nE 's/^tps = ([0-9.]+) .*/\1/p' "$log" | tail -n 1)
-    tx=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' "$log")
+    tx=$(pgb_tx "$log")
     failed=$(sed -nE 's/^number of failed transactions: ([0-9]+).*/\1/p' "$log")
     lat=$(sed -nE 's/^latency average = ([0-9.]+) ms/\1/p' "$log")
-    [ "${failed:-0}" = 0 ] || die "$target: $failed failed transactions"
+    [ "${failed:-0}" = 0 ] || die "$sc $target: $failed failed transactions"
     if [ -n "$pid" ]; then
         read -r ub sb <<<"$before"
         read -r ua sa <<<"$after"
         user=$(per_tx $((ua - ub)) "$tx")
         sys=$(per_tx $((sa - sb)) "$tx")
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$target" "$tps" "$tx" "$lat" "$user" "$sys" \
-        >>"$results"
-    printf 'bench: round %s %-9s tps %10s  latency %6s ms  pooler CPU µs/tx user %s sys %s\n' \
-        "$round" "$target" "$tps" "$lat" "$user" "$sys"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$round" "$target" "$tps" "$tx" "$lat" \
+        "$user" "$sys" >>"$results"
+    local pct=""
+    if [ "${sc%%-*}" = lat ]; then
+        # pgbench -l: client_id tx_no latency_us script_no epoch_s epoch_us
+        pct=$(cat "$work/lat-$sc-$round-$target"/log* | "$py" -c '
+import sys
+v = sorted(int(l.split()[2]) for l in sys.stdin if l.strip())
+q = lambda p: v[min(len(v) - 1, int(p * len(v)))] / 1000
+print(f"{q(0.5):.3f}\t{q(0.99):.3f}\t{q(0.999):.3f}\t{len(v)}")')
+        printf '%s\t%s\t%s\t%s\n' "$sc" "$round" "$target" "$pct" >>"$latency"
+        rm -rf "$work/lat-$sc-$round-$target"
+        pct=" p50/p99/p99.9 ms $(cut -f1-3 <<<"$pct" | tr '\t' /)"
+    fi
+    printf 'bench: %-9s round %s %-9s tps %9.0f  latency %7s ms  pooler µs/tx %5s user %6s sys%s\n' \
+        "$sc" "$round" "$target" "$tps" "$lat" "$user" "$sys" "$pct"
 }
+for sc in $SCENARIOS; do scenario_args "$sc"; done # reject unknown names before starting
 for round in $(seq "$ROUNDS"); do
-    run_one "$round" direct "$pg_port" ""
-    run_one "$round" pgbouncer "$port_pgbouncer" "$pid_pgbouncer"
-    run_one "$round" lifeguard "$port_lifeguard" "$pid_lifeguard"
+    for sc in $SCENARIOS; do
+        scenario_args "$sc"
+        [ "$s_direct" = 1 ] && run_one "$sc" "$round" direct "$pg_port" ""
+        run_one "$sc" "$round" pgbouncer "$port_pgbouncer" "$pid_pgbouncer"
+        run_one "$sc" "$round" lifeguard "$port_lifeguard" "$pid_lifeguard"
+    done
 done
+stop_pid "$pid_pgbouncer"
+stop_pid "$pid_lifeguard"
+
+# ---- extras: one pooler at a time, on fresh instances ----
+# extras.tsv: kind target key value
+extras=$work/extras.tsv
+: >"$extras"
+pgbench_S16() { # port log [pgbench args...]
+    local port=$1 log=$2
+    shift 2
+    timeout 300 "$pgbin/pgbench" -h 127.0.0.1 -p "$port" -U bench -n -S -M simple -c 16 -j 2 "$@" \
+        bench >"$log" 2>&1 || {
+        tail -n 3 "$log" >&2
+        die "pgbench failed ($log)"
+    }
+}
+
+# Instructions per -S transaction, marginal: two runs of the same length (so
+# timer-driven work such as PgBouncer's per-second maintenance is the same in
+# both) at two pgbench -R rates; (Ir2 - Ir1) / (tx2 - tx1) leaves only the
+# per-transaction cost (startup, 16 SCRAM logins and timers cancel out).
+if has_extra callgrind; then
+    cg_rates=${BENCH_CG_RATES:-150 900}
+    cg_lo=${cg_rates%% *} cg_hi=${cg_rates##* }
+    for target in pgbouncer lifeguard; do
+        bin=$lg_bin
+        [ "$target" = pgbouncer ] && bin=$pgb_bin
+        for rate in "$cg_lo" "$cg_hi"; do
+            cgout=$work/callgrind-$target-$rate.out
+            start_pooler "cg-$target" "$bin" scram-sha-256 2000 \
+                valgrind --tool=callgrind --callgrind-out-file="$cgout" -q
+            pgbench_S16 "$started_port" "$work/cg-$target-$rate.pgbench.log" -T "$CG_T" -R "$rate"
+            stop_pid "$started_pid"
+            ir=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$cgout" | tail -n 1)
+            tx=$(pgb_tx "$work/cg-$target-$rate.pgbench.log")
+            [ -n "$ir" ] || die "no callgrind totals in $cgout"
+            printf 'callgrind\t%s\tir_%s\t%s\ncallgrind\t%s\ttx_%s\t%s\n' "$target" "$rate" "$ir" \
+                "$target" "$rate" "$tx" >>"$extras"
+            echo "bench: callgrind $target -R $rate -T $CG_T: $tx transactions, $ir instructions"
+        done
+    done
+fi
+
+# System calls per -S transaction: strace -c -f attached for one short run
+# (16 logins included; they are a few hundred calls against tens of thousands).
+if has_extra strace; then
+    st_t=$((QUICK == 1 ? 1 : 4))
+    for target in pgbouncer lifeguard; do
+        bin=$lg_bin
+        [ "$target" = pgbouncer ] && bin=$pgb_bin
+        start_pooler "st-$target" "$bin"
+        strace -c -f -q -o "$work/strace-$target.txt" -p "$started_pid" &
+        st_pid=$!
+        sleep 0.5
+        pgbench_S16 "$started_port" "$work/st-$target.pgbench.log" -T "$st_t"
+        kill -INT "$st_pid"
+        wait "$st_pid" || true
+        stop_pid "$started_pid"
+        tx=$(pgb_tx "$work/st-$target.pgbench.log")
+        printf 'strace\t%s\ttx\t%s\n' "$target" "$tx" >>"$extras"
+        # "% time seconds usecs/call calls [errors] syscall"
+        awk '$1 ~ /^[0-9.]+$/ && NF >= 5 {printf "strace\t'"$target"'\tcalls_%s\t%s\n", $NF, $4}' \
+            "$work/strace-$target.txt" >>"$extras"
+        total=$(awk '$NF == "total" {print $4}' "$work/strace-$target.txt")
+        echo "bench: strace $target: $total system calls over $tx transactions"
+    done
+fi
+
+# Pooler RSS per idle client: auth_type=trust (the client script speaks no
+# password protocol), a fresh pooler per count, one login first so that the
+# pool's server connection and its startup parameters exist before "before".
+if has_extra memory; then
+    for n in $IDLE; do
+        if [ "$fd_limit" != unlimited ] && [ "$n" -gt $((fd_limit - 100)) ]; then
+            echo "bench: skipping $n idle clients (ulimit -n $fd_limit)" >&2
+            continue
+        fi
+        for target in pgbouncer lifeguard; do
+            bin=$lg_bin
+            [ "$target" = pgbouncer ] && bin=$pgb_bin
+            start_pooler "mem-$target" "$bin" trust $((n + 1000))
+            echo | "$py" "$repo/bench/idle_clients.py" 127.0.0.1 "$started_port" 1 bench bench \
+                >/dev/null
+            sleep 0.5
+            before=$(rss_kib "$started_pid")
+            coproc IDLE_CLIENTS { "$py" "$repo/bench/idle_clients.py" 127.0.0.1 "$started_port" \
+                "$n" bench bench; }
+            read -r -t 300 word ok failed <&"${IDLE_CLIENTS[0]}" || die "idle clients: no answer"
+            sleep 1
+            after=$(rss_kib "$started_pid")
+            eval "exec ${IDLE_CLIENTS[1]}>&-"
+            wait "$IDLE_CLIENTS_PID" 2>/dev/null || true
+            stop_pid "$started_pid"
+            [ "$failed" = 0 ] || echo "bench: $target: $failed of $n idle logins failed" >&2
+            printf 'memory\t%s\tbefore_%s\t%s\nmemory\t%s\tafter_%s\t%s\nmemory\t%s\tok_%s\t%s\n' \
+                "$target" "$n" "$before" "$target" "$n" "$after" "$target" "$n" "$ok" >>"$extras"
+            echo "bench: memory $target: $ok idle clients, VmRSS $before -> $after KiB"
+        done
+    done
+fi
 unset PGPASSWORD
 
 # ---- report ----
 lg_version=$("$lg_bin" --version 2>&1 | head -n 1 || true)
 pgb_version=$("$pgb_bin" --version 2>&1 | head -n 1 || true)
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$repo" status --porcelain -- src 2>/dev/null | head -n 1)
+[ -n "$dirty" ] && commit="$commit (src/ modified)"
 mkdir -p "$(dirname "$out")"
-"$py" - "$results" >"$out.tmp" <<EOF
-import statistics, sys
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
-def num(x):
-    return None if x == "-" else float(x)
-print("# Benchmark $(date +%F)")
-print()
-print("pgbench -S -M $PROTO -c $CLIENTS -j 2 -T $T, scale $SCALE, $ROUNDS round(s), "
-      "interleaved direct / PgBouncer / lifeguard; $MODE mode, default_pool_size=$POOL, "
-      "scram-sha-256, TCP loopback.")
-print()
-print("- machine: $(nproc) cores, $(uname -sr), commit $commit")
-print("- lifeguard: \`$lg_bin\` ($lg_version)")
-print("- PgBouncer: \`$pgb_bin\` ($pgb_version)")
-print("- pooler CPU = utime and stime of the pooler process (/proc/PID/stat) over the run,")
-print("  divided by the transactions pgbench completed")
-print()
-print("| round | target | tps | transactions | latency ms "
-      "| pooler user µs/tx | pooler sys µs/tx | pooler total µs/tx |")
-print("|---|---|---:|---:|---:|---:|---:|---:|")
-for r, target, tps, tx, lat, user, sysc in rows:
-    if tps == "-":
-        print(f"| {r} | {target} | FAILED | - | - | - | - | - |")
-        continue
-    tot = "-" if user == "-" else f"{float(user) + float(sysc):.2f}"
-    print(f"| {r} | {target} | {float(tps):.0f} | {tx} | {lat} | {user} | {sysc} | {tot} |")
-print()
-summary = {}
-for target in ("direct", "pgbouncer", "lifeguard"):
-    sel = [x for x in rows if x[1] == target and x[2] != "-"]
-    tps = statistics.median(float(x[2]) for x in sel) if sel else None
-    cpu = None
-    if target != "direct" and sel:
-        cpu = statistics.median(float(x[5]) + float(x[6]) for x in sel)
-    summary[target] = (tps, cpu)
-print("| target | median tps | median pooler µs/tx |")
-print("|---|---:|---:|")
-for target, (tps, cpu) in summary.items():
-    t = "FAILED" if tps is None else f"{tps:.0f}"
-    print(f"| {target} | {t} | {'-' if cpu is None else f'{cpu:.2f}'} |")
-print()
-lt, lc = summary["lifeguard"]
-bt, bc = summary["pgbouncer"]
-if lt and bt:
-    print(f"- lifeguard / PgBouncer tps: **{lt / bt:.3f}**")
-    print(f"- lifeguard / PgBouncer CPU per transaction: **{lc / bc:.3f}**" if bc else
-          "- lifeguard / PgBouncer CPU per transaction: n/a (PgBouncer used no measurable CPU)")
-else:
-    print(f"- lifeguard / PgBouncer: n/a ({'PgBouncer' if not bt else 'lifeguard'} failed this protocol)")
-if lt and summary['direct'][0]:
-    print(f"- lifeguard / direct tps: {lt / summary['direct'][0]:.3f}")
+cat >"$work/meta.json" <<EOF
+{"date": "$(date +%F)", "quick": $QUICK, "T": $T, "rounds": $ROUNDS, "scale": $SCALE,
+ "pool": $POOL, "mode": "$MODE", "cg_t": $CG_T, "cores": $(nproc),
+ "kernel": "$(uname -sr)", "cpu": "$(sed -nE 's/^model name\s*:\s*//p' /proc/cpuinfo | head -n 1)",
+ "commit": "$commit", "lifeguard": "$lg_version", "pgbouncer": "$pgb_version",
+ "elapsed_s": $(($(date +%s) - suite_start))}
 EOF
+"$py" "$repo/bench/report.py" "$work" "${out%.md}.json" >"$out.tmp"
 mv "$out.tmp" "$out"
-keep=0
+keep=${BENCH_KEEP:-0}
 echo
 cat "$out"
 echo
-echo "bench: wrote $out"
+echo "bench: wrote $out and ${out%.md}.json ($(($(date +%s) - suite_start)) s)"
