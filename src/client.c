@@ -734,8 +734,27 @@ static void server_released(struct pool_waiter *w)
         stream_kick(&c->st); /* the next transaction's first bytes are already here */
 }
 
+/* FNV-1a over the names and values the client wants on its server. */
+static uint64_t want_hash(const struct client *c)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < c->n_want; i++) {
+        for (const char *p = c->want[i].name; *p; p++)
+            h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+        h = (h ^ '=') * 0x100000001b3ull;
+        for (const char *p = c->want[i].value; *p; p++)
+            h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+        h = (h ^ ';') * 0x100000001b3ull;
+    }
+    return h ? h : 1;
+}
+
 static int request_server(struct client *c)
 {
+    if (c->want_dirty) {
+        c->waiter.want_hash = want_hash(c);
+        c->want_dirty = false;
+    }
     client_set_state(c, CLIENT_WAITING);
     if (pool_checkout(c->pool, &c->waiter) < 0) {
         client_close(c, "53200", "out of memory");

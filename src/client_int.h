@@ -53,6 +53,7 @@ struct client {
     bool query_cancelled;               /* query_timeout already sent a cancel */
     bool is_unix;                 /* came in over the Unix socket */
     int auth_method;              /* enum auth_type chosen for this connection */
+    bool want_dirty;              /* want[] changed since waiter.want_hash was computed */
     bool tls;                     /* TLS established */
     bool console;                       /* connected to the admin console database */
     bool console_admin;                 /* in admin_users (else stats_users: SHOW only) */

@@ -55,6 +55,7 @@ static int add_owned_param(struct client *c, const char *name, size_t nlen, cons
     c->want[i].name = n;
     c->want[i].value = v;
     c->n_want++;
+    c->want_dirty = true;
     return 0;
 }
 
@@ -141,6 +142,7 @@ int client_param_collect(struct client *c)
             return -1;
         }
         c->want[c->n_want++] = c->su.params[i];
+        c->want_dirty = true;
     }
     return 0;
 }
@@ -185,6 +187,7 @@ void client_param_changed(struct pool_waiter *w, const char *name, const char *v
     c->owned[i][1] = v;
     c->want[i].name = n;
     c->want[i].value = v;
+    c->want_dirty = true;
     if (i == c->n_want)
         c->n_want++;
     c->waiter.n_want = c->n_want;

@@ -274,6 +274,13 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
     const char *q = (const char *)p + PGPROTO_HEADER;
     const char *end = (const char *)p + LG_MIN(n, total) - (n >= total ? 1 : 0);
     const char *r;
+    const char *first = q;
+    while (first < end && (*first == ' ' || *first == '\t' || *first == '\n' || *first == '\r'))
+        first++;
+    /* Most queries start with none of D, L, P: skip the keyword checks for them. */
+    char f0 = first < end ? (char)(*first | 0x20) : 0;
+    if (f0 != 'd' && f0 != 'l' && f0 != 'p')
+        return 1;
     if ((r = word(q, end, "DISCARD")) && word(r, end, "ALL")) {
         ps_client_clear(c->ps);
         ps_server_clear(ps);

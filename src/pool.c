@@ -28,6 +28,7 @@
 struct handoff {
     struct pool_waiter *w; /* NULL if the waiter left meanwhile */
     struct server *s;
+    uint64_t sync_hash;    /* mark the server synced with this on success (0: don't) */
 };
 
 static struct evloop *g_ev;
@@ -432,6 +433,7 @@ static void setup_done(void *arg, struct server *s, const struct pgproto_error *
     (void)value;
     struct handoff *h = arg;
     struct pool_waiter *w = h->w;
+    uint64_t sync_hash = h->sync_hash;
     lg_free(h);
     if (w)
         w->handoff = NULL;
@@ -456,6 +458,8 @@ static void setup_done(void *arg, struct server *s, const struct pgproto_error *
         w->on_fail(w, &e);
         return;
     }
+    if (sync_hash)
+        server_mark_synced(s, sync_hash); /* our SETs brought the server to the wanted values */
     w->on_ready(w, s);
 }
 
@@ -470,8 +474,14 @@ static void hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
     char sql[4096];
     size_t len = 0;
     bool ok = true;
-    for (size_t i = 0; i < w->n_want && ok; i++) {
+    bool all_reported = true; /* else some value cannot be seen: never skip the check */
+    /* Clients configured alike share a want-list hash: a server already found equal to
+     * it, with no parameter change since, needs no comparison at all. */
+    size_t n_check = server_params_synced(s, w->want_hash) ? 0 : w->n_want;
+    for (size_t i = 0; i < n_check && ok; i++) {
         const char *have = server_param(s, w->want[i].name);
+        if (!have)
+            all_reported = false;
         if (have && strcmp(have, w->want[i].value) == 0)
             continue;
         if (!is_safe_name(w->want[i].name))
@@ -486,7 +496,10 @@ static void hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
         w->on_fail(w, &e);
         return;
     }
+    uint64_t sync_hash = n_check && all_reported ? w->want_hash : 0;
     if (len == 0) {
+        if (sync_hash)
+            server_mark_synced(s, sync_hash);
         w->on_ready(w, s);
         return;
     }
@@ -502,6 +515,7 @@ static void hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
     }
     h->w = w;
     h->s = s;
+    h->sync_hash = sync_hash;
     w->handoff = h; /* pool_cancel_wait() detaches the waiter if it leaves meanwhile */
     (void)p;
 }

@@ -50,6 +50,7 @@ struct pool_waiter {
     struct evloop_timer timer;           /* pool_timeout deadline */
     const struct pgproto_param *want;    /* parameters to SET on the server first */
     size_t n_want;
+    uint64_t want_hash;                  /* hash of want[] (0: unknown, always compare) */
     pool_ready_fn *on_ready;
     pool_fail_fn *on_fail;
     pool_lost_fn *on_lost;               /* may be NULL */

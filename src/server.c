@@ -61,6 +61,9 @@ struct server {
     uint64_t idle_since_us;       /* when it last became IDLE */
     char last_err[6];             /* SQLSTATE of the last ErrorResponse relayed */
     bool awaiting_ssl;            /* SSLRequest sent, waiting for 'S' or 'N' */
+    uint64_t param_gen;           /* bumped whenever a reported parameter changes */
+    uint64_t synced_hash;         /* want-list hash last found equal to our parameters */
+    uint64_t synced_gen;          /* param_gen at that moment */
     bool tls;                     /* the connection uses TLS */
 };
 
@@ -224,8 +227,20 @@ const char *server_param(const struct server *s, const char *name)
     return NULL;
 }
 
+bool server_params_synced(const struct server *s, uint64_t want_hash)
+{
+    return want_hash && s->synced_hash == want_hash && s->synced_gen == s->param_gen;
+}
+
+void server_mark_synced(struct server *s, uint64_t want_hash)
+{
+    s->synced_hash = want_hash;
+    s->synced_gen = s->param_gen;
+}
+
 static int set_param(struct server *s, const char *name, const char *value)
 {
+    s->param_gen++;
     for (size_t i = 0; i < s->n_params; i++) {
         if (strcmp(s->params[i].name, name) == 0) {
             char *v = lg_strdup(value);

@@ -81,6 +81,10 @@ struct stream *server_stream(struct server *s);
 struct pool *server_pool(const struct server *s);
 /* The value of reported parameter @name, or NULL. */
 const char *server_param(const struct server *s, const char *name);
+/* True if this server's reported parameters were found equal to a want list with hash
+ * @want_hash and none changed since (then no comparison is needed at checkout). */
+bool server_params_synced(const struct server *s, uint64_t want_hash);
+void server_mark_synced(struct server *s, uint64_t want_hash);
 /* Reported parameters, for the client's welcome. */
 size_t server_param_count(const struct server *s);
 void server_param_at(const struct server *s, size_t i, const char **name, const char **value);
