@@ -158,3 +158,19 @@ def test_auth_type_cert_maps_the_certificate_cn_to_the_user(make_lg, certs, clie
     assert "certificate authentication failed" in str(ei.value)
     with pytest.raises(psycopg2.OperationalError):
         lg.conn(sslmode="require")  # no client certificate: the handshake fails
+
+
+def test_clients_can_verify_lifeguard_with_verify_full(make_lg, certs):
+    lg = make_lg(main=tls_main(certs, "require"))
+    dsn = lg.dsn(host="localhost", sslmode="verify-full", sslrootcert=str(certs / "cert.pem"))
+    with closing(psycopg2.connect(dsn)) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    env = harness.clean_env()
+    out = harness.run([harness.PG_BIN / "psql", "-X", "-At", "-d", dsn, "-c", "SELECT 'psql'"],
+                      env=env).stdout.strip()
+    assert out == "psql"
+    # the wrong name fails verification
+    bad = lg.dsn(host="127.0.0.1", sslmode="verify-full", sslrootcert=str(certs / "cert.pem"))
+    with pytest.raises(psycopg2.OperationalError):
+        psycopg2.connect(bad)
