@@ -142,7 +142,7 @@ static void free_client(struct evloop *ev, void *arg)
         admin_result_fini(c->ares);
         lg_free(c->ares);
     }
-    for (size_t i = 0; i < PGPROTO_MAX_PARAMS; i++) {
+    for (size_t i = 0; i < CLIENT_MAX_WANT; i++) {
         lg_free(c->owned[i][0]);
         lg_free(c->owned[i][1]);
     }
@@ -443,16 +443,19 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
         return -1;
     }
     memcpy(c->startup, p, (size_t)len);
-    if (pgproto_parse_startup(c->startup, (size_t)len, &c->su) != len) {
+    /* Parsed on the stack: the names and values point into c->startup, which the client
+     * keeps; the 1 KiB table itself is not kept per client. */
+    struct pgproto_startup su;
+    if (pgproto_parse_startup(c->startup, (size_t)len, &su) != len) {
         client_close(c, "08P01", "invalid startup packet");
         return -1;
     }
     c->st.raw = false;
-    c->user = pgproto_startup_get(&c->su, "user");
-    c->dbname = pgproto_startup_get(&c->su, "database");
+    c->user = pgproto_startup_get(&su, "user");
+    c->dbname = pgproto_startup_get(&su, "database");
     if (!c->dbname || !*c->dbname)
         c->dbname = c->user;
-    if (client_param_collect(c) < 0)
+    if (client_param_collect(c, &su) < 0)
         return -1;
     if (!choose_method(c))
         return -1;

@@ -31,6 +31,10 @@ struct pool;
 struct ps_client;
 struct server;
 
+/* Parameters a client may want applied on servers (startup + tracked): 32 is well above
+ * what drivers send (psql 2, pgjdbc 6, psycopg 1-3) and keeps idle clients small. */
+#define CLIENT_MAX_WANT 32
+
 struct client {
     struct list_node node;      /* on the list of its state (client_list()) */
     struct list_node hash_node; /* on cancel_hash[cancel_pid % CANCEL_BUCKETS] */
@@ -40,11 +44,10 @@ struct client {
     struct stream st;
     struct evloop_timer login_timer; /* client_login_timeout */
     uint8_t *startup;                /* copy of the startup packet; su points into it */
-    struct pgproto_startup su;
     const char *user, *dbname;
-    struct pgproto_param want[PGPROTO_MAX_PARAMS]; /* parameters to SET on the server */
+    struct pgproto_param want[CLIENT_MAX_WANT]; /* parameters to SET on the server */
     size_t n_want;
-    char *owned[PGPROTO_MAX_PARAMS][2]; /* storage for want[] entries updated later */
+    char *owned[CLIENT_MAX_WANT][2]; /* storage for want[] entries updated later */
     bool welcomed;                      /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
     struct ps_client *ps;               /* named prepared statements (transaction mode) */
     uint64_t seen_in, seen_out;         /* byte counters at the last janitor look */
@@ -86,7 +89,7 @@ void client_close(struct client *c, const char *sqlstate, const char *fmt, ...) 
 /* ---- client_param.c ---- */
 /* Collect the parameters to apply on servers from the startup packet (and its
  * "options"). 0, or -1 with @c closed. */
-int client_param_collect(struct client *c);
+int client_param_collect(struct client *c, const struct pgproto_startup *su);
 /* pool_param_fn: the linked server reported a parameter change. */
 void client_param_changed(struct pool_waiter *w, const char *name, const char *value);
 

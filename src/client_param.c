@@ -29,7 +29,7 @@ static bool is_safe_name(const char *n)
 static int add_owned_param(struct client *c, const char *name, size_t nlen, const char *value,
                            size_t vlen)
 {
-    if (c->n_want == PGPROTO_MAX_PARAMS) {
+    if (c->n_want == CLIENT_MAX_WANT) {
         client_close(c, "08P01", "too many startup parameters");
         return -1;
     }
@@ -115,11 +115,11 @@ static int parse_options(struct client *c, const char *opts)
 
 /* The parameters of the startup packet, less user, database, ignore_startup_parameters
  * and "options" (which is parsed into parameters). Refuses replication connections. */
-int client_param_collect(struct client *c)
+int client_param_collect(struct client *c, const struct pgproto_startup *su)
 {
     const struct config *cfg = client_cfg();
-    for (size_t i = 0; i < c->su.n_params; i++) {
-        const char *name = c->su.params[i].name;
+    for (size_t i = 0; i < su->n_params; i++) {
+        const char *name = su->params[i].name;
         if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0)
             continue;
         if (cfg_list_contains(cfg->ignore_startup_parameters, name))
@@ -129,7 +129,7 @@ int client_param_collect(struct client *c)
             return -1;
         }
         if (strcmp(name, "options") == 0) {
-            if (parse_options(c, c->su.params[i].value) < 0)
+            if (parse_options(c, su->params[i].value) < 0)
                 return -1;
             continue;
         }
@@ -137,11 +137,11 @@ int client_param_collect(struct client *c)
             client_close(c, "08P01", "unsupported startup parameter: %.64s", name);
             return -1;
         }
-        if (c->n_want == PGPROTO_MAX_PARAMS) {
+        if (c->n_want == CLIENT_MAX_WANT) {
             client_close(c, "08P01", "too many startup parameters");
             return -1;
         }
-        c->want[c->n_want++] = c->su.params[i];
+        c->want[c->n_want++] = su->params[i];
         c->want_dirty = true;
     }
     return 0;
@@ -170,7 +170,7 @@ void client_param_changed(struct pool_waiter *w, const char *name, const char *v
     for (i = 0; i < c->n_want; i++)
         if (strcasecmp(c->want[i].name, name) == 0)
             break;
-    if (i == c->n_want && (!is_tracked_param(name) || c->n_want == PGPROTO_MAX_PARAMS))
+    if (i == c->n_want && (!is_tracked_param(name) || c->n_want == CLIENT_MAX_WANT))
         return;
     if (i < c->n_want && strcmp(c->want[i].value, value) == 0)
         return;
