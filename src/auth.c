@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <openssl/evp.h>
 #include <sys/random.h>
 
 #include "alloc.h"
@@ -37,6 +38,48 @@ static bool random_bytes(void *p, size_t n)
     return getrandom(p, n, 0) == (ssize_t)n;
 }
 
+/* SCRAM secrets derived from plaintext auth_file passwords, so that a login does not
+ * cost a 4096-round PBKDF2 on the event loop each time (NullPool apps log in per
+ * request). Keyed by user and SHA-256 of the password; a changed password misses. */
+#define SECRET_CACHE 128
+struct cached_secret {
+    char user[64];
+    uint8_t pw_sha[32];
+    bool used;
+    struct scram_secret sec;
+};
+static struct cached_secret secret_cache[SECRET_CACHE];
+
+static int derive_cached(const char *user, const char *password, struct scram_secret *out)
+{
+    uint8_t sha[32];
+    unsigned int shalen = 0;
+    if (EVP_Digest(password, strlen(password), sha, &shalen, EVP_sha256(), NULL) != 1 ||
+        shalen != sizeof(sha))
+        return -EIO;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = user; *p; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    struct cached_secret *e = &secret_cache[(h ^ sha[0] ^ ((uint64_t)sha[1] << 8)) % SECRET_CACHE];
+    bool user_fits = strlen(user) < sizeof(e->user);
+    if (e->used && user_fits && strcmp(e->user, user) == 0 &&
+        memcmp(e->pw_sha, sha, sizeof(sha)) == 0) {
+        *out = e->sec;
+        return 0;
+    }
+    uint8_t salt[16];
+    if (!random_bytes(salt, sizeof(salt)) ||
+        scram_secret_from_password(password, salt, sizeof(salt), SCRAM_DEFAULT_ITER, out) < 0)
+        return -EINVAL;
+    if (user_fits) {
+        snprintf(e->user, sizeof(e->user), "%s", user);
+        memcpy(e->pw_sha, sha, sizeof(sha));
+        e->sec = *out;
+        e->used = true;
+    }
+    return 0;
+}
+
 static int start_scram(struct auth_exchange *a, struct buf *out, struct lg_err *err)
 {
     struct scram_secret sec;
@@ -49,10 +92,7 @@ static int start_scram(struct auth_exchange *a, struct buf *out, struct lg_err *
         if (scram_parse_secret(a->secret, &sec) < 0)
             a->fake = true;
     } else if (!a->fake && a->secret && !md5_is_secret(a->secret)) {
-        uint8_t salt[16];
-        if (!random_bytes(salt, sizeof(salt)) ||
-            scram_secret_from_password(a->secret, salt, sizeof(salt), SCRAM_DEFAULT_ITER, &sec) <
-                    0)
+        if (derive_cached(a->user, a->secret, &sec) < 0)
             a->fake = true;
     } else {
         a->fake = true;

@@ -42,6 +42,7 @@ struct pool {
     struct stats_histogram wait_hist; /* checkout wait */
     struct stats_histogram xact_hist; /* transaction-mode link time (one transaction) */
     bool paused;                      /* PAUSE: no hand-overs, no new servers */
+    uint64_t tx_warning_logged_us;    /* last "shared connection?" warning (rate limit) */
     struct stats_counters prev;       /* counters at the start of the stats_period */
     struct stats_averages avg;        /* rates over the last stats_period */
     int max_db_connections;           /* servers over all pools of this database; 0 = no cap */

@@ -10,6 +10,7 @@
 
 #include "cfg.h"
 #include "clock.h"
+#include "log.h"
 #include "pool_int.h"
 #include "stats.h"
 
@@ -157,4 +158,19 @@ size_t pool_active_count(void)
 void pool_count_login(struct pool *p)
 {
     p->c.client_logins++;
+}
+
+void pool_note_tx_warning(struct server *s, const char *sqlstate)
+{
+    struct pool *p = server_pool(s);
+    stats_count_error(&p->c, sqlstate);
+    uint64_t now = clock_now_us();
+    if (now - p->tx_warning_logged_us < 10000000 && p->tx_warning_logged_us)
+        return; /* at most one line per pool every 10 s */
+    p->tx_warning_logged_us = now;
+    log_warn("pool \"%s\": PostgreSQL warned %s (transaction %s in progress) on server S-%llu: "
+             "the client on it may be shared by two processes or threads (a connection "
+             "inherited across fork?)",
+             p->name, sqlstate, strcmp(sqlstate, "25001") == 0 ? "already" : "not",
+             (unsigned long long)server_id(s));
 }

@@ -301,6 +301,7 @@ struct ps_server *server_ps(struct server *s)
             stream_observe(&s->st, '1');
             stream_observe(&s->st, '3');
             stream_observe(&s->st, 'E');
+        stream_observe(&s->st, 'N');
             stream_observe(&s->st, 'Z');
         }
     }
@@ -331,6 +332,17 @@ static const char *error_sqlstate(const uint8_t *p, size_t n, char out[6])
 static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n)
 {
     struct server *s = st->owner;
+    if (type == 'N' && st->peer) {
+        /* "there is already / no transaction in progress": in a pooled app the usual
+         * cause is two processes or threads interleaving on one client connection. */
+        size_t want = LG_MIN(total, (size_t)256);
+        if (n < want && n < st->in.cap)
+            return 0;
+        char state[6];
+        const char *code = error_sqlstate(p, LG_MIN(n, total), state);
+        if (code && (strcmp(code, "25001") == 0 || strcmp(code, "25P01") == 0))
+            pool_note_tx_warning(s, code);
+    }
     if (type == 'E') {
         /* Count it by class for /metrics; the SQLSTATE is within the first fields. */
         size_t want = LG_MIN(total, (size_t)256);

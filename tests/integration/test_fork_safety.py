@@ -58,3 +58,17 @@ def test_two_writers_on_one_socket_get_08p01_and_nobody_else_notices(lg):
     with closing(lg.conn()) as c, c.cursor() as cur:
         cur.execute("SELECT 3")
         assert cur.fetchone() == (3,)
+
+
+@pytest.mark.lifeguard_only
+@pytest.mark.lg_config(main={"pool_mode": "transaction"})
+def test_transaction_state_warnings_point_at_shared_connections(lg):
+    # Two processes interleaving on one connection make PostgreSQL warn "there is
+    # already a transaction in progress"; lifeguard names the likely cause.
+    c = lg.conn(autocommit=False)
+    with c.cursor() as cur:
+        cur.execute("SELECT 1")
+        cur.execute("BEGIN")  # a second BEGIN inside the driver's transaction: 25001
+    c.rollback()
+    c.close()
+    harness.wait_until(lambda: "may be shared by two processes" in lg.log_text(), 5)

@@ -94,7 +94,8 @@ def test_10000_hostile_connections_during_pgbench(lg, pg):
     print(note)
     with open(os.path.join(os.environ.get("LG_TEST_BASE", "/tmp"), "hostile.txt"), "a") as f:
         f.write(note)
-    assert after - base < 20 * 1024, (base, after)
+    if not harness.SANITIZED:  # ASan's quarantine keeps freed memory resident on purpose
+        assert after - base < 20 * 1024, (base, after)
 
 
 @pytest.mark.lg_config(main={"max_client_conn": "50", "default_pool_size": "2"})
