@@ -43,9 +43,6 @@ struct auth_lookup {
 
 static struct evloop *g_ev;
 static const struct config *g_cfg;
-static struct tls_ctx *g_tls;  /* NULL: SSLRequest is answered 'N' */
-static const struct hba *g_hba; /* rules for auth_type = hba */
-static bool g_tls_required;    /* client_tls_sslmode = require (TCP clients) */
 static const struct userlist *g_ul;
 static struct list_node lists[CLIENT_NSTATES];
 static struct list_node cancel_hash[CANCEL_BUCKETS];
@@ -72,17 +69,6 @@ void client_module_init(struct evloop *ev, const struct config *cfg, const struc
         list_init(&lists[i]);
     for (int i = 0; i < CANCEL_BUCKETS; i++)
         list_init(&cancel_hash[i]);
-}
-
-void client_set_hba(const struct hba *h)
-{
-    g_hba = h;
-}
-
-void client_set_tls(struct tls_ctx *ctx, bool required)
-{
-    g_tls = ctx;
-    g_tls_required = required;
 }
 
 void client_set_config(const struct config *cfg, const struct userlist *ul)
@@ -335,105 +321,9 @@ static bool is_admin_db(const char *db)
     return strcmp(db, "lifeguard") == 0 || strcmp(db, "pgbouncer") == 0;
 }
 
-static void start_tls(struct evloop *ev, void *arg)
-{
-    (void)ev;
-    struct client *c = arg;
-    if (c->state == CLIENT_CLOSING)
-        return;
-    int rc = stream_start_tls(&c->st, g_tls);
-    if (rc < 0) {
-        client_close(c, rc == -EPROTO ? "08P01" : "53200", "%s",
-                     rc == -EPROTO ? "received unencrypted data after SSL request"
-                                   : "out of memory starting TLS");
-        return;
-    }
-    c->tls = true;
-    c->st.paused = false;
-    stream_kick(&c->st);
-}
-
-/* The authentication method for this connection: auth_type, or the first matching
- * auth_hba_file rule. Returns false after closing the client (reject, no rule, peer
- * mismatch, unsupported method). */
-/* auth_type = cert: a verified TLS client certificate whose CN is the user name.
- * Closes the client and returns false otherwise. */
-static bool cert_ok(struct client *c)
-{
-    char cn[256];
-    if (!c->tls || !c->st.tls || tls_peer_cn(c->st.tls, cn, sizeof(cn)) < 0) {
-        client_close(c, "28000", "certificate authentication failed for user \"%s\": no "
-                                 "verified client certificate", c->user);
-        return false;
-    }
-    if (strcmp(cn, c->user) != 0) {
-        client_close(c, "28000", "certificate authentication failed for user \"%s\": "
-                                 "the certificate is for \"%.64s\"", c->user, cn);
-        return false;
-    }
-    return true;
-}
-
-static bool choose_method(struct client *c)
-{
-    c->auth_method = g_cfg->auth_type;
-    if (g_cfg->auth_type == AUTH_TYPE_CERT)
-        return cert_ok(c);
-    if (g_cfg->auth_type != AUTH_TYPE_HBA)
-        return true;
-    struct sockaddr_storage ss;
-    const struct sockaddr *sa = NULL;
-    if (!c->is_unix && net_parse_addr(c->peer, &ss) == 0)
-        sa = (const struct sockaddr *)&ss;
-    int line = 0;
-    enum hba_method m = g_hba ? hba_match(g_hba, sa, c->tls, c->dbname, c->user, &line)
-                              : HBA_REJECT;
-    const char *host = c->is_unix ? "[local]" : c->peer;
-    switch (m) {
-    case HBA_TRUST:
-        c->auth_method = AUTH_TYPE_TRUST;
-        return true;
-    case HBA_MD5:
-        c->auth_method = AUTH_TYPE_MD5;
-        return true;
-    case HBA_SCRAM:
-        c->auth_method = AUTH_TYPE_SCRAM;
-        return true;
-    case HBA_PASSWORD:
-        c->auth_method = AUTH_TYPE_PLAIN;
-        return true;
-    case HBA_PEER: {
-        char name[256];
-        int rc = c->is_unix ? net_peer_user(c->st.fd, name, sizeof(name)) : -EINVAL;
-        if (rc == 0 && strcmp(name, c->user) == 0) {
-            c->auth_method = AUTH_TYPE_TRUST;
-            return true;
-        }
-        client_close(c, "28000", "peer authentication failed for user \"%s\"", c->user);
-        return false;
-    }
-    case HBA_CERT:
-        c->auth_method = AUTH_TYPE_CERT;
-        return cert_ok(c);
-    case HBA_REJECT:
-    default:
-        if (line)
-            client_close(c, "28000",
-                         "pg_hba.conf rejects connection for host \"%s\", user \"%s\", "
-                         "database \"%s\"%s",
-                         host, c->user, c->dbname, c->tls ? ", SSL encryption" : "");
-        else
-            client_close(c, "28000",
-                         "no pg_hba.conf entry for host \"%s\", user \"%s\", database "
-                         "\"%s\"%s",
-                         host, c->user, c->dbname, c->tls ? ", SSL encryption" : "");
-        return false;
-    }
-}
-
 static int on_startup(struct client *c, const uint8_t *p, int len)
 {
-    if (g_tls_required && !c->tls && !c->is_unix) {
+    if (client_tls_required() && !c->tls && !c->is_unix) {
         client_close(c, "28000", "SSL required (client_tls_sslmode = require)");
         return -1;
     }
@@ -457,7 +347,7 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
         c->dbname = c->user;
     if (client_param_collect(c, &su) < 0)
         return -1;
-    if (!choose_method(c))
+    if (!client_choose_method(c))
         return -1;
     if (is_admin_db(c->dbname)) {
         /* The virtual admin database: authenticated like any user (auth_file), then
@@ -528,7 +418,7 @@ static int on_raw(struct stream *st, const uint8_t *p, size_t n)
             return -1;
         }
         *done = true;
-        bool tls = su.kind == PGPROTO_STARTUP_SSL && g_tls && !c->is_unix;
+        bool tls = su.kind == PGPROTO_STARTUP_SSL && client_tls_enabled() && !c->is_unix;
         if (tls && (size_t)rc != n) {
             /* Bytes after the SSLRequest were sent in the clear before any answer:
              * refuse them rather than treat them as protected (CVE-2021-23214). */
@@ -544,7 +434,7 @@ static int on_raw(struct stream *st, const uint8_t *p, size_t n)
             /* The ClientHello may already be on its way: read nothing more in the clear.
              * TLS starts at the end of this turn, once the SSLRequest is dropped. */
             c->st.paused = true;
-            if (evloop_defer(g_ev, start_tls, c) < 0) {
+            if (evloop_defer(g_ev, client_start_tls, c) < 0) {
                 client_close(c, "53200", "out of memory");
                 return -1;
             }

@@ -90,6 +90,15 @@ void client_close(struct client *c, const char *sqlstate, const char *fmt, ...) 
 /* Collect the parameters to apply on servers from the startup packet (and its
  * "options"). 0, or -1 with @c closed. */
 int client_param_collect(struct client *c, const struct pgproto_startup *su);
+
+/* client_auth.c */
+bool client_tls_enabled(void);
+bool client_tls_required(void);
+/* evloop_defer callback (arg: the client) that switches it to TLS after 'S'. */
+void client_start_tls(struct evloop *ev, void *arg);
+/* Pick the authentication method (auth_type, cert, or the hba rule); false after
+ * closing the client. */
+bool client_choose_method(struct client *c);
 /* pool_param_fn: the linked server reported a parameter change. */
 void client_param_changed(struct pool_waiter *w, const char *name, const char *value);
 
