@@ -69,16 +69,6 @@ static const struct cfg_enum auth_types[] = {
         {NULL, 0, CFG_SUPPORTED, NULL},
 };
 
-static const struct cfg_enum client_sslmodes[] = {
-        {"disable", 0, CFG_SUPPORTED, NULL},
-        {"allow", 1, CFG_SUPPORTED, NULL},
-        {"prefer", 2, CFG_SUPPORTED, NULL},
-        {"require", 3, CFG_SUPPORTED, NULL},
-        {"verify-ca", 4, CFG_SUPPORTED, NULL},
-        {"verify-full", 5, CFG_SUPPORTED, NULL},
-        {NULL, 0, CFG_SUPPORTED, NULL},
-};
-
 static const struct cfg_enum sslmodes[] = {
         {"disable", 0, CFG_SUPPORTED, NULL},
         {"allow", 1, CFG_SUPPORTED, NULL},
@@ -203,7 +193,7 @@ const struct cfg_key cfg_keys[] = {
             "address of the HTTP listener (/health, /metrics); empty = off"),
         INT("http_listen_port", http_listen_port, "0", 0, 65535, CFG_RESTART,
             "port of the HTTP listener; 0 = off"),
-        SENUM("client_tls_sslmode", client_tls_sslmode, "disable", client_sslmodes, CFG_RESTART,
+        SENUM("client_tls_sslmode", client_tls_sslmode, "disable", sslmodes, CFG_RESTART,
               "TLS towards clients: disable, allow/prefer (TLS if the client asks), require, "
               "verify-ca/verify-full (and a client certificate from client_tls_ca_file)"),
         STR("client_tls_cert_file", client_tls_cert_file, NULL, CFG_RELOAD,

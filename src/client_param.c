@@ -4,7 +4,7 @@
  * login from the startup packet and its "options" (-c name=value, --name=value), and
  * updated when the client runs SET (the server's ParameterStatus).
  * Not here: applying them on a server (pool.c builds the SET) or the login flow.
- * Invariant: every name in want[] passed is_safe_name(), so it may be spelt in SQL.
+ * Invariant: every name in want[] passed pgproto_is_param_name(), so it may be spelt in SQL.
  */
 #include "client_int.h"
 
@@ -13,17 +13,6 @@
 #include "alloc.h"
 #include "cfg.h"
 #include "log.h"
-
-static bool is_safe_name(const char *n)
-{
-    if (!*n)
-        return false;
-    for (; *n; n++)
-        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
-              *n == '_' || *n == '.'))
-            return false;
-    return true;
-}
 
 /* Add an owned name=value to the parameters applied on servers. */
 static int add_owned_param(struct client *c, const char *name, size_t nlen, const char *value,
@@ -44,7 +33,7 @@ static int add_owned_param(struct client *c, const char *name, size_t nlen, cons
     for (char *q = n; *q; q++)
         if (*q == '-')
             *q = '_'; /* --work-mem=... spells work_mem, as in PostgreSQL */
-    if (!is_safe_name(n)) {
+    if (!pgproto_is_param_name(n)) {
         client_close(c, "08P01", "invalid parameter name in options: %.64s", n);
         lg_free(n);
         lg_free(v);
@@ -133,7 +122,7 @@ int client_param_collect(struct client *c, const struct pgproto_startup *su)
                 return -1;
             continue;
         }
-        if (!is_safe_name(name)) {
+        if (!pgproto_is_param_name(name)) {
             client_close(c, "08P01", "unsupported startup parameter: %.64s", name);
             return -1;
         }

@@ -75,6 +75,22 @@ static int ps_fail(struct client *c, const char *sqlstate, const char *msg)
     return -1;
 }
 
+/* Record @id as prepared on the server; if that evicts the least recently used
+ * statement, insert its Close before the current message. 0, or -1 after closing. */
+static int add_to_server(struct client *c, struct ps_server *ps, uint64_t id)
+{
+    uint64_t evicted;
+    if (ps_server_add(ps, id, &evicted) < 0)
+        return ps_fail(c, "53200", "out of memory");
+    if (evicted) {
+        uint8_t close[CLOSE_SIZE];
+        size_t n = build_close(close, evicted);
+        if (ps_owe(ps, PS_OWED_CLOSE_INJECTED, evicted) < 0 || stream_insert(&c->st, close, n) < 0)
+            return ps_fail(c, "54000", "too many messages in flight");
+    }
+    return 0;
+}
+
 /* Make sure @e is prepared on the server before the current message: insert its
  * Parse (and the Close of an evicted statement) if needed. @extra: room the caller
  * needs afterwards. >0 done, 0 wait for room, <0 closed. */
@@ -86,15 +102,8 @@ static int ensure_prepared(struct client *c, struct ps_server *ps, const struct 
     size_t need = parse_size(e) + CLOSE_SIZE + extra;
     if (room(&c->st) < need)
         return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "prepared statement too large");
-    uint64_t evicted;
-    if (ps_server_add(ps, e->id, &evicted) < 0)
-        return ps_fail(c, "53200", "out of memory");
-    if (evicted) {
-        uint8_t close[CLOSE_SIZE];
-        size_t n = build_close(close, evicted);
-        if (ps_owe(ps, PS_OWED_CLOSE_INJECTED, evicted) < 0 || stream_insert(&c->st, close, n) < 0)
-            return ps_fail(c, "54000", "too many messages in flight");
-    }
+    if (add_to_server(c, ps, e->id) < 0)
+        return -1;
     size_t n = parse_size(e);
     uint8_t *msg = lg_malloc(n);
     if (!msg)
@@ -144,15 +153,8 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
     if (ps_client_put(c->ps, name, id, body, body_len) < 0)
         return ps_fail(c, "53200", "out of memory");
     const struct ps_entry *stored = ps_client_get(c->ps, name);
-    uint64_t evicted;
-    if (ps_server_add(ps, id, &evicted) < 0)
-        return ps_fail(c, "53200", "out of memory");
-    if (evicted) {
-        uint8_t close[CLOSE_SIZE];
-        size_t cn = build_close(close, evicted);
-        if (ps_owe(ps, PS_OWED_CLOSE_INJECTED, evicted) < 0 || stream_insert(&c->st, close, cn) < 0)
-            return ps_fail(c, "54000", "too many messages in flight");
-    }
+    if (add_to_server(c, ps, id) < 0)
+        return -1;
     uint8_t *msg = lg_malloc(newlen);
     if (!msg)
         return ps_fail(c, "53200", "out of memory");

@@ -82,6 +82,17 @@ const char *pgproto_startup_get(const struct pgproto_startup *s, const char *nam
     return NULL;
 }
 
+bool pgproto_is_param_name(const char *n)
+{
+    if (!*n)
+        return false;
+    for (; *n; n++)
+        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
+              *n == '_' || *n == '.'))
+            return false;
+    return true;
+}
+
 int pgproto_parse_header(const uint8_t *p, size_t n, uint8_t *type, uint32_t *len)
 {
     if (n < PGPROTO_HEADER)

@@ -58,6 +58,10 @@ int pgproto_parse_startup(const uint8_t *p, size_t n, struct pgproto_startup *ou
 /* The value of @name in @s, or NULL. */
 const char *pgproto_startup_get(const struct pgproto_startup *s, const char *name);
 
+/* True if @name is usable as a run-time parameter name in SQL lifeguard builds:
+ * non-empty, only letters, digits, '_' and '.' (so no quoting is ever needed). */
+bool pgproto_is_param_name(const char *name);
+
 /* Parse a regular message header. 5 if @n >= 5 (type and total length, which counts the
  * length field itself but not the type byte), 0 need more, -EPROTO if length < 4. */
 int pgproto_parse_header(const uint8_t *p, size_t n, uint8_t *type, uint32_t *len) LG_MUSTCHECK;

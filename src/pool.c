@@ -375,17 +375,6 @@ void pool_cancel_wait(struct pool_waiter *w)
 
 /* ---- handing servers to waiters ---- */
 
-static bool is_safe_name(const char *n)
-{
-    if (!*n)
-        return false;
-    for (; *n; n++)
-        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
-              *n == '_' || *n == '.'))
-            return false;
-    return true;
-}
-
 /* Append a string literal for @v (E'' form if it has a backslash). */
 static bool append_literal(char *sql, size_t cap, size_t *len, const char *v)
 {
@@ -484,7 +473,7 @@ static void hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
             all_reported = false;
         if (have && strcmp(have, w->want[i].value) == 0)
             continue;
-        if (!is_safe_name(w->want[i].name))
+        if (!pgproto_is_param_name(w->want[i].name))
             continue; /* client.c refuses such names; never build SQL from one */
         ok = append_set(sql, sizeof(sql), &len, w->want[i].name, w->want[i].value);
     }
