@@ -640,7 +640,7 @@ int pool_exec(struct server *s, const char *sql, const char *const *params, size
 }
 
 /* Account the bytes and time of a link that ends now. */
-static void account_unlink(struct server *s)
+void pool_account_unlink(struct server *s)
 {
     struct pool *p = server_pool(s);
     struct stream *ss = server_stream(s);
@@ -674,7 +674,7 @@ uint64_t pool_server_lifetime_us(const struct server *s)
     return life - (h >> 32) % (life / 5 + 1);
 }
 
-static void to_idle(struct server *s)
+void pool_to_idle(struct server *s)
 {
     struct pool *p = server_pool(s);
     uint64_t age = clock_now_us() - server_connected_at_us(s);
@@ -719,10 +719,10 @@ static void reset_done(void *arg, struct server *s, const struct pgproto_error *
         if (ps)
             ps_server_clear(ps); /* the reset dropped every prepared statement */
     }
-    to_idle(s);
+    pool_to_idle(s);
 }
 
-static void run_reset(struct server *s)
+void pool_run_reset(struct server *s)
 {
     const char *q = g_cfg->server_reset_query;
     /* In transaction and statement mode the session is shared anyway: reset only if
@@ -733,7 +733,7 @@ static void run_reset(struct server *s)
             server_close(s, "could not start server_reset_query");
         return;
     }
-    to_idle(s);
+    pool_to_idle(s);
 }
 
 static void rollback_done(void *arg, struct server *s, const struct pgproto_error *err,
@@ -747,14 +747,14 @@ static void rollback_done(void *arg, struct server *s, const struct pgproto_erro
         server_close(s, "ROLLBACK of the departed client's transaction failed");
         return;
     }
-    run_reset(s);
+    pool_run_reset(s);
 }
 
 void pool_release(struct server *s, struct stream *client)
 {
     struct stream *ss = server_stream(s);
     server_set_holder(s, NULL);
-    account_unlink(s);
+    pool_account_unlink(s);
     uint64_t sent = client->n_counted - client->link_base;
     uint64_t answered = ss->n_counted - ss->link_base;
     stream_unlink(client);
@@ -770,94 +770,9 @@ void pool_release(struct server *s, struct stream *client)
             server_close(s, "client left with a transaction open");
         return;
     }
-    run_reset(s);
+    pool_run_reset(s);
 }
 
-
-/* ---- transaction and statement pooling ---- */
-
-/* True if the client/server pair is between transactions: every Query/Sync answered,
- * no Parse/Bind/... waiting for a Sync, nothing half-forwarded either way. */
-static bool link_at_boundary(struct server *s)
-{
-    struct stream *ss = server_stream(s);
-    struct stream *cs = ss->peer;
-    if (!cs)
-        return false;
-    uint64_t sent = cs->n_counted - cs->link_base;
-    uint64_t answered = ss->n_counted - ss->link_base;
-    return sent == answered && !cs->pending_work && cs->msg_left == 0 && !buf_ready(&cs->in) &&
-           ss->msg_left == 0;
-}
-
-void pool_on_ready_for_query(struct server *s)
-{
-    struct pool *p = server_pool(s);
-    struct pool_waiter *w = server_holder(s);
-    p->c.query_count++;
-    if (server_tx_status(s) == 'I')
-        p->c.xact_count++;
-    if (!w || p->pool_mode == POOL_MODE_SESSION)
-        return;
-    if (p->pool_mode == POOL_MODE_STATEMENT && server_tx_status(s) != 'I' &&
-        link_at_boundary(s)) {
-        /* Statement mode: a transaction block would pin the server; refuse it. */
-        struct stream *cs = server_stream(s)->peer;
-        struct lg_err e;
-        memcpy(e.sqlstate, "0A000", 6);
-        snprintf(e.msg, sizeof(e.msg),
-                 "pool \"%s\": transaction blocks are not allowed in statement pooling mode",
-                 p->name);
-        server_set_holder(s, NULL);
-        pool_release(s, cs); /* rolls back, keeps the server if it can */
-        if (w->on_lost)
-            w->on_lost(w, &e);
-        return;
-    }
-    if (server_tx_status(s) == 'I' && link_at_boundary(s))
-        stream_want_drained(server_stream(s));
-}
-
-struct ps_server *pool_server_ps(struct server *s)
-{
-    return server_ps(s);
-}
-
-void pool_check_release(struct server *s)
-{
-    struct pool *p = server_pool(s);
-    if (p->pool_mode != POOL_MODE_SESSION && server_tx_status(s) == 'I' && link_at_boundary(s))
-        stream_want_drained(server_stream(s));
-}
-
-void pool_on_server_drained(struct server *s)
-{
-    struct pool_waiter *w = server_holder(s);
-    /* The client may have sent more meanwhile: then the transaction goes on here. */
-    if (!w || server_tx_status(s) != 'I' || !link_at_boundary(s))
-        return;
-    struct stream *ss = server_stream(s);
-    struct pool *p = server_pool(s);
-    uint64_t took = clock_now_us() - ss->link_at_us;
-    p->c.xact_time_us += took;
-    stats_histogram_observe(&p->xact_hist, took);
-    account_unlink(s);
-    server_set_holder(s, NULL);
-    stream_unlink(ss);
-    if (w->on_released)
-        w->on_released(w);
-    if (g_cfg->server_reset_query_always)
-        run_reset(s);
-    else
-        to_idle(s);
-}
-
-void pool_on_param(struct server *s, const char *name, const char *value)
-{
-    struct pool_waiter *w = server_holder(s);
-    if (w && w->on_param)
-        w->on_param(w, name, value);
-}
 
 void pool_release_unlinked(struct server *s)
 {
@@ -868,5 +783,5 @@ void pool_release_unlinked(struct server *s)
         server_close(s, "not idle after lifeguard's statement");
         return;
     }
-    to_idle(s);
+    pool_to_idle(s);
 }

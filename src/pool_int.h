@@ -79,4 +79,10 @@ void pool_janitor_ping(struct server *s);
 /* Finish every cancel still being forwarded (shutdown): their done callbacks run. */
 void pool_cancel_close_all(void);
 
+/* pool.c: a server coming back (checks lifetime, RECONNECT), the session reset, and the
+ * byte accounting of a link that ends; used by pool_txn.c. */
+void pool_to_idle(struct server *s);
+void pool_run_reset(struct server *s);
+void pool_account_unlink(struct server *s);
+
 #endif

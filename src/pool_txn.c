@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool_txn.c: transaction and statement pooling: when a linked server may go back to
+ * the pool (every request answered, nothing half-forwarded, output delivered), the
+ * statement-mode refusal of transaction blocks, and parameter changes reported by a
+ * linked server. Not here: session release and reset (pool.c).
+ * Invariant: a server is released only at ReadyForQuery 'I' at a message boundary.
+ */
+#include <string.h>
+
+#include "cfg.h"
+#include "clock.h"
+#include "pool.h"
+#include "pool_int.h"
+#include "stats.h"
+#include "stream.h"
+
+/* ---- transaction and statement pooling ---- */
+
+/* True if the client/server pair is between transactions: every Query/Sync answered,
+ * no Parse/Bind/... waiting for a Sync, nothing half-forwarded either way. */
+static bool link_at_boundary(struct server *s)
+{
+    struct stream *ss = server_stream(s);
+    struct stream *cs = ss->peer;
+    if (!cs)
+        return false;
+    uint64_t sent = cs->n_counted - cs->link_base;
+    uint64_t answered = ss->n_counted - ss->link_base;
+    return sent == answered && !cs->pending_work && cs->msg_left == 0 && !buf_ready(&cs->in) &&
+           ss->msg_left == 0;
+}
+
+void pool_on_ready_for_query(struct server *s)
+{
+    struct pool *p = server_pool(s);
+    struct pool_waiter *w = server_holder(s);
+    p->c.query_count++;
+    if (server_tx_status(s) == 'I')
+        p->c.xact_count++;
+    if (!w || p->pool_mode == POOL_MODE_SESSION)
+        return;
+    if (p->pool_mode == POOL_MODE_STATEMENT && server_tx_status(s) != 'I' &&
+        link_at_boundary(s)) {
+        /* Statement mode: a transaction block would pin the server; refuse it. */
+        struct stream *cs = server_stream(s)->peer;
+        struct lg_err e;
+        memcpy(e.sqlstate, "0A000", 6);
+        snprintf(e.msg, sizeof(e.msg),
+                 "pool \"%s\": transaction blocks are not allowed in statement pooling mode",
+                 p->name);
+        server_set_holder(s, NULL);
+        pool_release(s, cs); /* rolls back, keeps the server if it can */
+        if (w->on_lost)
+            w->on_lost(w, &e);
+        return;
+    }
+    if (server_tx_status(s) == 'I' && link_at_boundary(s))
+        stream_want_drained(server_stream(s));
+}
+
+struct ps_server *pool_server_ps(struct server *s)
+{
+    return server_ps(s);
+}
+
+void pool_check_release(struct server *s)
+{
+    struct pool *p = server_pool(s);
+    if (p->pool_mode != POOL_MODE_SESSION && server_tx_status(s) == 'I' && link_at_boundary(s))
+        stream_want_drained(server_stream(s));
+}
+
+void pool_on_server_drained(struct server *s)
+{
+    struct pool_waiter *w = server_holder(s);
+    /* The client may have sent more meanwhile: then the transaction goes on here. */
+    if (!w || server_tx_status(s) != 'I' || !link_at_boundary(s))
+        return;
+    struct stream *ss = server_stream(s);
+    struct pool *p = server_pool(s);
+    uint64_t took = clock_now_us() - ss->link_at_us;
+    p->c.xact_time_us += took;
+    stats_histogram_observe(&p->xact_hist, took);
+    pool_account_unlink(s);
+    server_set_holder(s, NULL);
+    stream_unlink(ss);
+    if (w->on_released)
+        w->on_released(w);
+    if (pool_cfg()->server_reset_query_always)
+        pool_run_reset(s);
+    else
+        pool_to_idle(s);
+}
+
+void pool_on_param(struct server *s, const char *name, const char *value)
+{
+    struct pool_waiter *w = server_holder(s);
+    if (w && w->on_param)
+        w->on_param(w, name, value);
+}
+
