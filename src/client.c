@@ -53,12 +53,20 @@ static int on_raw(struct stream *st, const uint8_t *p, size_t n);
 static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len);
 static void on_close(struct stream *st, int err);
 static int on_hold(struct stream *st, const uint8_t *p, size_t n);
+static void describe(const struct stream *st, char *buf, size_t n)
+{
+    const struct client *c = st->owner;
+    snprintf(buf, n, "C-%llu %s/%s@%s", (unsigned long long)c->id, c->dbname ? c->dbname : "?",
+             c->user ? c->user : "?", c->peer);
+}
+
 static const struct stream_ops client_ops = {.on_raw = on_raw,
                                              .on_message = on_message,
                                              .on_close = on_close,
                                              .on_hold = on_hold,
                                              .on_head = client_ps_on_head,
-                                             .on_out_space = client_admin_on_out_space};
+                                             .on_out_space = client_admin_on_out_space,
+                                             .describe = describe};
 
 void client_module_init(struct evloop *ev, const struct config *cfg, const struct userlist *ul)
 {

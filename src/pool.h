@@ -163,8 +163,10 @@ void pool_on_server_drained(struct server *s);
 void pool_count_login(struct pool *p);
 /* A linked server relayed an ErrorResponse with @sqlstate (NULL: unknown). */
 void pool_count_error(struct pool *p, const char *sqlstate);
-/* A linked server warned "transaction already/not in progress" (25001/25P01). */
-void pool_note_tx_warning(struct server *s, const char *sqlstate);
+struct stream;
+/* A linked server warned "transaction already/not in progress" (25001/25P01) while
+ * relaying for @client: count it and log it with the client (rate-limited per pool). */
+void pool_note_tx_warning(struct server *s, const char *sqlstate, const struct stream *client);
 /* A linked server sent ParameterStatus. */
 void pool_on_param(struct server *s, const char *name, const char *value);
 struct list_node *pool_server_list(struct pool *p, enum server_state st);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "pool_int.h"
 #include "stats.h"
+#include "stream.h"
 
 static const char *mode_name(int m)
 {
@@ -160,7 +161,7 @@ void pool_count_login(struct pool *p)
     p->c.client_logins++;
 }
 
-void pool_note_tx_warning(struct server *s, const char *sqlstate)
+void pool_note_tx_warning(struct server *s, const char *sqlstate, const struct stream *client)
 {
     struct pool *p = server_pool(s);
     stats_count_error(&p->c, sqlstate);
@@ -168,9 +169,10 @@ void pool_note_tx_warning(struct server *s, const char *sqlstate)
     if (now - p->tx_warning_logged_us < 10000000 && p->tx_warning_logged_us)
         return; /* at most one line per pool every 10 s */
     p->tx_warning_logged_us = now;
-    log_warn("pool \"%s\": PostgreSQL warned %s (transaction %s in progress) on server S-%llu: "
-             "the client on it may be shared by two processes or threads (a connection "
-             "inherited across fork?)",
+    char who[160];
+    log_warn("pool \"%s\": PostgreSQL warned %s (transaction %s in progress) on server S-%llu "
+             "for client %s: that client connection may be shared by two processes or threads "
+             "(a connection inherited across fork?)",
              p->name, sqlstate, strcmp(sqlstate, "25001") == 0 ? "already" : "not",
-             (unsigned long long)server_id(s));
+             (unsigned long long)server_id(s), stream_describe(client, who, sizeof(who)));
 }

@@ -341,7 +341,7 @@ static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t 
         char state[6];
         const char *code = error_sqlstate(p, LG_MIN(n, total), state);
         if (code && (strcmp(code, "25001") == 0 || strcmp(code, "25P01") == 0))
-            pool_note_tx_warning(s, code);
+            pool_note_tx_warning(s, code, st->peer);
     }
     if (type == 'E') {
         /* Count it by class for /metrics; the SQLSTATE is within the first fields. */

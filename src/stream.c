@@ -574,3 +574,12 @@ void stream_on_io(struct evloop *ev, int fd, void *arg, unsigned events)
         s->hup = true; /* EOF may sit behind the data: no short-read shortcut */
     run(s);
 }
+
+const char *stream_describe(const struct stream *s, char *buf, size_t n)
+{
+    if (s && s->ops && s->ops->describe)
+        s->ops->describe(s, buf, n);
+    else
+        snprintf(buf, n, "?");
+    return buf;
+}

@@ -57,7 +57,12 @@ struct stream_ops {
     int (*on_head)(struct stream *s, uint8_t type, size_t total, const uint8_t *p, size_t n);
     /* Optional, after stream_want_out_space(): s->out was emptied (more can be built). */
     void (*on_out_space)(struct stream *s);
+    /* Optional: write a short label for logs ("C-12 db/user@addr") into @buf. */
+    void (*describe)(const struct stream *s, char *buf, size_t n);
 };
+
+/* The label of @s for logs (ops->describe), or "?" without one. Returns @buf. */
+const char *stream_describe(const struct stream *s, char *buf, size_t n);
 
 struct stream {
     int fd;

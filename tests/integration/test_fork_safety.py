@@ -3,6 +3,7 @@ the byte stream stops parsing; lifeguard answers 08P01 naming the likely cause, 
 that client and does not hand its server to anyone else dirty; other clients see
 nothing."""
 
+import re
 import os
 import socket
 import struct
@@ -72,3 +73,6 @@ def test_transaction_state_warnings_point_at_shared_connections(lg):
     c.rollback()
     c.close()
     harness.wait_until(lambda: "may be shared by two processes" in lg.log_text(), 5)
+    # The line names the client (id, database/user, address), not only the pool.
+    line = next(l for l in lg.log_text().splitlines() if "may be shared by two" in l)
+    assert re.search(r"for client C-\d+ \S+/\S+@", line), line
