@@ -2,8 +2,8 @@
 # deps.sh: install the Debian packages lifeguard needs to build, test and benchmark.
 # Idempotent and fast when everything is present (one dpkg query, no network).
 # Needs root only when something is missing. Never starts the PostgreSQL or
-# PgBouncer services that the packages ship (a policy-rc.d blocks them), so
-# nothing grabs ports 5432/6432.
+# PgBouncer (or redis) services that the packages ship (a policy-rc.d blocks
+# them), so nothing grabs ports 5432/6432/6379.
 set -euo pipefail
 
 packages=(
@@ -12,6 +12,8 @@ packages=(
     python3-pytest python3-pytest-timeout python3-pytest-xdist
     python3-psycopg python3-psycopg2
     libclang-rt-14-dev util-linux procps strace
+    # examples/flask-celery (its shortened run is tests/integration/test_flask_celery.py)
+    python3-flask python3-sqlalchemy python3-celery python3-redis redis-server gunicorn
 )
 # node and npm run the node-postgres tests (tests/integration/node). A node
 # that is already there (NodeSource, nvm, ...) is kept: it brings its own npm,
@@ -41,7 +43,9 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-# Keep maintainer scripts from starting postgresql/pgbouncer services.
+# Keep maintainer scripts from starting postgresql/pgbouncer/redis services:
+# invoke-rc.d and deb-systemd-invoke, which their postinsts use, both ask
+# policy-rc.d first and skip the start on 101.
 policy=/usr/sbin/policy-rc.d
 policy_backup=""
 if [ -e "$policy" ]; then
@@ -63,7 +67,8 @@ export DEBIAN_FRONTEND=noninteractive
 timeout 600 apt-get update -q
 timeout 1800 apt-get install -y -q --no-install-recommends "${missing[@]}"
 
-# Debian's postgresql-common creates a "main" cluster on install and pgbouncer
-# ships an enabled unit; neither was started (policy-rc.d), and neither is ours
-# to remove. Just say so.
+# Debian's postgresql-common creates a "main" cluster on install, and pgbouncer
+# and redis-server ship enabled units; none was started (policy-rc.d), and none
+# is ours to remove (they would start at the next boot; the tests use their
+# own servers on free ports, so they would not collide). Just say so.
 echo "deps.sh: installed ${missing[*]}"
