@@ -136,10 +136,7 @@ static void free_client(struct evloop *ev, void *arg)
         admin_result_fini(c->ares);
         lg_free(c->ares);
     }
-    for (size_t i = 0; i < CLIENT_MAX_WANT; i++) {
-        lg_free(c->owned[i][0]);
-        lg_free(c->owned[i][1]);
-    }
+    client_param_free(c);
     if (c->secret) {
         explicit_bzero(c->secret, strlen(c->secret));
         lg_free(c->secret);

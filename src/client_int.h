@@ -45,9 +45,9 @@ struct client {
     struct evloop_timer login_timer; /* client_login_timeout */
     uint8_t *startup;                /* copy of the startup packet; su points into it */
     const char *user, *dbname;
-    struct pgproto_param want[CLIENT_MAX_WANT]; /* parameters to SET on the server */
-    size_t n_want;
-    char *owned[CLIENT_MAX_WANT][2]; /* storage for want[] entries updated later */
+    struct pgproto_param *want; /* parameters to SET on the server (n_want of cap_want) */
+    char **owned;               /* NULL, or 2 * cap_want: storage of want[] entries we own */
+    uint8_t n_want, cap_want;   /* at most CLIENT_MAX_WANT */
     bool welcomed;                      /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
     struct ps_client *ps;               /* named prepared statements (transaction mode) */
     uint64_t seen_in, seen_out;         /* byte counters at the last janitor look */
@@ -87,6 +87,8 @@ void client_set_state(struct client *c, enum client_state st);
 void client_close(struct client *c, const char *sqlstate, const char *fmt, ...) LG_PRINTF(3, 4);
 
 /* ---- client_param.c ---- */
+/* Free want[] and the strings it owns. */
+void client_param_free(struct client *c);
 /* Collect the parameters to apply on servers from the startup packet (and its
  * "options"). 0, or -1 with @c closed. */
 int client_param_collect(struct client *c, const struct pgproto_startup *su);

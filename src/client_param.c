@@ -14,12 +14,60 @@
 #include "cfg.h"
 #include "log.h"
 
+void client_param_free(struct client *c)
+{
+    if (c->owned)
+        for (size_t i = 0; i < 2u * c->cap_want; i++)
+            lg_free(c->owned[i]);
+    lg_free(c->owned);
+    lg_free(c->want);
+    c->owned = NULL;
+    c->want = NULL;
+    c->n_want = c->cap_want = 0;
+}
+
+/* Room for @extra more entries in want[] (and in owned[] if @own). Most clients carry a
+ * handful of parameters and own none of them, so both arrays are sized to fit. 0, or -1
+ * (too many: @c is not closed; out of memory). */
+static int want_reserve(struct client *c, size_t extra, bool own)
+{
+    size_t need = (size_t)c->n_want + extra;
+    if (need > CLIENT_MAX_WANT)
+        return -1;
+    if (need > c->cap_want) {
+        size_t cap = LG_MAX(need, LG_MIN((size_t)c->cap_want * 2, (size_t)CLIENT_MAX_WANT));
+        struct pgproto_param *w = lg_realloc(c->want, cap * sizeof(*w));
+        if (!w)
+            return -1;
+        c->want = w;
+        c->waiter.want = w; /* it may be queued or linked with the old array */
+        if (c->owned) {
+            char **o = lg_realloc(c->owned, 2 * cap * sizeof(*o));
+            if (!o)
+                return -1;
+            memset(o + 2 * c->cap_want, 0, 2 * (cap - c->cap_want) * sizeof(*o));
+            c->owned = o;
+        }
+        c->cap_want = (uint8_t)cap;
+    }
+    if (own && !c->owned) {
+        c->owned = lg_calloc(2 * (size_t)c->cap_want, sizeof(*c->owned));
+        if (!c->owned)
+            return -1;
+    }
+    return 0;
+}
+
 /* Add an owned name=value to the parameters applied on servers. */
 static int add_owned_param(struct client *c, const char *name, size_t nlen, const char *value,
                            size_t vlen)
 {
     if (c->n_want == CLIENT_MAX_WANT) {
         client_close(c, "08P01", "too many startup parameters");
+        return -1;
+    }
+    if (want_reserve(c, 1, true) < 0) {
+        client_close(c, "53200", "out of memory");
         return -1;
     }
     size_t i = c->n_want;
@@ -39,8 +87,8 @@ static int add_owned_param(struct client *c, const char *name, size_t nlen, cons
         lg_free(v);
         return -1;
     }
-    c->owned[i][0] = n;
-    c->owned[i][1] = v;
+    c->owned[2 * i] = n;
+    c->owned[2 * i + 1] = v;
     c->want[i].name = n;
     c->want[i].value = v;
     c->n_want++;
@@ -130,6 +178,11 @@ int client_param_collect(struct client *c, const struct pgproto_startup *su)
             client_close(c, "08P01", "too many startup parameters");
             return -1;
         }
+        if (want_reserve(c, LG_MAX(su->n_params - i, (size_t)1), false) < 0 &&
+            want_reserve(c, 1, false) < 0) {
+            client_close(c, "53200", "out of memory");
+            return -1;
+        }
         c->want[c->n_want++] = su->params[i];
         c->want_dirty = true;
     }
@@ -164,16 +217,16 @@ void client_param_changed(struct pool_waiter *w, const char *name, const char *v
     if (i < c->n_want && strcmp(c->want[i].value, value) == 0)
         return;
     char *n = lg_strdup(name), *v = lg_strdup(value);
-    if (!n || !v) {
+    if (!n || !v || want_reserve(c, i == c->n_want, true) < 0) {
         lg_free(n);
         lg_free(v);
         log_warn("C-%llu: out of memory tracking parameter %s", (unsigned long long)c->id, name);
         return;
     }
-    lg_free(c->owned[i][0]);
-    lg_free(c->owned[i][1]);
-    c->owned[i][0] = n;
-    c->owned[i][1] = v;
+    lg_free(c->owned[2 * i]);
+    lg_free(c->owned[2 * i + 1]);
+    c->owned[2 * i] = n;
+    c->owned[2 * i + 1] = v;
     c->want[i].name = n;
     c->want[i].value = v;
     c->want_dirty = true;
