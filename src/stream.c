@@ -130,38 +130,55 @@ static ssize_t sock_write(struct stream *s, const void *p, size_t n)
     return r;
 }
 
+/* The STREAM_T_* flags of message @type (none outside the protocol's range). */
+static inline unsigned type_flags(const struct stream *s, uint8_t type)
+{
+    unsigned i = (unsigned)type - STREAM_TYPE_BASE;
+    return i < STREAM_NTYPES ? s->tflags[i] : 0;
+}
+
+static void set_type_flag(struct stream *s, uint8_t type, unsigned flag, bool on)
+{
+    unsigned i = (unsigned)type - STREAM_TYPE_BASE;
+    LG_ASSERT(i < STREAM_NTYPES);
+    if (i >= STREAM_NTYPES)
+        return;
+    if (on)
+        s->tflags[i] = (uint8_t)(s->tflags[i] | flag);
+    else
+        s->tflags[i] = (uint8_t)(s->tflags[i] & ~flag);
+}
+
 void stream_intercept(struct stream *s, uint8_t type, bool on)
 {
-    if (on)
-        s->intercept[type >> 3] |= (uint8_t)(1u << (type & 7));
-    else
-        s->intercept[type >> 3] &= (uint8_t)~(1u << (type & 7));
+    set_type_flag(s, type, STREAM_T_INTERCEPT, on);
 }
 
 static bool intercepted(const struct stream *s, uint8_t type)
 {
-    return (s->intercept[type >> 3] >> (type & 7)) & 1;
+    return type_flags(s, type) & STREAM_T_INTERCEPT;
 }
 
 static void note_work(struct stream *s, uint8_t type, bool counted)
 {
     if (counted)
         s->pending_work = false;
-    else if (!((s->neutral[type >> 3] >> (type & 7)) & 1))
+    else if (!(type_flags(s, type) & STREAM_T_NEUTRAL))
         s->pending_work = true;
 }
 
 void stream_valid_types(struct stream *s, const char *types)
 {
-    memset(s->valid, 0, sizeof(s->valid));
+    for (size_t i = 0; i < STREAM_NTYPES; i++)
+        s->tflags[i] = (uint8_t)(s->tflags[i] & ~STREAM_T_VALID);
     s->check_types = true;
     for (; *types; types++)
-        s->valid[(uint8_t)*types >> 3] |= (uint8_t)(1u << ((uint8_t)*types & 7));
+        set_type_flag(s, (uint8_t)*types, STREAM_T_VALID, true);
 }
 
 void stream_observe(struct stream *s, uint8_t type)
 {
-    s->observe[type >> 3] |= (uint8_t)(1u << (type & 7));
+    set_type_flag(s, type, STREAM_T_OBSERVE, true);
 }
 
 /* Make @n bytes of room at the cursor (moving [scan, end) up). */
@@ -212,12 +229,12 @@ int stream_replace_prefix(struct stream *s, size_t old, const void *p, size_t n)
 
 void stream_neutral(struct stream *s, uint8_t type)
 {
-    s->neutral[type >> 3] |= (uint8_t)(1u << (type & 7));
+    set_type_flag(s, type, STREAM_T_NEUTRAL, true);
 }
 
 void stream_count(struct stream *s, uint8_t type)
 {
-    s->count[type >> 3] |= (uint8_t)(1u << (type & 7));
+    set_type_flag(s, type, STREAM_T_COUNT, true);
 }
 
 static void kick_cb(struct evloop *ev, void *arg)
@@ -361,7 +378,8 @@ static bool examine(struct stream *s)
         if (rc == 0)
             break;
         size_t total = (size_t)len + 1;
-        if (s->check_types && !((s->valid[type >> 3] >> (type & 7)) & 1)) {
+        unsigned tf = type_flags(s, type);
+        if (s->check_types && !(tf & STREAM_T_VALID)) {
             s->ops->on_close(s, -EPROTO); /* not a message type at all: lost framing */
             return false;
         }
@@ -369,8 +387,8 @@ static bool examine(struct stream *s)
             s->ops->on_close(s, -EMSGSIZE); /* checked before anything is buffered */
             return false;
         }
-        bool counted = (s->count[type >> 3] >> (type & 7)) & 1;
-        if (!s->head_done && s->peer && ((s->observe[type >> 3] >> (type & 7)) & 1)) {
+        bool counted = tf & STREAM_T_COUNT;
+        if (!s->head_done && s->peer && (tf & STREAM_T_OBSERVE)) {
             int hr = s->ops->on_head(s, type, total, p, avail);
             if (hr < 0 || s->closed)
                 return false;

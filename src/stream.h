@@ -30,6 +30,16 @@ enum stream_verdict {
     STREAM_STOP = 3,     /* consumed, and stop processing this stream for now */
 };
 
+#define STREAM_TYPE_BASE 0x30 /* '0': the lowest protocol message type is '1' */
+#define STREAM_NTYPES    80   /* up to 0x7f */
+enum {
+    STREAM_T_INTERCEPT = 1, /* the owner sees it while relaying (on_message) */
+    STREAM_T_COUNT = 2,     /* counted in n_counted (Query/Sync, or 'Z') */
+    STREAM_T_OBSERVE = 4,   /* passed to ops->on_head */
+    STREAM_T_NEUTRAL = 8,   /* neither counts nor starts work (Flush, COPY data) */
+    STREAM_T_VALID = 16,    /* with check_types: a type this peer may send */
+};
+
 struct stream_ops {
     /* Startup phase (raw mode): the unexamined bytes. Return bytes consumed (>0), 0 to
      * wait for more, or <0 after the owner closed the stream. */
@@ -83,15 +93,13 @@ struct stream {
     uint32_t max_msg;          /* max_packet_size: larger messages are refused (0: none) */
     struct tls_conn *tls;      /* TLS on this socket, or NULL */
     bool tls_handshaking;      /* handshake not finished: no application data yet */
-    uint8_t intercept[32];     /* bitmap of message types the owner sees while relaying */
-    uint8_t count[32];         /* bitmap of message types counted in n_counted */
-    uint8_t observe[32];       /* bitmap of message types passed to ops->on_head */
+    /* Per message type ('0'..'\x7f'; no protocol type lies outside), STREAM_T_* flags:
+     * what the owner intercepts, counts, observes, treats as neutral, accepts. */
+    uint8_t tflags[STREAM_NTYPES];
     bool head_done;            /* on_head already ran for the message at the cursor */
     bool replaced;             /* on_head rewrote the current message's start */
     uint64_t n_counted;        /* messages of counted types examined (Query/Sync, or 'Z') */
     uint64_t link_base;        /* n_counted when the current link began (pool.c) */
-    uint8_t neutral[32];       /* types that neither count nor start work (Flush, COPY data) */
-    uint8_t valid[32];         /* with check_types: the only types this peer may send */
     bool check_types;
     bool pending_work;         /* a message other than counted/neutral came after the last
                                   counted one (e.g. Parse/Bind without Sync yet) */
