@@ -30,7 +30,8 @@ SRCS := $(wildcard src/*.c)
 OBJS := $(patsubst src/%.c,$(O)/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(O)/main.o,$(OBJS))
 
-.PHONY: all run test unit integration deps lint format format-check clean bench docs fuzz fuzz-smoke
+.PHONY: all run test unit integration deps lint format format-check clean bench docs fuzz fuzz-smoke \
+        fuzz-replay
 all: $(O)/lifeguard
 
 $(O)/lifeguard: $(OBJS)
@@ -66,7 +67,7 @@ deps:
 	@scripts/deps.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit fuzz-replay
 	@$(MAKE) --no-print-directory integration
 
 run: deps
@@ -80,28 +81,48 @@ bench: deps
 docs: $(O)/lifeguard
 	$(O)/lifeguard --config-doc > docs/config.md
 
-# ---- fuzzing (clang, libFuzzer): fuzz-smoke replays each corpus and fuzzes briefly ----
+# ---- fuzzing: fuzz-replay (any $(CC), part of `make test`) replays each target's regression
+# inputs and seeds without libFuzzer; fuzz-smoke (clang, libFuzzer) also fuzzes briefly ----
 include tests/fuzz/fuzz.mk
 FUZZ_DIR := build/fuzz
 FUZZ_SECONDS ?= 15
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all -Isrc
 FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
+REPLAY_BINS := $(addprefix $(O)/fuzz/,$(FUZZ_TARGETS))
+
+$(O)/fuzz/%.o: tests/fuzz/%.c | $(O)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
 
 define fuzz_rule
 $(FUZZ_DIR)/$(1): tests/fuzz/$(1).c $(addprefix src/,$($(1)_SRCS))
 	@mkdir -p $(FUZZ_DIR)
 	clang $(FUZZ_FLAGS) -o $$@ $$^ -lcrypto
+$(O)/fuzz/$(1): $(O)/fuzz/replay_main.o $(O)/fuzz/$(1).o $(addprefix $(O)/,$($(1)_SRCS:.c=.o))
+	$$(CC) $$(LDFLAGS_BUILD) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 
+fuzz-replay: $(REPLAY_BINS)
+	@BUILD=$(BUILD) tests/fuzz/replay.sh $(REPLAY_BINS)
+
+# Fuzzes a scratch copy of each corpus with regress/ as a second, read-only corpus. A crash
+# fails the target and leaves its input in build/fuzz/artifacts/<name>/ (see tests/fuzz/README.md).
 fuzz-smoke: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	    work=$$(mktemp -d); cp -r tests/fuzz/corpus/$$(echo $$t | sed 's/fuzz_//')/. $$work/ 2>/dev/null || true; \
+	    n=$$(echo $$t | sed 's/fuzz_//'); \
+	    work=$$(mktemp -d); cp -r tests/fuzz/corpus/$$n/. $$work/ 2>/dev/null || true; \
+	    extra=; [ -d tests/fuzz/regress/$$n ] && extra=tests/fuzz/regress/$$n; \
+	    art=$(FUZZ_DIR)/artifacts/$$n; mkdir -p $$art; \
 	    echo "fuzz-smoke: $$t ($(FUZZ_SECONDS) s)"; \
-	    $(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$work 2>&1 | \
-	        grep -E 'stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY' || true; \
-	    $(FUZZ_DIR)/$$t -runs=0 $$work >/dev/null 2>&1 || { echo "fuzz-smoke: $$t failed"; exit 1; }; \
+	    rc=0; $(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$$art/ $$work $$extra >$$work.log 2>&1 || rc=$$?; \
+	    grep -E 'stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY|Test unit written' \
+	        $$work.log || true; \
+	    rm -f $$work.log; \
+	    if [ $$rc != 0 ]; then echo "fuzz-smoke: $$t failed; input kept in $$art/"; exit 1; fi; \
+	    $(FUZZ_DIR)/$$t -runs=0 $$work $$extra >/dev/null 2>&1 || { echo "fuzz-smoke: $$t failed"; exit 1; }; \
 	    rm -rf $$work; \
 	done
 
@@ -120,4 +141,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(wildcard $(O)/tests/*.d)
+-include $(OBJS:.o=.d) $(wildcard $(O)/tests/*.d) $(wildcard $(O)/fuzz/*.d)
