@@ -598,11 +598,7 @@ static void server_ready(struct pool_waiter *w, struct server *s)
         c->welcomed = true;
         /* Remember the tracked parameters as this client sees them now, so that a server
          * where another client changed them is set back before this client uses it. */
-        for (size_t i = 0; i < server_param_count(s); i++) {
-            const char *n, *v;
-            server_param_at(s, i, &n, &v);
-            client_param_changed(w, n, v);
-        }
+        client_param_welcome(c, s);
         if (pool_mode_of(c->pool) != POOL_MODE_SESSION) {
             c->st.hold_unlinked = true;
         }

@@ -46,8 +46,9 @@ struct client {
     uint8_t *startup;                /* copy of the startup packet; su points into it */
     const char *user, *dbname;
     struct pgproto_param *want; /* parameters to SET on the server (n_want of cap_want) */
-    char **owned;               /* NULL, or 2 * cap_want: storage of want[] entries we own */
-    uint8_t n_want, cap_want;   /* at most CLIENT_MAX_WANT */
+    uint32_t interned;          /* bit i: want[i]'s name and value are intern_get() refs
+                                   (else they point into the startup packet) */
+    uint8_t n_want, cap_want;   /* at most CLIENT_MAX_WANT (32, the bits of interned) */
     bool welcomed;                      /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
     struct ps_client *ps;               /* named prepared statements (transaction mode) */
     uint64_t seen_in, seen_out;         /* byte counters at the last janitor look */
@@ -87,8 +88,10 @@ void client_set_state(struct client *c, enum client_state st);
 void client_close(struct client *c, const char *sqlstate, const char *fmt, ...) LG_PRINTF(3, 4);
 
 /* ---- client_param.c ---- */
-/* Free want[] and the strings it owns. */
+/* Free want[] and the references it holds. */
 void client_param_free(struct client *c);
+/* At the welcome: remember the tracked parameters as the client sees them on @s. */
+void client_param_welcome(struct client *c, struct server *s);
 /* Collect the parameters to apply on servers from the startup packet (and its
  * "options"). 0, or -1 with @c closed. */
 int client_param_collect(struct client *c, const struct pgproto_startup *su);

@@ -12,24 +12,26 @@
 
 #include "alloc.h"
 #include "cfg.h"
+#include "intern.h"
 #include "log.h"
 
 void client_param_free(struct client *c)
 {
-    if (c->owned)
-        for (size_t i = 0; i < 2u * c->cap_want; i++)
-            lg_free(c->owned[i]);
-    lg_free(c->owned);
+    for (size_t i = 0; i < c->n_want; i++) {
+        if (c->interned & (1u << i)) {
+            intern_put(c->want[i].name);
+            intern_put(c->want[i].value);
+        }
+    }
     lg_free(c->want);
-    c->owned = NULL;
     c->want = NULL;
+    c->interned = 0;
     c->n_want = c->cap_want = 0;
 }
 
-/* Room for @extra more entries in want[] (and in owned[] if @own). Most clients carry a
- * handful of parameters and own none of them, so both arrays are sized to fit. 0, or -1
- * (too many: @c is not closed; out of memory). */
-static int want_reserve(struct client *c, size_t extra, bool own)
+/* Room for @extra more entries in want[]: most clients carry a handful of parameters,
+ * so the array is sized to fit. 0, or -1 (too many, or out of memory; @c stays open). */
+static int want_reserve(struct client *c, size_t extra)
 {
     size_t need = (size_t)c->n_want + extra;
     if (need > CLIENT_MAX_WANT)
@@ -41,21 +43,25 @@ static int want_reserve(struct client *c, size_t extra, bool own)
             return -1;
         c->want = w;
         c->waiter.want = w; /* it may be queued or linked with the old array */
-        if (c->owned) {
-            char **o = lg_realloc(c->owned, 2 * cap * sizeof(*o));
-            if (!o)
-                return -1;
-            memset(o + 2 * c->cap_want, 0, 2 * (cap - c->cap_want) * sizeof(*o));
-            c->owned = o;
-        }
         c->cap_want = (uint8_t)cap;
     }
-    if (own && !c->owned) {
-        c->owned = lg_calloc(2 * (size_t)c->cap_want, sizeof(*c->owned));
-        if (!c->owned)
-            return -1;
-    }
     return 0;
+}
+
+/* Set want[@i] (@i <= n_want) to interned references @n and @v, dropping what it held. */
+static void want_set(struct client *c, size_t i, const char *n, const char *v)
+{
+    if (i < c->n_want && (c->interned & (1u << i))) {
+        intern_put(c->want[i].name);
+        intern_put(c->want[i].value);
+    }
+    c->want[i].name = n;
+    c->want[i].value = v;
+    c->interned |= 1u << i;
+    c->want_dirty = true;
+    if (i == c->n_want)
+        c->n_want++;
+    c->waiter.n_want = c->n_want;
 }
 
 /* Add an owned name=value to the parameters applied on servers. */
@@ -66,33 +72,32 @@ static int add_owned_param(struct client *c, const char *name, size_t nlen, cons
         client_close(c, "08P01", "too many startup parameters");
         return -1;
     }
-    if (want_reserve(c, 1, true) < 0) {
+    if (want_reserve(c, 1) < 0) {
         client_close(c, "53200", "out of memory");
         return -1;
     }
-    size_t i = c->n_want;
-    char *n = lg_strndup(name, nlen), *v = lg_strndup(value, vlen);
-    if (!n || !v) {
-        lg_free(n);
-        lg_free(v);
-        client_close(c, "53200", "out of memory");
+    char tmp[256];
+    if (nlen >= sizeof(tmp)) {
+        client_close(c, "08P01", "invalid parameter name in options: %.64s", name);
         return -1;
     }
-    for (char *q = n; *q; q++)
+    memcpy(tmp, name, nlen);
+    tmp[nlen] = '\0';
+    for (char *q = tmp; *q; q++)
         if (*q == '-')
             *q = '_'; /* --work-mem=... spells work_mem, as in PostgreSQL */
-    if (!pgproto_is_param_name(n)) {
-        client_close(c, "08P01", "invalid parameter name in options: %.64s", n);
-        lg_free(n);
-        lg_free(v);
+    if (!pgproto_is_param_name(tmp)) {
+        client_close(c, "08P01", "invalid parameter name in options: %.64s", tmp);
         return -1;
     }
-    c->owned[2 * i] = n;
-    c->owned[2 * i + 1] = v;
-    c->want[i].name = n;
-    c->want[i].value = v;
-    c->n_want++;
-    c->want_dirty = true;
+    const char *n = intern_getn(tmp, nlen), *v = intern_getn(value, vlen);
+    if (!n || !v) {
+        intern_put(n);
+        intern_put(v);
+        client_close(c, "53200", "out of memory");
+        return -1;
+    }
+    want_set(c, c->n_want, n, v);
     return 0;
 }
 
@@ -178,8 +183,7 @@ int client_param_collect(struct client *c, const struct pgproto_startup *su)
             client_close(c, "08P01", "too many startup parameters");
             return -1;
         }
-        if (want_reserve(c, LG_MAX(su->n_params - i, (size_t)1), false) < 0 &&
-            want_reserve(c, 1, false) < 0) {
+        if (want_reserve(c, LG_MAX(su->n_params - i, (size_t)1)) < 0 && want_reserve(c, 1) < 0) {
             client_close(c, "53200", "out of memory");
             return -1;
         }
@@ -216,21 +220,23 @@ void client_param_changed(struct pool_waiter *w, const char *name, const char *v
         return;
     if (i < c->n_want && strcmp(c->want[i].value, value) == 0)
         return;
-    char *n = lg_strdup(name), *v = lg_strdup(value);
-    if (!n || !v || want_reserve(c, i == c->n_want, true) < 0) {
-        lg_free(n);
-        lg_free(v);
+    const char *n = intern_get(name), *v = intern_get(value);
+    if (!n || !v || want_reserve(c, i == c->n_want) < 0) {
+        intern_put(n);
+        intern_put(v);
         log_warn("C-%llu: out of memory tracking parameter %s", (unsigned long long)c->id, name);
         return;
     }
-    lg_free(c->owned[2 * i]);
-    lg_free(c->owned[2 * i + 1]);
-    c->owned[2 * i] = n;
-    c->owned[2 * i + 1] = v;
-    c->want[i].name = n;
-    c->want[i].value = v;
-    c->want_dirty = true;
-    if (i == c->n_want)
-        c->n_want++;
-    c->waiter.n_want = c->n_want;
+    want_set(c, i, n, v);
+}
+
+void client_param_welcome(struct client *c, struct server *s)
+{
+    size_t n = server_param_count(s);
+    (void)want_reserve(c, LG_MIN(n, (size_t)(CLIENT_MAX_WANT - c->n_want))); /* one growth */
+    for (size_t i = 0; i < n; i++) {
+        const char *name, *value;
+        server_param_at(s, i, &name, &value);
+        client_param_changed(&c->waiter, name, value);
+    }
 }

@@ -27,3 +27,5 @@ promtool-check: $(O)/tests/test_stats
 	@tests/unit/promtool_check.sh $<
 UNIT_TESTS += test_hba
 test_hba_OBJS := hba.o cfg_diag.o alloc.o log.o
+UNIT_TESTS += test_intern
+test_intern_OBJS := intern.o alloc.o log.o
