@@ -74,13 +74,15 @@ testdir=$here
 if [ "$(id -u)" -eq 0 ]; then
     chown -R postgres:postgres "$base"
     # CI may clone where the postgres user can't reach (e.g. under /root):
-    # then run a copy of the tests and of the binary from the scratch dir.
+    # then run a copy of the tests, the example they run and the binary from
+    # the scratch dir.
     # shellcheck disable=SC2016 # $1/$2 belong to the inner sh
     if ! setpriv --reuid=postgres --regid=postgres --init-groups -- \
         sh -c 'test -r "$1/conftest.py" && test -x "$2"' _ "$here" "$LG_BINARY"; then
         echo "run.sh: user postgres cannot read $here or $LG_BINARY; using copies in $base"
-        mkdir -p "$base/tests" "$base/bin"
+        mkdir -p "$base/tests" "$base/bin" "$base/examples"
         cp -a "$here/." "$base/tests/"
+        cp -a "$repo/examples/flask-celery" "$base/examples/" # test_flask_celery.py runs it
         cp "$LG_BINARY" "$base/bin/"
         LG_BINARY=$base/bin/$(basename "$LG_BINARY")
         testdir=$base/tests
