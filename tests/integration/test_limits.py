@@ -1,0 +1,184 @@
+"""Running out of file descriptors, and what a client past max_client_conn gets.
+
+Descriptor exhaustion: the running pooler's RLIMIT_NOFILE is lowered (prlimit on its pid)
+to a few descriptors above what it uses, then raw TCP connections are opened until accept(2)
+fails with EMFILE. lifeguard must then pause its listeners (one log line per 1 s pause)
+instead of spinning on a listener that stays readable, keep serving the clients it has,
+leave new connections waiting in the backlog rather than refused, and accept them once
+descriptors are free again.
+
+max_client_conn: a client past the limit is refused at once while the connected ones keep
+working, and a slot that comes free is usable again. The ErrorResponse it should get
+(FATAL 53300 "no more connections allowed") is an xfail: lifeguard logs it but never sends it.
+"""
+
+import os
+import resource
+import socket
+import threading
+import time
+from contextlib import ExitStack, closing
+
+import psycopg2
+import pytest
+
+import harness
+
+ACCEPT_FAILED = "accept failed: "  # main.c: "accept failed: %s; pausing accepts for 1s"
+
+
+def fd_numbers(pid):
+    return [int(n) for n in os.listdir(f"/proc/{pid}/fd")]
+
+
+def cpu_seconds(pid):
+    """utime + stime of @pid, in seconds (fields 14 and 15 of /proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2:].split()  # fields[0] is field 3 (state)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def restore_limit(pid, soft, hard):
+    try:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+    except ProcessLookupError:
+        pass  # the fixture reports an early exit
+
+
+def select_one(conn, value=1):
+    with conn.cursor() as cur:
+        cur.execute("SELECT %s", (value,))
+        assert cur.fetchone() == (value,)
+
+
+@pytest.mark.lifeguard_only  # the log line and the pause are lifeguard's
+@pytest.mark.lg_config(main={"default_pool_size": "20", "max_client_conn": "500",
+                             "client_login_timeout": "120"})
+def test_descriptor_exhaustion_pauses_accepts_without_spinning(lg):
+    pid = lg.proc.pid
+    spare = 20  # descriptors left to lifeguard once the limit is lowered
+    with ExitStack() as stack:
+        # Clients connected before the exhaustion, each holding its server (session mode).
+        keep = [stack.enter_context(closing(lg.conn())) for _ in range(3)]
+        for i, c in enumerate(keep):
+            select_one(c, i)
+
+        soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        stack.callback(restore_limit, pid, soft, hard)
+        # EMFILE comes when the lowest free descriptor number reaches the soft limit.
+        limit = max(fd_numbers(pid)) + 1 + spare
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, hard))
+        log_start = len(lg.log_text())
+
+        # Twice as many connections as it has descriptors: the first `spare` are accepted
+        # (and sit in the login phase), the rest wait in the listen backlog.
+        extra = []
+        for _ in range(2 * spare):
+            s = socket.create_connection((lg.host, lg.port), timeout=5 * harness.SLOW)
+            stack.callback(s.close)
+            extra.append(s)
+        harness.wait_until(lambda: ACCEPT_FAILED in lg.log_text()[log_start:], 10,
+                           msg="lifeguard never logged the failed accept")
+        t_exhausted = time.monotonic()
+        assert "Too many open files" in lg.log_text()[log_start:]
+
+        # A real client now waits in the backlog; it must not be refused.
+        waiting = {}
+
+        def connect_late():
+            try:
+                with closing(lg.conn(connect_timeout=int(30 * harness.SLOW))) as c:
+                    select_one(c, 42)
+                waiting["ok"] = time.monotonic()
+            except Exception as e:  # reported by the main thread
+                waiting["error"] = repr(e)
+
+        late = threading.Thread(target=connect_late, daemon=True)
+        late.start()
+
+        # (2) No busy loop: a listener that stays readable must not be polled in a tight loop.
+        cpu0 = cpu_seconds(pid)
+        time.sleep(3.0)
+        cpu = cpu_seconds(pid) - cpu0
+        print(f"lifeguard CPU during 3 s of descriptor exhaustion: {cpu:.3f} s")
+        # A spinning accept loop burns most of a core (~1 s here even with a log line per
+        # turn); the pause costs a few milliseconds.
+        assert cpu < 0.5, f"lifeguard used {cpu:.2f} s of CPU in 3 s while out of descriptors"
+
+        # (1) Alive, and the clients it already has keep working.
+        assert lg.is_running()
+        for i, c in enumerate(keep):
+            select_one(c, 100 + i)
+        assert not waiting, f"the waiting client finished while no descriptor was free: {waiting}"
+
+        # (3) One error line per 1 s pause, not one per readiness event.
+        elapsed = time.monotonic() - t_exhausted
+        lines = [ln for ln in lg.log_text()[log_start:].splitlines() if ACCEPT_FAILED in ln]
+        print(f"{len(lines)} 'accept failed' lines in {elapsed:.1f} s of exhaustion")
+        assert 1 <= len(lines) <= elapsed + 3, lines[:10]
+        assert all("pausing accepts for 1s" in ln for ln in lines), lines[:10]
+
+        # (4) Free the descriptors: the waiting client gets in, and so do new ones.
+        for s in extra:
+            s.close()
+        late.join(timeout=20 * harness.SLOW)
+        assert "ok" in waiting, f"the client waiting in the backlog never got in: {waiting}"
+        for i in range(5):
+            assert lg.sql("SELECT %s", (i,)) == [(i,)]
+        for i, c in enumerate(keep):
+            select_one(c, 200 + i)
+        assert lg.is_running()
+
+
+def past_max_client_conn(lg, n):
+    """Hold @n logged-in clients (the limit) and return them."""
+    held = [lg.conn() for _ in range(n)]
+    for c in held:
+        select_one(c)
+    return held
+
+
+@pytest.mark.lg_config(main={"max_client_conn": "3"})
+def test_client_past_max_client_conn_is_refused_and_others_keep_working(lg):
+    with ExitStack() as stack:
+        held = [stack.enter_context(closing(c)) for c in past_max_client_conn(lg, 3)]
+        # Refused right away (no hang until a timeout), before its startup packet.
+        with closing(lg.raw()) as s:
+            assert harness.wait_closed(s)
+        with pytest.raises(psycopg2.OperationalError):
+            lg.conn()
+        # The connected clients are unaffected, and a freed slot is usable again.
+        for c in held:
+            select_one(c, 7)
+        held.pop().close()
+        harness.wait_until(lambda: lg.psql("SELECT 2", check=False).returncode == 0, 10,
+                           msg="no slot came free after a client left")
+
+
+# XXX: lifeguard closes the connection without the ErrorResponse it logs: client_accept()
+# calls client_close(c, "53300", ...) right after stream_init(), whose can_write is still
+# false (set on the first EPOLLOUT), so stream_flush() writes nothing and the client sees
+# a bare EOF ("server closed the connection unexpectedly"). Reported to the lead; remove
+# the xfail with the fix (stream/client code).
+@pytest.mark.lifeguard_only
+@pytest.mark.xfail(strict=True, reason="the max_client_conn ErrorResponse is never written")
+@pytest.mark.lg_config(main={"max_client_conn": "3"})
+def test_client_past_max_client_conn_gets_an_error(lg):
+    # PgBouncer says "no more connections allowed (max_client_conn)" with 08P01;
+    # lifeguard uses PostgreSQL's own code for "too many clients", 53300.
+    want = "08P01" if harness.IS_PGBOUNCER else "53300"
+    with ExitStack() as stack:
+        for c in past_max_client_conn(lg, 3):
+            stack.enter_context(closing(c))
+        # The error comes at once, before the client has sent its startup packet.
+        with closing(lg.raw()) as s:
+            err = harness.read_until_error(s)
+            assert err is not None, "closed without an ErrorResponse"
+            assert err["S"] == "FATAL" and err["C"] == want, err
+            assert err["M"].startswith("no more connections allowed"), err
+            assert "max_client_conn" in err["M"], err
+        # What a libpq client shows its user.
+        with pytest.raises(psycopg2.OperationalError) as e:
+            lg.conn()
+        assert "no more connections allowed" in str(e.value)
