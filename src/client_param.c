@@ -232,8 +232,14 @@ void client_param_changed(struct pool_waiter *w, const char *name, const char *v
 
 void client_param_welcome(struct client *c, struct server *s)
 {
-    size_t n = server_param_count(s);
-    (void)want_reserve(c, LG_MIN(n, (size_t)(CLIENT_MAX_WANT - c->n_want))); /* one growth */
+    size_t n = server_param_count(s), tracked = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name, *value;
+        server_param_at(s, i, &name, &value);
+        tracked += is_tracked_param(name);
+    }
+    /* One growth to fit them (a few may already be there: a little slack, no copies). */
+    (void)want_reserve(c, LG_MIN(tracked, (size_t)(CLIENT_MAX_WANT - c->n_want)));
     for (size_t i = 0; i < n; i++) {
         const char *name, *value;
         server_param_at(s, i, &name, &value);

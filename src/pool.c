@@ -36,6 +36,7 @@ static const struct config *g_cfg;
 static struct list_node g_pools = {&g_pools, &g_pools};
 
 static void service(struct pool *p);
+static void hand_over(struct pool *p, struct server *s, struct pool_waiter *w);
 
 static void set_caps(struct pool *p, const struct db_entry *db, const struct user_entry *ue,
                      const struct config *cfg)
@@ -345,12 +346,31 @@ static void waiter_timeout(struct evloop *ev, void *arg)
     fail_waiter(w, &e);
 }
 
+/* The steady state of transaction pooling: nobody waits and the most recently used idle
+ * server already has this client's parameters. Hand it over now, not from a deferred
+ * service run: the caller's run then relays the waiting request in the same turn. */
+static bool checkout_now(struct pool *p, struct pool_waiter *w)
+{
+    struct list_node *idle = &p->servers[SERVER_IDLE];
+    if (p->paused || !list_empty(&p->waiters) || list_empty(idle) || !w->want_hash)
+        return false;
+    struct server *s = server_from_node(idle->prev);
+    if (!server_params_synced(s, w->want_hash) || pool_janitor_needs_ping(s))
+        return false;
+    list_append(&p->waiters, &w->node);
+    p->n_waiting++;
+    hand_over(p, s, w); /* synced: no SET to run, so it links at once (on_ready) */
+    return true;
+}
+
 int pool_checkout(struct pool *p, struct pool_waiter *w)
 {
     w->pool = p;
     w->queued = true;
     w->enqueued_us = clock_now_us();
     evloop_timer_init(&w->timer, waiter_timeout, w);
+    if (checkout_now(p, w))
+        return 0;
     if (g_cfg->pool_timeout_us) {
         int rc = evloop_timer_set(g_ev, &w->timer, w->enqueued_us + g_cfg->pool_timeout_us);
         if (rc < 0) {

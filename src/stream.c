@@ -250,6 +250,18 @@ void stream_kick(struct stream *s)
 {
     if (s->closed || s->kick_queued)
         return;
+    /* A run of this stream, or of its peer, is in progress: it handles both sides each
+     * round, so one more round does what a deferred run would (without a loop turn and
+     * a run that finds nothing to do). */
+    if (s->running) {
+        s->rerun = true;
+        return;
+    }
+    if (s->peer && s->peer->running && (!s->peer->rerun_peer || s->peer->rerun_peer == s)) {
+        s->peer->rerun = true;
+        s->peer->rerun_peer = s;
+        return;
+    }
     if (evloop_defer(s->ev, kick_cb, s) == 0)
         s->kick_queued = true;
     else
@@ -538,7 +550,44 @@ static bool check_drained(struct stream *s)
     return true;
 }
 
+/* End of a round: consume absorbed kicks. True if another round is due. A peer kicked
+ * during the round that is no longer linked to @s gets its own (deferred) run. */
+static bool take_reruns(struct stream *s)
+{
+    bool again = s->rerun;
+    struct stream *p = s->rerun_peer;
+    s->rerun = false;
+    s->rerun_peer = NULL;
+    if (p && p != s->peer)
+        stream_kick(p);
+    return again;
+}
+
+static void run_rounds(struct stream *s);
+
 static void run(struct stream *s)
+{
+    if (s->running) {
+        s->rerun = true; /* re-entered (out-of-memory fallback): the outer run goes on */
+        return;
+    }
+    s->running = true;
+    run_rounds(s);
+    s->running = false;
+    /* Kicks absorbed after the last round (or by a run that stopped early) still run. */
+    if (s->rerun || s->rerun_peer) {
+        struct stream *p = s->rerun_peer;
+        bool self = s->rerun;
+        s->rerun = false;
+        s->rerun_peer = NULL;
+        if (p)
+            stream_kick(p);
+        if (self)
+            stream_kick(s);
+    }
+}
+
+static void run_rounds(struct stream *s)
 {
     for (int round = 0; round < RUN_ROUNDS; round++) {
         if (report_errors(s))
@@ -564,6 +613,7 @@ static void run(struct stream *s)
             moved |= check_out_space(s);
         if (s->closed)
             return;
+        moved |= take_reruns(s);
         if (!moved)
             break;
         if (round == RUN_ROUNDS - 1) {

@@ -86,6 +86,9 @@ struct stream {
     bool closed;
     bool paused;               /* owner asked to stop examining (STREAM_PAUSE) */
     bool kick_queued;
+    bool running;              /* inside run(): a kick of it (or of its peer) is absorbed */
+    bool rerun;                /* a kick was absorbed: run one more round */
+    struct stream *rerun_peer; /* the peer whose kick was absorbed (it may be unlinked) */
     bool want_drained;         /* call ops->on_drained once examined input is all sent */
     bool hold_unlinked;        /* without a peer, hold input for on_hold, whatever its size */
     bool want_out_space;       /* call ops->on_out_space once s->out is empty */
