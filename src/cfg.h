@@ -135,6 +135,19 @@ struct config {
     char *client_tls_ca_file;
     char *server_tls_sslmode;
     char *server_tls_ca_file;
+    /* PgBouncer's names and value syntax. Protocols: cfg_parse_tls_protocols() words;
+     * ciphers: an OpenSSL cipher list for TLS <= 1.2, or default/secure/fast/normal
+     * (OpenSSL's defaults) or all; tls13_ciphers: TLS 1.3 suites, "" = OpenSSL's;
+     * ecdhcurve: auto/none (OpenSSL's groups) or group names for SSL_CTX_set1_groups_list */
+    char *client_tls_protocols;
+    char *client_tls_ciphers;
+    char *client_tls13_ciphers;
+    char *client_tls_ecdhcurve;
+    char *server_tls_protocols;
+    char *server_tls_ciphers;
+    char *server_tls13_ciphers;
+    char *server_tls_cert_file; /* certificate lifeguard presents to PostgreSQL; NULL/"": none */
+    char *server_tls_key_file;
 
     /* transaction pooling */
     int max_prepared_statements; /* named statements kept per server; 0 = no tracking */
@@ -177,6 +190,19 @@ void cfg_free(struct config *cfg);
 const struct db_entry *cfg_find_db(const struct config *cfg, const char *dbname);
 /* The [users] entry for @user or NULL. */
 const struct user_entry *cfg_find_user(const struct config *cfg, const char *user);
+/* TLS protocol versions as a set of bits. */
+#define CFG_TLS_1_0 1u
+#define CFG_TLS_1_1 2u
+#define CFG_TLS_1_2 4u
+#define CFG_TLS_1_3 8u
+#define CFG_TLS_ALL 15u
+/* PgBouncer's client_tls_protocols/server_tls_protocols syntax: words separated by commas,
+ * colons or blanks, case-insensitive: tlsv1.0, tlsv1.1, tlsv1.2, tlsv1.3, tlsv1 (all four),
+ * all and legacy (all four), secure and default (tlsv1.2 and tlsv1.3); "!" before a word
+ * removes it (from all four when it comes first). Pure. 0 with the set in *@mask, or
+ * -EINVAL with the first bad word (or the reason) in @why. */
+int cfg_parse_tls_protocols(const char *s, unsigned *mask, char *why, size_t whylen) LG_MUSTCHECK;
+
 /* True if @name is in the comma-separated list @list (whitespace around items ignored). */
 bool cfg_list_contains(const char *list, const char *name);
 

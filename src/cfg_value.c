@@ -107,6 +107,81 @@ const char *cfg_render_usec(uint64_t us, char *buf, size_t size)
     return buf;
 }
 
+int cfg_parse_tls_protocols(const char *s, unsigned *mask, char *why, size_t whylen)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } words[] = {
+            {"tlsv1.0", CFG_TLS_1_0},
+            {"tlsv1.1", CFG_TLS_1_1},
+            {"tlsv1.2", CFG_TLS_1_2},
+            {"tlsv1.3", CFG_TLS_1_3},
+            {"tlsv1", CFG_TLS_ALL},
+            {"all", CFG_TLS_ALL},
+            {"legacy", CFG_TLS_ALL},
+            {"secure", CFG_TLS_1_2 | CFG_TLS_1_3},
+            {"default", CFG_TLS_1_2 | CFG_TLS_1_3},
+    };
+    unsigned set = 0;
+    bool any = false;
+    const char *p = s;
+    for (;;) {
+        p += strspn(p, ",: \t");
+        if (!*p)
+            break;
+        size_t n = strcspn(p, ",: \t");
+        bool negate = *p == '!';
+        const char *w = p + negate;
+        size_t wn = n - negate;
+        unsigned bits = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(words) && !bits; i++)
+            if (strlen(words[i].name) == wn && strncasecmp(w, words[i].name, wn) == 0)
+                bits = words[i].bits;
+        if (!bits) {
+            snprintf(why, whylen,
+                     "unknown TLS protocol \"%.*s\" (use tlsv1.0, tlsv1.1, tlsv1.2, tlsv1.3, "
+                     "secure, all or legacy)",
+                     (int)LG_MIN(n, (size_t)32), p);
+            return -EINVAL;
+        }
+        if (negate && !any)
+            set = CFG_TLS_ALL;
+        set = negate ? set & ~bits : set | bits;
+        any = true;
+        p += n;
+    }
+    if (!set) {
+        snprintf(why, whylen, "no TLS protocol left");
+        return -EINVAL;
+    }
+    *mask = set;
+    return 0;
+}
+
+/* String rows whose text has a syntax lifeguard can check without OpenSSL. */
+static int check_tls_protocols(const char *val, char *why, size_t whylen)
+{
+    unsigned mask;
+    return cfg_parse_tls_protocols(val, &mask, why, whylen);
+}
+
+static const struct {
+    const char *key;
+    int (*check)(const char *val, char *why, size_t whylen);
+} string_checks[] = {
+        {"client_tls_protocols", check_tls_protocols},
+        {"server_tls_protocols", check_tls_protocols},
+};
+
+static int check_string(const struct cfg_key *k, const char *val, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(string_checks); i++)
+        if (strcmp(k->name, string_checks[i].key) == 0)
+            return string_checks[i].check(val, why, whylen);
+    return 0;
+}
+
 static const struct cfg_enum *enum_find(const struct cfg_enum *e, const char *s)
 {
     for (; e->name; e++)
@@ -175,6 +250,10 @@ int cfg_value_set(void *base, const struct cfg_key *k, const char *shown, const 
     switch (k->type) {
     case CFG_T_STR:
     case CFG_T_LIST:
+        if (check_string(k, val, buf, sizeof(buf)) < 0) {
+            cfg_diag_add(d, true, file, line, "%s = %.64s: %s", shown, val, buf);
+            return -EINVAL;
+        }
         if ((k->flags & CFG_NOOP) && k->def && strcmp(val, k->def) != 0)
             cfg_diag_add(d, false, file, line, "%s = %.64s: accepted but has no effect", shown,
                          val);

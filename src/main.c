@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -121,6 +122,105 @@ static int diag_fail(struct cfg_diag *diag, struct lg_err *err, const char *what
     return -EINVAL;
 }
 
+_Static_assert(CFG_TLS_1_0 == TLS_PROTO_1_0 && CFG_TLS_1_1 == TLS_PROTO_1_1 &&
+                       CFG_TLS_1_2 == TLS_PROTO_1_2 && CFG_TLS_1_3 == TLS_PROTO_1_3,
+               "cfg and tls number TLS versions alike");
+
+static int server_tls_mode(const struct config *cfg)
+{
+    static const char *const smodes[] = {"disable", "allow", "prefer", "require", "verify-ca",
+                                         "verify-full"};
+    static const int smode_map[] = {SERVER_TLS_DISABLE, SERVER_TLS_PREFER, SERVER_TLS_PREFER,
+                                    SERVER_TLS_REQUIRE, SERVER_TLS_VERIFY_CA,
+                                    SERVER_TLS_VERIFY_FULL};
+    for (size_t i = 0; i < ARRAY_SIZE(smodes); i++)
+        if (cfg->server_tls_sslmode && strcmp(cfg->server_tls_sslmode, smodes[i]) == 0)
+            return smode_map[i];
+    return SERVER_TLS_DISABLE;
+}
+
+static bool client_tls_on(const struct config *cfg)
+{
+    return cfg->client_tls_sslmode && strcmp(cfg->client_tls_sslmode, "disable") != 0;
+}
+
+static bool client_tls_required(const struct config *cfg)
+{
+    return strcmp(cfg->client_tls_sslmode, "require") == 0 ||
+           strncmp(cfg->client_tls_sslmode, "verify", 6) == 0;
+}
+
+/* The protocol, cipher and certificate settings of one side of @cfg. The protocol words
+ * were checked when @cfg was parsed. */
+static struct tls_opts tls_opts_of(const struct config *cfg, bool server_side)
+{
+    const char *protocols = server_side ? cfg->server_tls_protocols : cfg->client_tls_protocols;
+    unsigned mask = 0;
+    char why[160];
+    if (protocols && cfg_parse_tls_protocols(protocols, &mask, why, sizeof(why)) < 0)
+        mask = 0; /* unreachable: cfg refused it; 0 means TLS 1.2 and 1.3 */
+    if (server_side)
+        return (struct tls_opts){.prefix = "server_tls",
+                                 .protocols = mask,
+                                 .ciphers = cfg->server_tls_ciphers,
+                                 .tls13_ciphers = cfg->server_tls13_ciphers,
+                                 .cert_file = cfg->server_tls_cert_file,
+                                 .key_file = cfg->server_tls_key_file};
+    return (struct tls_opts){.prefix = "client_tls",
+                             .protocols = mask,
+                             .ciphers = cfg->client_tls_ciphers,
+                             .tls13_ciphers = cfg->client_tls13_ciphers,
+                             .groups = cfg->client_tls_ecdhcurve};
+}
+
+/* Build the TLS contexts @cfg asks for: towards clients if client_tls_sslmode is on, towards
+ * servers if @smode is. A side that is off gets NULL, but its protocol, cipher and group
+ * settings are still checked so a typo is reported now rather than when TLS is turned on.
+ * 0, or -EINVAL with the reason (naming the setting) in @err and nothing built. */
+static int tls_build(const struct config *cfg, int smode, struct tls_ctx **cl, struct tls_ctx **sv,
+                     char *err, size_t errlen)
+{
+    *cl = *sv = NULL;
+    struct tls_opts co = tls_opts_of(cfg, false), so = tls_opts_of(cfg, true);
+    if (client_tls_on(cfg)) {
+        *cl = tls_ctx_new(cfg->client_tls_cert_file, cfg->client_tls_key_file, &co, err, errlen);
+        if (*cl && strncmp(cfg->client_tls_sslmode, "verify", 6) == 0 &&
+            tls_ctx_require_client_cert(*cl, cfg->client_tls_ca_file, err, errlen) < 0) {
+            tls_ctx_free(*cl);
+            *cl = NULL;
+        }
+        if (!*cl)
+            return -EINVAL;
+    } else if (tls_opts_check(&co, err, errlen) < 0) {
+        return -EINVAL;
+    }
+    if (smode != SERVER_TLS_DISABLE)
+        *sv = tls_client_ctx_new(cfg->server_tls_ca_file, smode >= SERVER_TLS_VERIFY_CA, &so, err,
+                                 errlen);
+    if (smode != SERVER_TLS_DISABLE ? !*sv : tls_opts_check(&so, err, errlen) < 0) {
+        tls_ctx_free(*cl);
+        *cl = NULL;
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Make the contexts from tls_build() the ones new connections use; connections already
+ * in TLS keep theirs (OpenSSL reference-counts contexts). */
+static void tls_install(const struct config *cfg, struct tls_ctx *cl, struct tls_ctx *sv)
+{
+    if (cl) {
+        client_set_tls(cl, client_tls_required(cfg));
+        tls_ctx_free(cur_tls);
+        cur_tls = cl;
+    }
+    if (sv) {
+        server_set_tls(sv, cur_smode);
+        tls_ctx_free(cur_stls);
+        cur_stls = sv;
+    }
+}
+
 static int do_reload(struct lg_err *err)
 {
     struct cfg_diag diag;
@@ -141,34 +241,15 @@ static int do_reload(struct lg_err *err)
         }
     }
     /* Certificates are read again (renewed files take effect for new connections;
-     * connections already in TLS keep theirs). sslmode itself needs a restart. */
+     * connections already in TLS keep theirs), and protocols and ciphers applied again.
+     * sslmode itself needs a restart (cfg_keep_restart_keys put the running one back). */
     struct tls_ctx *ntls = NULL, *nstls = NULL;
     char terr[512];
-    if (cur_tls) {
-        ntls = tls_ctx_new(next->client_tls_cert_file, next->client_tls_key_file, terr,
-                           sizeof(terr));
-        if (ntls && strncmp(next->client_tls_sslmode, "verify", 6) == 0 &&
-            tls_ctx_require_client_cert(ntls, next->client_tls_ca_file, terr, sizeof(terr)) < 0) {
-            tls_ctx_free(ntls);
-            ntls = NULL;
-        }
-        if (!ntls) {
-            cfg_diag_add(&diag, true, cfg_path, 0, "%s", terr);
-            userlist_free(ul);
-            cfg_free(next);
-            return diag_fail(&diag, err, "RELOAD failed (client TLS)");
-        }
-    }
-    if (cur_stls) {
-        nstls = tls_client_ctx_new(next->server_tls_ca_file, cur_smode >= SERVER_TLS_VERIFY_CA,
-                                   terr, sizeof(terr));
-        if (!nstls) {
-            cfg_diag_add(&diag, true, cfg_path, 0, "%s", terr);
-            tls_ctx_free(ntls);
-            userlist_free(ul);
-            cfg_free(next);
-            return diag_fail(&diag, err, "RELOAD failed (server TLS)");
-        }
+    if (tls_build(next, cur_smode, &ntls, &nstls, terr, sizeof(terr)) < 0) {
+        cfg_diag_add(&diag, true, cfg_path, 0, "%s", terr);
+        userlist_free(ul);
+        cfg_free(next);
+        return diag_fail(&diag, err, "RELOAD failed (TLS)");
     }
     if (diag.len)
         log_warn("RELOAD:\n%s", diag.text);
@@ -181,18 +262,7 @@ static int do_reload(struct lg_err *err)
         userlist_free(ul);
         return rc;
     }
-    /* OpenSSL reference-counts contexts: live connections keep the old one alive. */
-    if (ntls) {
-        client_set_tls(ntls, strcmp(next->client_tls_sslmode, "require") == 0 ||
-                                     strncmp(next->client_tls_sslmode, "verify", 6) == 0);
-        tls_ctx_free(cur_tls);
-        cur_tls = ntls;
-    }
-    if (nstls) {
-        server_set_tls(nstls, cur_smode);
-        tls_ctx_free(cur_stls);
-        cur_stls = nstls;
-    }
+    tls_install(next, ntls, nstls);
     log_info("configuration reloaded from %s", cfg_path);
     return 0;
 }
@@ -220,11 +290,27 @@ static int do_set(const char *key, const char *value, struct lg_err *err)
         return rc;
     }
     cfg_diag_fini(&diag);
+    /* A TLS setting takes effect for new connections now, like on RELOAD; one OpenSSL
+     * refuses fails the SET. */
+    struct tls_ctx *ntls = NULL, *nstls = NULL;
+    bool tls_key =
+            strncasecmp(key, "client_tls", 10) == 0 || strncasecmp(key, "server_tls", 10) == 0;
+    char terr[512];
+    if (tls_key && tls_build(next, cur_smode, &ntls, &nstls, terr, sizeof(terr)) < 0) {
+        cfg_free(next);
+        memcpy(err->sqlstate, "22023", 6);
+        snprintf(err->msg, sizeof(err->msg), "SET %.48s: %.200s", key, terr);
+        log_error("SET %s = %s refused: %s", key, value, terr);
+        return -EINVAL;
+    }
     rc = swap_config(next, cur_ul, err);
     if (rc < 0) {
+        tls_ctx_free(ntls);
+        tls_ctx_free(nstls);
         cfg_free(next);
         return rc;
     }
+    tls_install(next, ntls, nstls);
     log_info("SET %s = %s", key, value);
     return 0;
 }
@@ -481,6 +567,17 @@ int main(int argc, char **argv)
         }
     }
     if (check) {
+        /* certificates, protocols and ciphers as OpenSSL will take them at start */
+        struct tls_ctx *ct, *st;
+        char terr[512];
+        if (tls_build(cfg, server_tls_mode(cfg), &ct, &st, terr, sizeof(terr)) < 0) {
+            fprintf(stderr, "lifeguard: %s\n", terr);
+            userlist_free(ul);
+            cfg_free(cfg);
+            return 1;
+        }
+        tls_ctx_free(ct);
+        tls_ctx_free(st);
         printf("configuration OK\n");
         userlist_free(ul);
         cfg_free(cfg);
@@ -525,43 +622,23 @@ int main(int argc, char **argv)
             die("cannot use auth_hba_file %s", cfg->auth_hba_file);
         log_info("auth_hba_file %s: %zu rule(s)", cfg->auth_hba_file, hba_count(hba));
     }
-    struct tls_ctx *tls = NULL;
-    if (cfg->client_tls_sslmode && strcmp(cfg->client_tls_sslmode, "disable") != 0) {
-        char terr[512];
-        tls = tls_ctx_new(cfg->client_tls_cert_file, cfg->client_tls_key_file, terr,
-                          sizeof(terr));
-        if (!tls)
-            die("%s", terr);
-        if (strncmp(cfg->client_tls_sslmode, "verify", 6) == 0 &&
-            tls_ctx_require_client_cert(tls, cfg->client_tls_ca_file, terr, sizeof(terr)) < 0)
-            die("%s", terr);
-        log_info("TLS for clients: %s", cfg->client_tls_sslmode);
-    }
-    struct tls_ctx *stls = NULL;
-    static const char *const smodes[] = {"disable", "allow", "prefer", "require", "verify-ca",
-                                         "verify-full"};
-    static const int smode_map[] = {SERVER_TLS_DISABLE, SERVER_TLS_PREFER, SERVER_TLS_PREFER,
-                                    SERVER_TLS_REQUIRE, SERVER_TLS_VERIFY_CA,
-                                    SERVER_TLS_VERIFY_FULL};
-    int smode = SERVER_TLS_DISABLE;
-    for (size_t i = 0; i < ARRAY_SIZE(smodes); i++)
-        if (cfg->server_tls_sslmode && strcmp(cfg->server_tls_sslmode, smodes[i]) == 0)
-            smode = smode_map[i];
-    if (smode != SERVER_TLS_DISABLE) {
-        char terr[512];
-        stls = tls_client_ctx_new(cfg->server_tls_ca_file, smode >= SERVER_TLS_VERIFY_CA, terr,
-                                  sizeof(terr));
-        if (!stls)
-            die("%s", terr);
-        log_info("TLS to servers: %s", cfg->server_tls_sslmode);
-    }
+    struct tls_ctx *tls = NULL, *stls = NULL;
+    int smode = server_tls_mode(cfg);
+    char terr[512];
+    if (tls_build(cfg, smode, &tls, &stls, terr, sizeof(terr)) < 0)
+        die("%s", terr);
+    if (tls)
+        log_info("TLS for clients: %s (protocols %s)", cfg->client_tls_sslmode,
+                 cfg->client_tls_protocols);
+    if (stls)
+        log_info("TLS to servers: %s (protocols %s)", cfg->server_tls_sslmode,
+                 cfg->server_tls_protocols);
     server_set_tls(stls, smode);
     cur_stls = stls;
     cur_smode = smode;
     pool_module_init(g_ev, cfg);
     client_module_init(g_ev, cfg, ul);
-    client_set_tls(tls, tls && (strcmp(cfg->client_tls_sslmode, "require") == 0 ||
-                                strncmp(cfg->client_tls_sslmode, "verify", 6) == 0));
+    client_set_tls(tls, tls && client_tls_required(cfg));
     cur_tls = tls;
     client_set_hba(hba);
     struct console_hooks hooks = {request_shutdown, do_reload, do_set};

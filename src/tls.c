@@ -11,6 +11,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
 
 #include "alloc.h"
 
@@ -22,8 +25,123 @@ struct tls_conn {
     SSL *ssl;
 };
 
-struct tls_ctx *tls_ctx_new(const char *cert_file, const char *key_file, char *err,
-                            size_t errlen)
+/* OpenSSL's reason for the last failure, and clear its queue. */
+static const char *ssl_reason(char *buf, size_t len)
+{
+    unsigned long e = ERR_get_error();
+    if (e)
+        ERR_error_string_n(e, buf, len);
+    else
+        snprintf(buf, len, "refused");
+    ERR_clear_error();
+    return buf;
+}
+
+static bool is_word(const char *s, const char *const *words, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(s, words[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Each name in the colon-separated @list is a TLS 1.3 suite that @ctx now offers; else
+ * the first one that is not in @bad. OpenSSL 3 skips unknown names without an error. */
+static bool tls13_all_known(SSL_CTX *ctx, const char *list, char *bad, size_t badlen)
+{
+    STACK_OF(SSL_CIPHER) *have = SSL_CTX_get_ciphers(ctx);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ":");
+        bool found = false;
+        for (int i = 0; have && i < sk_SSL_CIPHER_num(have) && !found; i++) {
+            const char *name = SSL_CIPHER_standard_name(sk_SSL_CIPHER_value(have, i));
+            found = name && strlen(name) == n && strncmp(name, p, n) == 0;
+        }
+        if (n && !found) {
+            snprintf(bad, badlen, "%.*s", (int)LG_MIN(n, (size_t)64), p);
+            return false;
+        }
+        p += n + (p[n] == ':');
+    }
+    return true;
+}
+
+/* Apply the protocol, cipher and group settings of @o to @ctx. 0 or -EINVAL (the setting
+ * and OpenSSL's reason in @err). */
+static int apply_opts(SSL_CTX *ctx, const struct tls_opts *o, char *err, size_t errlen)
+{
+    static const int versions[] = {TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION, TLS1_3_VERSION};
+    static const uint64_t no_opts[] = {SSL_OP_NO_TLSv1, SSL_OP_NO_TLSv1_1, SSL_OP_NO_TLSv1_2,
+                                       SSL_OP_NO_TLSv1_3};
+    /* PgBouncer's words for "OpenSSL's defaults"; "all" is libtls's TLS_CIPHERS_ALL */
+    static const char *const default_ciphers[] = {"default", "secure", "fast", "normal"};
+    static const char *const default_groups[] = {"auto", "none"};
+    char why[200];
+    unsigned set = o->protocols ? o->protocols : TLS_PROTO_1_2 | TLS_PROTO_1_3;
+    int lo = -1, hi = -1;
+    for (int i = 0; i < 4; i++) {
+        if (set & (1u << i)) {
+            if (lo < 0)
+                lo = i;
+            hi = i;
+        }
+    }
+    if (lo < 0 || SSL_CTX_set_min_proto_version(ctx, versions[lo]) != 1 ||
+        SSL_CTX_set_max_proto_version(ctx, versions[hi]) != 1) {
+        snprintf(err, errlen, "%s_protocols: %s", o->prefix, ssl_reason(why, sizeof(why)));
+        return -EINVAL;
+    }
+    for (int i = lo + 1; i < hi; i++) /* a gap, e.g. tlsv1.0,tlsv1.2 */
+        if (!(set & (1u << i)))
+            SSL_CTX_set_options(ctx, no_opts[i]);
+
+    const char *c = o->ciphers;
+    if (c && *c && !is_word(c, default_ciphers, ARRAY_SIZE(default_ciphers))) {
+        const char *list = strcasecmp(c, "all") == 0 ? "ALL:!aNULL:!eNULL" : c;
+        if (SSL_CTX_set_cipher_list(ctx, list) != 1) {
+            snprintf(err, errlen, "%s_ciphers = %.100s: %s", o->prefix, c,
+                     ssl_reason(why, sizeof(why)));
+            return -EINVAL;
+        }
+    }
+    c = o->tls13_ciphers;
+    if (c && *c && !is_word(c, default_ciphers, ARRAY_SIZE(default_ciphers))) {
+        if (SSL_CTX_set_ciphersuites(ctx, c) != 1) {
+            snprintf(err, errlen, "%s13_ciphers = %.100s: %s", o->prefix, c,
+                     ssl_reason(why, sizeof(why)));
+            return -EINVAL;
+        }
+        if (!tls13_all_known(ctx, c, why, sizeof(why))) {
+            snprintf(err, errlen, "%s13_ciphers = %.100s: unknown TLS 1.3 cipher suite \"%s\"",
+                     o->prefix, c, why);
+            return -EINVAL;
+        }
+    }
+    c = o->groups;
+    if (c && *c && !is_word(c, default_groups, ARRAY_SIZE(default_groups)) &&
+        SSL_CTX_set1_groups_list(ctx, c) != 1) {
+        snprintf(err, errlen, "%s_ecdhcurve = %.100s: unknown group (%s)", o->prefix, c,
+                 ssl_reason(why, sizeof(why)));
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int tls_opts_check(const struct tls_opts *o, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+    if (!ctx) {
+        snprintf(err, errlen, "out of memory");
+        ERR_clear_error();
+        return -ENOMEM;
+    }
+    int rc = apply_opts(ctx, o, err, errlen);
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+struct tls_ctx *tls_ctx_new(const char *cert_file, const char *key_file, const struct tls_opts *o,
+                            char *err, size_t errlen)
 {
     struct tls_ctx *c = lg_calloc(1, sizeof(*c));
     if (!c) {
@@ -33,9 +151,12 @@ struct tls_ctx *tls_ctx_new(const char *cert_file, const char *key_file, char *e
     c->ctx = SSL_CTX_new(TLS_server_method());
     if (!c->ctx)
         goto fail;
-    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
     SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION);
+    if (apply_opts(c->ctx, o, err, errlen) < 0) {
+        tls_ctx_free(c);
+        return NULL;
+    }
     if (SSL_CTX_use_certificate_chain_file(c->ctx, cert_file) != 1 ||
         SSL_CTX_use_PrivateKey_file(c->ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(c->ctx) != 1)
@@ -51,8 +172,16 @@ fail:;
     return NULL;
 }
 
-struct tls_ctx *tls_client_ctx_new(const char *ca_file, bool verify, char *err, size_t errlen)
+struct tls_ctx *tls_client_ctx_new(const char *ca_file, bool verify, const struct tls_opts *o,
+                                   char *err, size_t errlen)
 {
+    const char *cert = o->cert_file && *o->cert_file ? o->cert_file : NULL;
+    const char *key = o->key_file && *o->key_file ? o->key_file : NULL;
+    if (!cert != !key) {
+        snprintf(err, errlen, "%s_cert_file and %s_key_file go together: set both or neither",
+                 o->prefix, o->prefix);
+        return NULL;
+    }
     struct tls_ctx *c = lg_calloc(1, sizeof(*c));
     if (!c) {
         snprintf(err, errlen, "out of memory");
@@ -61,8 +190,20 @@ struct tls_ctx *tls_client_ctx_new(const char *ca_file, bool verify, char *err, 
     c->ctx = SSL_CTX_new(TLS_client_method());
     if (!c->ctx)
         goto fail;
-    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
     SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (apply_opts(c->ctx, o, err, errlen) < 0) {
+        tls_ctx_free(c);
+        return NULL;
+    }
+    if (cert && (SSL_CTX_use_certificate_chain_file(c->ctx, cert) != 1 ||
+                 SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1 ||
+                 SSL_CTX_check_private_key(c->ctx) != 1)) {
+        char buf[200];
+        snprintf(err, errlen, "%s_cert_file %s, %s_key_file %s: %s", o->prefix, cert, o->prefix,
+                 key, ssl_reason(buf, sizeof(buf)));
+        tls_ctx_free(c);
+        return NULL;
+    }
     if (verify) {
         if ((ca_file && *ca_file ? SSL_CTX_load_verify_locations(c->ctx, ca_file, NULL)
                                  : SSL_CTX_set_default_verify_paths(c->ctx)) != 1)

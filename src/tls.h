@@ -20,10 +20,33 @@ struct tls_conn;
 #define TLS_WANT_READ  1u
 #define TLS_WANT_WRITE 2u
 
+/* TLS versions, as a set. */
+#define TLS_PROTO_1_0 1u
+#define TLS_PROTO_1_1 2u
+#define TLS_PROTO_1_2 4u
+#define TLS_PROTO_1_3 8u
+
+/* What one side's context allows, with PgBouncer's setting names in messages. NULL or ""
+ * strings leave OpenSSL's defaults. */
+struct tls_opts {
+    const char *prefix;        /* "client_tls" or "server_tls": names the keys in messages */
+    unsigned protocols;        /* TLS_PROTO_* set; 0 = TLS 1.2 and 1.3 */
+    const char *ciphers;       /* OpenSSL cipher list (TLS <= 1.2), or PgBouncer's words
+                                  default/secure/fast/normal (OpenSSL's defaults) and all */
+    const char *tls13_ciphers; /* TLS 1.3 suites, colon-separated */
+    const char *groups;        /* key exchange groups, colon-separated; auto/none = default */
+    const char *cert_file;     /* client side only: certificate to present, with key_file */
+    const char *key_file;
+};
+
 /* A server-side context (lifeguard is the TLS server to its clients). NULL with a reason
- * in @err on failure (unreadable files, key not matching the certificate). */
-struct tls_ctx *tls_ctx_new(const char *cert_file, const char *key_file, char *err,
-                            size_t errlen);
+ * in @err on failure (unreadable files, key not matching the certificate, a protocol,
+ * cipher or group setting OpenSSL refuses: the message names the setting). */
+struct tls_ctx *tls_ctx_new(const char *cert_file, const char *key_file, const struct tls_opts *o,
+                            char *err, size_t errlen);
+/* Check @o (protocols, ciphers, groups; not files) as a context would apply it, for a side
+ * that has TLS off. 0 or -EINVAL (reason in @err). */
+int tls_opts_check(const struct tls_opts *o, char *err, size_t errlen);
 /* Require client certificates chaining to @ca_file on connections of @ctx. 0 or -EINVAL
  * (reason in @err). */
 int tls_ctx_require_client_cert(struct tls_ctx *ctx, const char *ca_file, char *err,
@@ -33,8 +56,10 @@ int tls_ctx_require_client_cert(struct tls_ctx *ctx, const char *ca_file, char *
 int tls_peer_cn(const struct tls_conn *t, char *cn, size_t len);
 void tls_ctx_free(struct tls_ctx *ctx);
 /* A client-side context (lifeguard connecting to PostgreSQL). @verify: check the
- * server's certificate against @ca_file (the system store if NULL). NULL on failure. */
-struct tls_ctx *tls_client_ctx_new(const char *ca_file, bool verify, char *err, size_t errlen);
+ * server's certificate against @ca_file (the system store if NULL); @o->cert_file and
+ * key_file, if set, are the certificate lifeguard presents. NULL on failure. */
+struct tls_ctx *tls_client_ctx_new(const char *ca_file, bool verify, const struct tls_opts *o,
+                                   char *err, size_t errlen);
 
 /* TLS over connected non-blocking @fd. NULL on out-of-memory. */
 struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd);

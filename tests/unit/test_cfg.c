@@ -330,6 +330,121 @@ static void test_sslmode(void **state)
             "require, verify-ca, verify-full");
 }
 
+static unsigned protocols(const char *s)
+{
+    unsigned mask = 0xdead;
+    char why[160];
+    if (cfg_parse_tls_protocols(s, &mask, why, sizeof(why)) < 0)
+        fail_msg("%s: %s", s, why);
+    return mask;
+}
+
+static void expect_bad_protocols(const char *s, const char *want)
+{
+    unsigned mask = 0xdead;
+    char why[160];
+    assert_int_equal(cfg_parse_tls_protocols(s, &mask, why, sizeof(why)), -EINVAL);
+    assert_int_equal(mask, 0xdead);
+    assert_string_equal(why, want);
+}
+
+static void test_tls_protocols(void **state)
+{
+    (void)state;
+    assert_int_equal(protocols("secure"), CFG_TLS_1_2 | CFG_TLS_1_3);
+    assert_int_equal(protocols("default"), CFG_TLS_1_2 | CFG_TLS_1_3);
+    assert_int_equal(protocols("all"), CFG_TLS_ALL);
+    assert_int_equal(protocols("legacy"), CFG_TLS_ALL);
+    assert_int_equal(protocols("tlsv1"), CFG_TLS_ALL);
+    assert_int_equal(protocols("TLSv1.3"), CFG_TLS_1_3);
+    assert_int_equal(protocols("tlsv1.0, tlsv1.2"), CFG_TLS_1_0 | CFG_TLS_1_2);
+    assert_int_equal(protocols("tlsv1.1:tlsv1.2 tlsv1.3"), CFG_TLS_1_1 | CFG_TLS_1_2 | CFG_TLS_1_3);
+    /* "!" first starts from all four; later it removes from what is there */
+    assert_int_equal(protocols("!tlsv1.0,!tlsv1.1"), CFG_TLS_1_2 | CFG_TLS_1_3);
+    assert_int_equal(protocols("secure,!tlsv1.2"), CFG_TLS_1_3);
+    assert_int_equal(protocols("all,!tlsv1.3"), CFG_TLS_1_0 | CFG_TLS_1_1 | CFG_TLS_1_2);
+    expect_bad_protocols("tlsv1.2,tlsv1.4",
+                         "unknown TLS protocol \"tlsv1.4\" (use tlsv1.0, tlsv1.1, tlsv1.2, "
+                         "tlsv1.3, secure, all or legacy)");
+    expect_bad_protocols("normal", "unknown TLS protocol \"normal\" (use tlsv1.0, tlsv1.1, "
+                                   "tlsv1.2, tlsv1.3, secure, all or legacy)");
+    expect_bad_protocols("!", "unknown TLS protocol \"!\" (use tlsv1.0, tlsv1.1, tlsv1.2, "
+                              "tlsv1.3, secure, all or legacy)");
+    expect_bad_protocols("", "no TLS protocol left");
+    expect_bad_protocols(" , ", "no TLS protocol left");
+    expect_bad_protocols("!all", "no TLS protocol left");
+    expect_bad_protocols("tlsv1.3,!tlsv1.3", "no TLS protocol left");
+}
+
+static void test_tls_settings(void **state)
+{
+    (void)state;
+    struct cfg_diag d;
+    struct config *c = expect_ok(AUTH, &d);
+    assert_string_equal(c->client_tls_protocols, "secure");
+    assert_string_equal(c->server_tls_protocols, "secure");
+    assert_string_equal(c->client_tls_ciphers, "default");
+    assert_string_equal(c->server_tls_ciphers, "default");
+    assert_string_equal(c->client_tls13_ciphers, "");
+    assert_string_equal(c->server_tls13_ciphers, "");
+    assert_string_equal(c->client_tls_ecdhcurve, "auto");
+    assert_null(c->server_tls_cert_file);
+    assert_null(c->server_tls_key_file);
+    cfg_free(c);
+    cfg_diag_fini(&d);
+
+    /* PgBouncer's names are settings now, not "not implemented" warnings */
+    c = expect_ok(AUTH "client_tls_protocols = tlsv1.3\nserver_tls_protocols = all\n"
+                       "client_tls_ciphers = ECDHE-RSA-AES128-GCM-SHA256\n"
+                       "client_tls13_ciphers = TLS_AES_256_GCM_SHA384\n"
+                       "client_tls_ecdhcurve = prime256v1\nserver_tls_ciphers = fast\n"
+                       "server_tls13_ciphers = TLS_AES_128_GCM_SHA256\n"
+                       "server_tls_cert_file = /c.pem\nserver_tls_key_file = /k.pem\n",
+                  &d);
+    assert_int_equal(d.warnings, 0);
+    assert_string_equal(c->client_tls_protocols, "tlsv1.3");
+    assert_string_equal(c->server_tls_protocols, "all");
+    assert_string_equal(c->client_tls_ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+    assert_string_equal(c->client_tls13_ciphers, "TLS_AES_256_GCM_SHA384");
+    assert_string_equal(c->client_tls_ecdhcurve, "prime256v1");
+    assert_string_equal(c->server_tls_ciphers, "fast");
+    assert_string_equal(c->server_tls13_ciphers, "TLS_AES_128_GCM_SHA256");
+    assert_string_equal(c->server_tls_cert_file, "/c.pem");
+    assert_string_equal(c->server_tls_key_file, "/k.pem");
+
+    /* RELOAD and SET may change them; a bad protocol word is refused by SET too */
+    const struct cfg_key *k = cfg_key_find(cfg_keys, "client_tls_protocols");
+    assert_non_null(k);
+    assert_false(k->flags & CFG_RESTART);
+    cfg_diag_fini(&d);
+    cfg_diag_init(&d);
+    assert_int_equal(cfg_set(c, "server_tls_protocols", "tlsv1.2", &d), 0);
+    assert_string_equal(c->server_tls_protocols, "tlsv1.2");
+    assert_int_equal(cfg_set(c, "client_tls_protocols", "tls1.2", &d), -EINVAL);
+    assert_string_equal(c->client_tls_protocols, "tlsv1.3");
+    cfg_free(c);
+    cfg_diag_fini(&d);
+
+    expect_error(AUTH "client_tls_protocols = tlsv1.2 tlsv1.4\n",
+                 "t.ini:3: error: client_tls_protocols = tlsv1.2 tlsv1.4: unknown TLS protocol "
+                 "\"tlsv1.4\" (use tlsv1.0, tlsv1.1, tlsv1.2, tlsv1.3, secure, all or legacy)");
+    expect_error(AUTH "server_tls_protocols = !all\n",
+                 "t.ini:3: error: server_tls_protocols = !all: no TLS protocol left");
+
+    /* the environment is checked alike */
+    c = expect_ok(AUTH, &d);
+    cfg_diag_fini(&d);
+    cfg_diag_init(&d);
+    char *env[] = {"LIFEGUARD_SERVER_TLS_PROTOCOLS=sslv3", NULL};
+    assert_int_equal(cfg_apply_env(c, env, &d), -EINVAL);
+    assert_int_equal(d.errors, 1);
+    assert_line(&d, "environment: error: LIFEGUARD_SERVER_TLS_PROTOCOLS = sslv3: unknown TLS "
+                    "protocol \"sslv3\" (use tlsv1.0, tlsv1.1, tlsv1.2, tlsv1.3, secure, all or "
+                    "legacy)");
+    cfg_free(c);
+    cfg_diag_fini(&d);
+}
+
 static void test_errors_collected(void **state)
 {
     (void)state;
@@ -365,7 +480,7 @@ static void test_unknown_and_pgbouncer_keys(void **state)
 
     struct cfg_diag d;
     struct config *c = expect_ok(AUTH "so_reuseport = 1\ndns_max_ttl = 15\nSO_REUSEPORT = 0\n"
-                                      "peer_id = 1\nserver_tls_key_file = \n",
+                                      "peer_id = 1\nclient_tls_dheparams = \n",
                                  &d);
     /* each PgBouncer-only key is warned about once */
     assert_int_equal(d.warnings, 4);
@@ -643,8 +758,10 @@ static void test_real_world_pgbouncer_ini(void **state)
     if (!c)
         fail_msg("%s", d.text);
     assert_int_equal(d.errors, 0);
-    /* 2 [databases] parameters + 17 settings: warned, never silently dropped */
-    assert_int_equal(d.warnings, 2 + 17);
+    /* 2 [databases] parameters + 15 settings: warned, never silently dropped */
+    assert_int_equal(d.warnings, 2 + 15);
+    assert_string_equal(c->server_tls_protocols, "secure");
+    assert_string_equal(c->server_tls_ciphers, "fast");
     assert_line(&d, "t.ini:4: warning: database \"forcedb\": pgbouncer parameter datestyle is not "
                     "implemented by lifeguard; ignored");
     assert_line(&d, "t.ini:16: warning: pgbouncer setting unix_socket_group is not implemented "
@@ -1063,6 +1180,8 @@ int main(void)
             cmocka_unit_test(test_range_errors),
             cmocka_unit_test(test_auth_types),
             cmocka_unit_test(test_sslmode),
+            cmocka_unit_test(test_tls_protocols),
+            cmocka_unit_test(test_tls_settings),
             cmocka_unit_test(test_errors_collected),
             cmocka_unit_test(test_unknown_and_pgbouncer_keys),
             cmocka_unit_test(test_sections_and_syntax),
