@@ -174,3 +174,188 @@ def test_clients_can_verify_lifeguard_with_verify_full(make_lg, certs):
     bad = lg.dsn(host="127.0.0.1", sslmode="verify-full", sslrootcert=str(certs / "cert.pem"))
     with pytest.raises(psycopg2.OperationalError):
         psycopg2.connect(bad)
+
+
+# ---- protocols, ciphers, groups and lifeguard's own certificate (PgBouncer's settings) ----
+
+def s_client(lg, *args):
+    """openssl s_client through lifeguard's SSLRequest; (handshake succeeded, output)."""
+    res = harness.run(["openssl", "s_client", "-starttls", "postgres", "-connect",
+                       f"{lg.host}:{lg.port}", "-brief", *args], check=False, timeout=20)
+    out = res.stdout + res.stderr
+    return "CONNECTION ESTABLISHED" in out, out
+
+
+def test_client_tls_protocols_tlsv13_refuses_tls12(make_lg, certs):
+    lg = make_lg(main={**tls_main(certs, "require"), "client_tls_protocols": "tlsv1.3"})
+    ok, out = s_client(lg, "-tls1_2")
+    assert not ok, out
+    ok, out = s_client(lg, "-tls1_3")
+    assert ok and "Protocol version: TLSv1.3" in out, out
+    # libpq too: capped at TLS 1.2 it is refused, otherwise it gets 1.3
+    with pytest.raises(psycopg2.OperationalError):
+        lg.conn(sslmode="require", ssl_max_protocol_version="TLSv1.2")
+    with closing(lg.conn(sslmode="require")) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    # "legacy" (with OpenSSL 3's security level lowered, as TLS 1.1 needs) serves TLS 1.1;
+    # the same ciphers under the default, "secure", still refuse it
+    weak = {"client_tls_ciphers": "DEFAULT:@SECLEVEL=0"}
+    lg2 = make_lg(main={**tls_main(certs, "require"), **weak, "client_tls_protocols": "legacy"})
+    ok, out = s_client(lg2, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0")
+    assert ok and "Protocol version: TLSv1.1" in out, out
+    lg3 = make_lg(main={**tls_main(certs, "require"), **weak})
+    ok, out = s_client(lg3, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0")
+    assert not ok, out
+    ok, out = s_client(lg3, "-tls1_2")
+    assert ok and "Protocol version: TLSv1.2" in out, out
+
+
+def test_client_tls_ciphers_pick_the_tls12_cipher(make_lg, certs):
+    lg = make_lg(main={**tls_main(certs, "require"), "client_tls_protocols": "tlsv1.2",
+                       "client_tls_ciphers": "ECDHE-RSA-AES128-GCM-SHA256"})
+    ok, out = s_client(lg)
+    assert ok and "Ciphersuite: ECDHE-RSA-AES128-GCM-SHA256" in out, out
+    ok, out = s_client(lg, "-cipher", "ECDHE-RSA-AES256-GCM-SHA384")
+    assert not ok, out
+    with closing(lg.conn(sslmode="require")) as c, c.cursor() as cur:
+        cur.execute("SELECT 2")
+        assert cur.fetchone() == (2,)
+
+
+def test_client_tls13_ciphers_and_ecdhcurve(make_lg, certs):
+    lg = make_lg(main={**tls_main(certs, "require"),
+                       "client_tls13_ciphers": "TLS_AES_128_GCM_SHA256",
+                       "client_tls_ecdhcurve": "secp384r1"})
+    ok, out = s_client(lg, "-tls1_3")
+    assert ok and "Ciphersuite: TLS_AES_128_GCM_SHA256" in out, out
+    assert "secp384r1" in out, out
+    ok, out = s_client(lg, "-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384")
+    assert not ok, out
+    ok, out = s_client(lg, "-groups", "X25519")
+    assert not ok, out
+
+
+@pytest.mark.parametrize("key,value", [
+    ("client_tls_protocols", "tlsv1.2,tlsv1.4"),
+    ("client_tls_ciphers", "NO-SUCH-CIPHER"),
+    ("client_tls13_ciphers", "TLS_AES_128_GCM_SHA256:TLS_NOPE"),
+    ("client_tls_ecdhcurve", "nocurve"),
+    ("server_tls_protocols", "sslv3"),
+    ("server_tls_ciphers", "NO-SUCH-CIPHER"),  # checked though server TLS is off
+])
+def test_a_bad_value_stops_startup_naming_the_key(make_lg, certs, key, value):
+    lg = make_lg(start=False, main={**tls_main(certs, "prefer"), key: value})
+    rc, log = lg.run_until_exit()
+    assert rc != 0
+    assert f"{key} = {value}" in log, log
+
+
+def test_reload_applies_protocols_and_keeps_them_on_a_bad_value(make_lg, certs):
+    lg = make_lg(main={**tls_main(certs, "prefer"), "client_tls_protocols": "tlsv1.3"})
+    assert not s_client(lg, "-tls1_2")[0]
+
+    def reload():
+        lg.write_config()
+        with closing(lg.conn(db="pgbouncer", user=harness.SUPERUSER)) as a, a.cursor() as cur:
+            cur.execute("RELOAD")
+
+    lg.config["main"]["client_tls_protocols"] = "tlsv1.2"
+    lg.config["main"]["client_tls_ciphers"] = "NO-SUCH-CIPHER"
+    with pytest.raises(psycopg2.Error) as ei:
+        reload()
+    assert "RELOAD failed" in str(ei.value)
+    assert "client_tls_ciphers = NO-SUCH-CIPHER" in lg.log_text()
+    assert not s_client(lg, "-tls1_2")[0]  # the old settings stay
+    assert s_client(lg, "-tls1_3")[0]
+
+    lg.config["main"]["client_tls_ciphers"] = "ECDHE-RSA-AES256-GCM-SHA384"
+    reload()
+    ok, out = s_client(lg, "-tls1_2")
+    assert ok and "Ciphersuite: ECDHE-RSA-AES256-GCM-SHA384" in out, out
+    assert not s_client(lg, "-tls1_3")[0]
+
+    # console SET rebuilds the context too, and refuses what OpenSSL refuses
+    with closing(lg.conn(db="pgbouncer", user=harness.SUPERUSER)) as a, a.cursor() as cur:
+        with pytest.raises(psycopg2.Error) as ei:
+            cur.execute("SET client_tls_ciphers = 'NO-SUCH-CIPHER'")
+        assert "client_tls_ciphers" in str(ei.value)
+        cur.execute("SET client_tls_protocols = 'tlsv1.3'")
+    assert not s_client(lg, "-tls1_2")[0]
+    assert s_client(lg, "-tls1_3")[0]
+
+
+def pg_set(pg, **settings):
+    """ALTER SYSTEM SET (None resets) and reload."""
+    with closing(pg.conn()) as c, c.cursor() as cur:
+        for k, v in settings.items():
+            if v is None:
+                cur.execute(f"ALTER SYSTEM RESET {k}")
+            else:
+                cur.execute(f"ALTER SYSTEM SET {k} = %s", (v,))
+        cur.execute("SELECT pg_reload_conf()")
+
+
+def test_server_tls_protocols_and_ciphers_towards_postgres(make_lg, pg, certs):
+    enable_server_ssl(pg, certs)
+    pg_set(pg, ssl_max_protocol_version="TLSv1.2")
+    try:
+        harness.wait_until(lambda: pg.sql("SHOW ssl_max_protocol_version")[0][0] == "TLSv1.2", 10)
+        # PostgreSQL stops at 1.2, lifeguard insists on 1.3: no server connection
+        lg = make_lg(main={"server_tls_sslmode": "require", "server_tls_protocols": "tlsv1.3",
+                           "query_wait_timeout": "2"})
+        with pytest.raises(psycopg2.OperationalError):
+            lg.conn()
+        lg2 = make_lg(main={"server_tls_sslmode": "require", "server_tls_protocols": "tlsv1.2",
+                            "server_tls_ciphers": "ECDHE-RSA-AES128-GCM-SHA256"})
+        with closing(lg2.conn()) as c, c.cursor() as cur:
+            cur.execute("SELECT version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            assert cur.fetchone() == ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256")
+    finally:
+        pg_set(pg, ssl_max_protocol_version=None)
+    harness.wait_until(lambda: pg.sql("SHOW ssl_max_protocol_version")[0][0] == "", 10)
+    lg3 = make_lg(main={"server_tls_sslmode": "require",
+                        "server_tls13_ciphers": "TLS_CHACHA20_POLY1305_SHA256"})
+    with closing(lg3.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        assert cur.fetchone() == ("TLSv1.3", "TLS_CHACHA20_POLY1305_SHA256")
+
+
+def test_server_tls_cert_file_logs_in_with_cert_auth(make_lg, pg, certs, client_ca, tmp_path):
+    """PostgreSQL authenticates lifeguard by the certificate it presents (hba method cert)."""
+    run = harness.run
+    run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "lg.key"),
+         "-out", str(tmp_path / "lg.csr"), "-subj", "/CN=lgcertuser"])
+    run(["openssl", "x509", "-req", "-in", str(tmp_path / "lg.csr"), "-CA",
+         str(client_ca / "ca.pem"), "-CAkey", str(client_ca / "ca.key"), "-CAcreateserial",
+         "-out", str(tmp_path / "lg.pem"), "-days", "2"])
+    enable_server_ssl(pg, certs)
+    hba = pg.datadir / "pg_hba.conf"
+    old_hba = hba.read_text()
+    pg.sql("CREATE ROLE lgcertuser LOGIN")
+    try:
+        hba.write_text("hostssl all lgcertuser 127.0.0.1/32 cert\n"
+                       "host all lgcertuser 127.0.0.1/32 reject\n" + old_hba)
+        pg_set(pg, ssl_ca_file=str(client_ca / "ca.pem"))
+        harness.wait_until(lambda: pg.sql("SHOW ssl_ca_file")[0][0] == str(client_ca / "ca.pem"),
+                           10)
+        lg = make_lg(main={"server_tls_sslmode": "require",
+                           "server_tls_cert_file": str(tmp_path / "lg.pem"),
+                           "server_tls_key_file": str(tmp_path / "lg.key")})
+        with closing(lg.conn(user="lgcertuser")) as c, c.cursor() as cur:
+            cur.execute("SELECT current_user, client_dn FROM pg_stat_ssl "
+                        "WHERE pid = pg_backend_pid()")
+            assert cur.fetchone() == ("lgcertuser", "/CN=lgcertuser")
+        # without a certificate PostgreSQL refuses the login
+        lg2 = make_lg(main={"server_tls_sslmode": "require", "query_wait_timeout": "2"})
+        with pytest.raises(psycopg2.OperationalError):
+            lg2.conn(user="lgcertuser")
+        # a certificate without its key is a configuration error
+        lg3 = make_lg(start=False, main={"server_tls_sslmode": "require",
+                                         "server_tls_cert_file": str(tmp_path / "lg.pem")})
+        rc, log = lg3.run_until_exit()
+        assert rc != 0 and "server_tls_cert_file and server_tls_key_file" in log, log
+    finally:
+        hba.write_text(old_hba)
+        pg_set(pg, ssl_ca_file=None)
+        pg.sql("DROP ROLE lgcertuser")
