@@ -64,13 +64,12 @@ int buf_ensure(struct buf *b)
     return b->data ? 0 : -ENOMEM;
 }
 
-void buf_release_if_empty(struct buf *b)
+void buf_release(struct buf *b)
 {
-    if (b->data && b->end == b->sent) {
-        storage_free(b->data, b->cap);
-        b->data = NULL;
-        b->sent = b->scan = b->end = 0;
-    }
+    LG_ASSERT(b->end == b->sent);
+    storage_free(b->data, b->cap);
+    b->data = NULL;
+    b->sent = b->scan = b->end = 0;
 }
 
 void buf_compact(struct buf *b)

@@ -29,8 +29,8 @@ void buf_cache_flush(void);
 void buf_fini(struct buf *b);
 /* Make sure storage exists. 0 or -ENOMEM. */
 int buf_ensure(struct buf *b) LG_MUSTCHECK;
-/* Drop storage if the buffer holds no bytes (memory for idle connections). */
-void buf_release_if_empty(struct buf *b);
+/* Drop the storage (to the spare cache); the buffer must hold no unsent bytes. */
+void buf_release(struct buf *b);
 /* Move live bytes to the front when that makes room; resets cursors when empty. */
 void buf_compact(struct buf *b);
 
@@ -58,5 +58,13 @@ static inline bool buf_empty(const struct buf *b)
 /* Append @n bytes. 0 or -ENOSPC/-ENOMEM (nothing written). Appended bytes are marked
  * scanned (ready to send): used for messages lifeguard builds itself. */
 int buf_append(struct buf *b, const void *p, size_t n) LG_MUSTCHECK;
+
+/* Drop storage if the buffer holds no bytes (memory for idle connections). Inline: the
+ * relay asks after every read and write. */
+static inline void buf_release_if_empty(struct buf *b)
+{
+    if (b->data && b->end == b->sent)
+        buf_release(b);
+}
 
 #endif

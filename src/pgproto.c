@@ -93,17 +93,6 @@ bool pgproto_is_param_name(const char *n)
     return true;
 }
 
-int pgproto_parse_header(const uint8_t *p, size_t n, uint8_t *type, uint32_t *len)
-{
-    if (n < PGPROTO_HEADER)
-        return 0;
-    *type = p[0];
-    *len = pgproto_get_u32(p + 1);
-    if (*len < 4 || *len > 0x7fffffffu)
-        return -EPROTO;
-    return (int)PGPROTO_HEADER;
-}
-
 static void copy_field(char *dst, size_t cap, const char *src)
 {
     size_t n = strnlen(src, cap - 1);

@@ -8,6 +8,7 @@
 #ifndef LG_PGPROTO_H
 #define LG_PGPROTO_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,11 +65,22 @@ bool pgproto_is_param_name(const char *name);
 
 /* Parse a regular message header. 5 if @n >= 5 (type and total length, which counts the
  * length field itself but not the type byte), 0 need more, -EPROTO if length < 4. */
-int pgproto_parse_header(const uint8_t *p, size_t n, uint8_t *type, uint32_t *len) LG_MUSTCHECK;
-
 static inline uint32_t pgproto_get_u32(const uint8_t *p)
 {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Inline: it runs once per relayed message. */
+LG_MUSTCHECK static inline int pgproto_parse_header(const uint8_t *p, size_t n, uint8_t *type,
+                                                    uint32_t *len)
+{
+    if (n < PGPROTO_HEADER)
+        return 0;
+    *type = p[0];
+    *len = pgproto_get_u32(p + 1);
+    if (*len < 4 || *len > 0x7fffffffu)
+        return -EPROTO;
+    return (int)PGPROTO_HEADER;
 }
 
 /* Fields of an ErrorResponse/NoticeResponse payload (bytes after the header). */

@@ -484,6 +484,7 @@ struct server *server_connect(struct pool *pool, const struct server_target *t,
     size_t bufsz = (size_t)LG_MAX(cfg->pkt_buf, 16384);
     int rc = stream_init(&s->st, ev, fd, bufsz, &server_ops, s);
     s->st.max_msg = (uint32_t)cfg->max_packet_size;
+    s->st.keep_buffers = true;
     if (rc == 0 && g_tls && t->host[0] != '/') {
         /* SSLRequest first; the startup packet follows in TLS (or in the clear after
          * 'N' when server_tls_sslmode = prefer). */

@@ -278,11 +278,23 @@ void stream_link(struct stream *a, struct stream *b)
     stream_kick(b);
 }
 
+/* Storage kept while linked goes back once the stream is idle. */
+static void release_kept(struct stream *s)
+{
+    if (s->keep_buffers) {
+        buf_release_if_empty(&s->in);
+        buf_release_if_empty(&s->out);
+    }
+}
+
 void stream_unlink(struct stream *s)
 {
     if (s->peer) {
-        s->peer->peer = NULL;
+        struct stream *p = s->peer;
+        p->peer = NULL;
         s->peer = NULL;
+        release_kept(p);
+        release_kept(s);
     }
 }
 
@@ -321,7 +333,7 @@ static bool do_write(struct stream *s)
             b->sent = b->scan = b->end = 0;
         }
     }
-    if (buf_empty(&s->out))
+    if (!(s->keep_buffers && s->peer))
         buf_release_if_empty(&s->out);
     return moved;
 }
@@ -501,7 +513,7 @@ static bool do_read(struct stream *s)
     /* Bytes may wait unexamined after a pause was lifted or a mode changed. */
     if (!s->closed && !s->paused && buf_unscanned(&s->in) && examine(s) && s->peer)
         do_write(s->peer);
-    if (!s->closed && buf_empty(&s->in))
+    if (!s->closed && !(s->keep_buffers && s->peer))
         buf_release_if_empty(&s->in);
     return moved;
 }

@@ -86,6 +86,8 @@ struct stream {
     bool closed;
     bool paused;               /* owner asked to stop examining (STREAM_PAUSE) */
     bool kick_queued;
+    bool keep_buffers;         /* keep empty buffers' storage while linked (servers: few
+                                  and busy; released when unlinked) */
     bool running;              /* inside run(): a kick of it (or of its peer) is absorbed */
     bool rerun;                /* a kick was absorbed: run one more round */
     struct stream *rerun_peer; /* the peer whose kick was absorbed (it may be unlinked) */
