@@ -587,6 +587,16 @@ static void server_ready(struct pool_waiter *w, struct server *s)
             server_param_at(s, i, &n, &v);
             rc = pgproto_put_param_status(out, n, v);
         }
+        uint32_t spid = 0, skey;
+        server_backend_key(s, &spid, &skey);
+        if (pool_mode_of(c->pool) == POOL_MODE_SESSION && spid != 0) {
+            /* The client keeps this server for life: give it the server's process id, so
+             * that pg_backend_pid() and a NOTIFY's sender pid match PQbackendPID() (drivers
+             * and their tests compare them). The secret key stays lifeguard's own. */
+            list_del(&c->hash_node);
+            c->cancel_pid = spid;
+            list_append(&cancel_hash[spid % CANCEL_BUCKETS], &c->hash_node);
+        }
         if (rc == 0)
             rc = pgproto_put_backend_key(out, c->cancel_pid, c->cancel_key);
         if (rc == 0)
