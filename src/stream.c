@@ -562,6 +562,27 @@ static bool check_drained(struct stream *s)
     return true;
 }
 
+/* Could do_write(@s) do anything (write, or give back an empty buffer)? Most calls in a
+ * run's rounds find nothing, so run() asks this first. */
+static inline bool may_write(const struct stream *s)
+{
+    if (s->closed || s->err)
+        return false;
+    bool idle = !(s->keep_buffers && s->peer);
+    return (s->can_write && (buf_ready(&s->out) || (s->peer && buf_ready(&s->peer->in)))) ||
+           (idle && s->out.data && buf_empty(&s->out));
+}
+
+/* Could do_read(@s) do anything (read, examine waiting bytes, give back a buffer)? */
+static inline bool may_read(const struct stream *s)
+{
+    if (s->closed)
+        return false;
+    if (s->tls_handshaking || (!s->paused && (s->can_read || buf_unscanned(&s->in))))
+        return true;
+    return !(s->keep_buffers && s->peer) && s->in.data && buf_empty(&s->in);
+}
+
 /* End of a round: consume absorbed kicks. True if another round is due. A peer kicked
  * during the round that is no longer linked to @s gets its own (deferred) run. */
 static bool take_reruns(struct stream *s)
@@ -607,14 +628,14 @@ static void run_rounds(struct stream *s)
         struct stream *p = s->peer;
         if (p && report_errors(p))
             return;
-        bool moved = do_write(s);
-        moved |= do_read(s);
+        bool moved = may_write(s) && do_write(s);
+        moved |= may_read(s) && do_read(s);
         if (s->closed)
             return;
         p = s->peer;
         if (p) {
-            moved |= do_write(p);
-            moved |= do_read(p);
+            moved |= may_write(p) && do_write(p);
+            moved |= may_read(p) && do_read(p);
         }
         if (s->closed)
             return;
