@@ -252,6 +252,9 @@ void client_accept(int fd, const char *peer, bool is_unix)
         return;
     }
     c->st.raw = true;
+    /* An accepted socket is connected: writable until a write says EAGAIN. Without this
+     * an error sent before the first EPOLLOUT edge (max_client_conn) would be dropped. */
+    c->st.can_write = true;
     c->st.max_msg = (uint32_t)g_cfg->max_packet_size;
     /* Every frontend message type of protocol 3.0. A byte stream two processes wrote
      * into at once soon shows a type byte that is none of these. */

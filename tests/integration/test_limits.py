@@ -8,8 +8,8 @@ leave new connections waiting in the backlog rather than refused, and accept the
 descriptors are free again.
 
 max_client_conn: a client past the limit is refused at once while the connected ones keep
-working, and a slot that comes free is usable again. The ErrorResponse it should get
-(FATAL 53300 "no more connections allowed") is an xfail: lifeguard logs it but never sends it.
+working, a slot that comes free is usable again, and the refused client reads
+FATAL 53300 "no more connections allowed" before the close.
 """
 
 import os
@@ -156,13 +156,9 @@ def test_client_past_max_client_conn_is_refused_and_others_keep_working(lg):
                            msg="no slot came free after a client left")
 
 
-# XXX: lifeguard closes the connection without the ErrorResponse it logs: client_accept()
-# calls client_close(c, "53300", ...) right after stream_init(), whose can_write is still
-# false (set on the first EPOLLOUT), so stream_flush() writes nothing and the client sees
-# a bare EOF ("server closed the connection unexpectedly"). Reported to the lead; remove
-# the xfail with the fix (stream/client code).
+# The refusal is an ErrorResponse, written before the socket's first EPOLLOUT edge
+# (client_accept treats an accepted socket as writable).
 @pytest.mark.lifeguard_only
-@pytest.mark.xfail(strict=True, reason="the max_client_conn ErrorResponse is never written")
 @pytest.mark.lg_config(main={"max_client_conn": "3"})
 def test_client_past_max_client_conn_gets_an_error(lg):
     # PgBouncer says "no more connections allowed (max_client_conn)" with 08P01;
