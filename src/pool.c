@@ -5,7 +5,8 @@
  * goes to the oldest waiter, after lifeguard SETs the waiter's startup parameters
  * that differ on that server. Servers open on demand up to pool_size (plus
  * max_overflow while clients wait and all are busy), with exponential backoff and
- * jitter after connect failures. Not here: cancel forwarding (pool_cancel.c), upkeep
+ * jitter after connect failures. Not here: applying parameters at hand-over
+ * (pool_handoff.c), cancel forwarding (pool_cancel.c), upkeep
  * and pre-ping (pool_janitor.c), SHOW and /metrics (pool_obs.c). Invariant: every
  * server is on exactly one list, named by its state; only server_set_state() moves it.
  */
@@ -24,19 +25,13 @@
 #include "stats.h"
 #include "stream.h"
 
-/* A server being prepared (parameter SETs) for a waiter; the waiter may leave. */
-struct handoff {
-    struct pool_waiter *w; /* NULL if the waiter left meanwhile */
-    struct server *s;
-    uint64_t sync_hash;    /* mark the server synced with this on success (0: don't) */
-};
+#define LOCAL_SHORTAGE_RETRY_US 250000u /* retry pace while out of descriptors/memory */
 
 static struct evloop *g_ev;
 static const struct config *g_cfg;
 static struct list_node g_pools = {&g_pools, &g_pools};
 
 static void service(struct pool *p);
-static void hand_over(struct pool *p, struct server *s, struct pool_waiter *w);
 
 static void set_caps(struct pool *p, const struct db_entry *db, const struct user_entry *ue,
                      const struct config *cfg)
@@ -310,7 +305,7 @@ void pool_schedule_service(struct pool *p)
         p->service_queued = true;
 }
 
-static void dequeue(struct pool_waiter *w)
+void pool_dequeue(struct pool_waiter *w)
 {
     if (!w->queued)
         return;
@@ -322,7 +317,7 @@ static void dequeue(struct pool_waiter *w)
 
 static void fail_waiter(struct pool_waiter *w, const struct lg_err *err)
 {
-    dequeue(w);
+    pool_dequeue(w);
     w->on_fail(w, err);
 }
 
@@ -359,7 +354,7 @@ static bool checkout_now(struct pool *p, struct pool_waiter *w)
         return false;
     list_append(&p->waiters, &w->node);
     p->n_waiting++;
-    hand_over(p, s, w); /* synced: no SET to run, so it links at once (on_ready) */
+    pool_hand_over(p, s, w); /* synced: no SET to run, so it links at once (on_ready) */
     return true;
 }
 
@@ -386,147 +381,8 @@ int pool_checkout(struct pool *p, struct pool_waiter *w)
 
 void pool_cancel_wait(struct pool_waiter *w)
 {
-    dequeue(w);
-    if (w->handoff) {
-        ((struct handoff *)w->handoff)->w = NULL;
-        w->handoff = NULL;
-    }
-}
-
-/* ---- handing servers to waiters ---- */
-
-/* Append a string literal for @v (E'' form if it has a backslash). */
-static bool append_literal(char *sql, size_t cap, size_t *len, const char *v)
-{
-    bool bs = strchr(v, '\\') != NULL;
-    if (*len + 3 >= cap)
-        return false;
-    if (bs)
-        sql[(*len)++] = 'E';
-    sql[(*len)++] = '\'';
-    for (; *v; v++) {
-        if (*len + 3 >= cap)
-            return false;
-        if (*v == '\'' || *v == '\\')
-            sql[(*len)++] = *v;
-        sql[(*len)++] = *v;
-    }
-    sql[(*len)++] = '\'';
-    return true;
-}
-
-/* Append one set_config() call to "SELECT ...": set_config parses the value the way a
- * startup packet's is parsed (a list for search_path), unlike SET ... TO 'a,b'. */
-static bool append_set(char *sql, size_t cap, size_t *len, const char *name, const char *value)
-{
-    int n = snprintf(sql + *len, cap - *len, "%spg_catalog.set_config(",
-                     *len ? ", " : "SELECT ");
-    if (n < 0 || (size_t)n >= cap - *len)
-        return false;
-    *len += (size_t)n;
-    if (!append_literal(sql, cap, len, name) || *len + 2 >= cap)
-        return false;
-    sql[(*len)++] = ',';
-    if (!append_literal(sql, cap, len, value))
-        return false;
-    n = snprintf(sql + *len, cap - *len, ", false)");
-    if (n < 0 || (size_t)n >= cap - *len)
-        return false;
-    *len += (size_t)n;
-    return true;
-}
-
-static void setup_done(void *arg, struct server *s, const struct pgproto_error *err,
-                       const char *value, bool closed)
-{
-    (void)value;
-    struct handoff *h = arg;
-    struct pool_waiter *w = h->w;
-    uint64_t sync_hash = h->sync_hash;
-    lg_free(h);
-    if (w)
-        w->handoff = NULL;
-    if (closed) {
-        if (w) {
-            struct lg_err e;
-            memcpy(e.sqlstate, "08006", 6);
-            snprintf(e.msg, sizeof(e.msg), "server connection lost while applying parameters");
-            w->on_fail(w, &e);
-        }
-        return;
-    }
-    if (!w) {
-        pool_release_unlinked(s);
-        return;
-    }
-    if (err || server_tx_status(s) != 'I') {
-        struct lg_err e;
-        memcpy(e.sqlstate, err && err->sqlstate[0] ? err->sqlstate : "08P01", 6);
-        snprintf(e.msg, sizeof(e.msg), "%s", err ? err->message : "unexpected transaction state");
-        pool_release_unlinked(s);
-        w->on_fail(w, &e);
-        return;
-    }
-    if (sync_hash)
-        server_mark_synced(s, sync_hash); /* our SETs brought the server to the wanted values */
-    w->on_ready(w, s);
-}
-
-static void hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
-{
-    log_noise("pool \"%s\": checkout S-%llu", p->name, (unsigned long long)server_id(s));
-    uint64_t waited = clock_now_us() - w->enqueued_us;
-    p->c.wait_time_us += waited;
-    stats_histogram_observe(&p->wait_hist, waited);
-    dequeue(w);
-    server_set_state(s, SERVER_ACTIVE);
-    char sql[4096];
-    size_t len = 0;
-    bool ok = true;
-    bool all_reported = true; /* else some value cannot be seen: never skip the check */
-    /* Clients configured alike share a want-list hash: a server already found equal to
-     * it, with no parameter change since, needs no comparison at all. */
-    size_t n_check = server_params_synced(s, w->want_hash) ? 0 : w->n_want;
-    for (size_t i = 0; i < n_check && ok; i++) {
-        const char *have = server_param(s, w->want[i].name);
-        if (!have)
-            all_reported = false;
-        if (have && strcmp(have, w->want[i].value) == 0)
-            continue;
-        if (!pgproto_is_param_name(w->want[i].name))
-            continue; /* client.c refuses such names; never build SQL from one */
-        ok = append_set(sql, sizeof(sql), &len, w->want[i].name, w->want[i].value);
-    }
-    if (!ok) {
-        struct lg_err e;
-        memcpy(e.sqlstate, "08P01", 6);
-        snprintf(e.msg, sizeof(e.msg), "startup parameters too long");
-        pool_release_unlinked(s);
-        w->on_fail(w, &e);
-        return;
-    }
-    uint64_t sync_hash = n_check && all_reported ? w->want_hash : 0;
-    if (len == 0) {
-        if (sync_hash)
-            server_mark_synced(s, sync_hash);
-        w->on_ready(w, s);
-        return;
-    }
-    struct handoff *h = lg_malloc(sizeof(*h));
-    if (!h || server_exec(s, sql, NULL, 0, setup_done, h) < 0) {
-        lg_free(h);
-        struct lg_err e;
-        memcpy(e.sqlstate, "53200", 6);
-        snprintf(e.msg, sizeof(e.msg), "out of memory applying parameters");
-        server_close(s, "could not apply parameters");
-        w->on_fail(w, &e);
-        return;
-    }
-    h->w = w;
-    h->s = s;
-    h->sync_hash = sync_hash;
-    w->handoff = h; /* pool_cancel_wait() detaches the waiter if it leaves meanwhile */
-    (void)p;
+    pool_dequeue(w);
+    pool_handoff_detach(w);
 }
 
 static uint64_t jitter(uint64_t us)
@@ -558,6 +414,18 @@ bool pool_open_server(struct pool *p)
     struct lg_err err;
     struct server *s = server_connect(p, &p->target, g_ev, g_cfg, &err);
     if (!s) {
+        if (strncmp(err.sqlstate, "53", 2) == 0) {
+            /* Out of descriptors or memory here, not PostgreSQL failing: retry soon at a
+             * fixed pace (no backoff growth), logged once until a connect succeeds. */
+            if (!p->local_shortage)
+                log_warn("pool \"%s\": cannot open a server connection: %s; retrying every "
+                         "%.1fs", p->name, err.msg, LOCAL_SHORTAGE_RETRY_US / 1e6);
+            p->local_shortage = true;
+            p->last_connect_err = err;
+            p->have_connect_err = true;
+            p->next_connect_us = clock_now_us() + LOCAL_SHORTAGE_RETRY_US;
+            return false;
+        }
         connect_failed(p, &err);
         return false;
     }
@@ -580,7 +448,7 @@ static void service(struct pool *p)
             continue;
         }
         struct pool_waiter *w = container_of(p->waiters.next, struct pool_waiter, node);
-        hand_over(p, s, w);
+        pool_hand_over(p, s, w);
     }
     if (list_empty(&p->waiters))
         return;
@@ -613,6 +481,7 @@ void pool_on_server_login(struct pool *p, struct server *s)
 {
     (void)s;
     p->c.server_connects++;
+    p->local_shortage = false;
     p->backoff_us = 0;
     p->next_connect_us = 0;
     p->have_connect_err = false;

@@ -36,6 +36,7 @@ struct pool {
     bool have_connect_err;
     uint64_t backoff_us;      /* current backoff after connect failures, 0 = none */
     uint64_t next_connect_us; /* no connect attempts before this */
+    bool local_shortage;      /* the last attempt failed for want of descriptors/memory */
     struct evloop_timer retry_timer;
     bool service_queued;
     struct stats_counters c;          /* for SHOW STATS and /metrics */
@@ -67,6 +68,15 @@ struct list_node *pool_all(void);
 bool pool_open_server(struct pool *p);
 /* Hand idle servers to waiters and open servers for them, at the end of this turn. */
 void pool_schedule_service(struct pool *p);
+/* Take @w off its pool's wait queue (and its timer); nothing if not queued. */
+void pool_dequeue(struct pool_waiter *w);
+
+/* ---- pool_handoff.c ---- */
+/* Give server @s (idle, of @p) to waiter @w (queued): SET what differs, then on_ready,
+ * or on_fail with the server back in the pool (or closed). */
+void pool_hand_over(struct pool *p, struct server *s, struct pool_waiter *w);
+/* @w leaves while its server's SETs run: the server goes back to the pool when done. */
+void pool_handoff_detach(struct pool_waiter *w);
 
 /* ---- pool_janitor.c ---- */
 /* Pre-ping: true if idle server @s should run server_check_query before hand-over. */

@@ -474,7 +474,9 @@ struct server *server_connect(struct pool *pool, const struct server_target *t,
     evloop_timer_init(&s->timer, on_timer, s);
     int fd = net_connect(t->host, t->port);
     if (fd < 0) {
-        memcpy(err->sqlstate, "08006", 6);
+        /* 53000 insufficient_resources: our own shortage, not the server's failure. */
+        bool local = fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM;
+        memcpy(err->sqlstate, local ? "53000" : "08006", 6);
         snprintf(err->msg, sizeof(err->msg), "could not connect to server %s:%d: %s", t->host,
                  t->port, strerror(-fd));
         lg_free(s);

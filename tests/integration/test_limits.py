@@ -178,3 +178,45 @@ def test_client_past_max_client_conn_gets_an_error(lg):
         with pytest.raises(psycopg2.OperationalError) as e:
             lg.conn()
         assert "no more connections allowed" in str(e.value)
+
+
+@pytest.mark.lifeguard_only  # the log lines are lifeguard's
+@pytest.mark.lg_config(main={"default_pool_size": "5", "pool_mode": "transaction",
+                             "server_login_retry": "1", "query_wait_timeout": "30"})
+def test_server_connect_out_of_descriptors_retries_without_backoff(lg):
+    # Out of descriptors when opening a server connection is lifeguard's own shortage,
+    # not PostgreSQL failing: the pool retries at a steady pace instead of backing off
+    # 1, 2, 4, 8, 16 s, so a client waiting through it gets in soon after descriptors free up.
+    pid = lg.proc.pid
+    with ExitStack() as stack:
+        soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        stack.callback(restore_limit, pid, soft, hard)
+        log_start = len(lg.log_text())
+        # One descriptor left: enough to accept the client, none for its server.
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (max(fd_numbers(pid)) + 2, hard))
+        result = {}
+
+        def client():
+            try:
+                with closing(lg.conn(connect_timeout=int(30 * harness.SLOW))) as c:
+                    select_one(c, 7)
+                result["done"] = time.monotonic()
+            except Exception as e:  # reported by the main thread
+                result["error"] = repr(e)
+
+        t = threading.Thread(target=client, daemon=True)
+        t.start()
+        harness.wait_until(lambda: "cannot open a server connection" in lg.log_text()[log_start:],
+                           10, msg="the failed server connect was not logged")
+        time.sleep(3.0)  # long enough for a backoff to have grown to 2 s and beyond
+        restored = time.monotonic()
+        restore_limit(pid, soft, hard)
+        t.join(30 * harness.SLOW)
+        assert "error" not in result, result.get("error")
+        assert "done" in result, "the client never got its answer"
+        took = result["done"] - restored
+        print(f"client answered {took:.2f} s after descriptors came back")
+        assert took < 2.0 * harness.SLOW, f"{took:.2f} s: the pool backed off"
+        log = lg.log_text()[log_start:]
+        assert log.count("cannot open a server connection") == 1, "logged more than once"
+        assert "retrying in about" not in log  # connect_failed()'s backoff line

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool_handoff.c: giving a server to a waiter. Parameters the waiter wants that differ on
+ * the server are applied first with one "SELECT pg_catalog.set_config(...), ..." (values
+ * quoted here, names checked by pgproto_is_param_name); then the waiter's on_ready runs.
+ * A server already found equal to the waiter's want-list hash skips the comparison.
+ * Not here: choosing the server or the waiter (pool.c), release (pool_txn.c).
+ * Invariant: the waiter may leave while the SETs run (pool_handoff_detach); the server
+ * then goes back to the pool, and a failed SET never reaches the waiter as a server.
+ */
+#include "pool.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "log.h"
+#include "pgproto.h"
+#include "pool_int.h"
+#include "stats.h"
+
+/* A server being prepared (parameter SETs) for a waiter; the waiter may leave. */
+struct handoff {
+    struct pool_waiter *w; /* NULL if the waiter left meanwhile */
+    struct server *s;
+    uint64_t sync_hash;    /* mark the server synced with this on success (0: don't) */
+};
+
+/* Append a string literal for @v (E'' form if it has a backslash). */
+static bool append_literal(char *sql, size_t cap, size_t *len, const char *v)
+{
+    bool bs = strchr(v, '\\') != NULL;
+    if (*len + 3 >= cap)
+        return false;
+    if (bs)
+        sql[(*len)++] = 'E';
+    sql[(*len)++] = '\'';
+    for (; *v; v++) {
+        if (*len + 3 >= cap)
+            return false;
+        if (*v == '\'' || *v == '\\')
+            sql[(*len)++] = *v;
+        sql[(*len)++] = *v;
+    }
+    sql[(*len)++] = '\'';
+    return true;
+}
+
+/* Append one set_config() call to "SELECT ...": set_config parses the value the way a
+ * startup packet's is parsed (a list for search_path), unlike SET ... TO 'a,b'. */
+static bool append_set(char *sql, size_t cap, size_t *len, const char *name, const char *value)
+{
+    int n = snprintf(sql + *len, cap - *len, "%spg_catalog.set_config(",
+                     *len ? ", " : "SELECT ");
+    if (n < 0 || (size_t)n >= cap - *len)
+        return false;
+    *len += (size_t)n;
+    if (!append_literal(sql, cap, len, name) || *len + 2 >= cap)
+        return false;
+    sql[(*len)++] = ',';
+    if (!append_literal(sql, cap, len, value))
+        return false;
+    n = snprintf(sql + *len, cap - *len, ", false)");
+    if (n < 0 || (size_t)n >= cap - *len)
+        return false;
+    *len += (size_t)n;
+    return true;
+}
+
+static void setup_done(void *arg, struct server *s, const struct pgproto_error *err,
+                       const char *value, bool closed)
+{
+    (void)value;
+    struct handoff *h = arg;
+    struct pool_waiter *w = h->w;
+    uint64_t sync_hash = h->sync_hash;
+    lg_free(h);
+    if (w)
+        w->handoff = NULL;
+    if (closed) {
+        if (w) {
+            struct lg_err e;
+            memcpy(e.sqlstate, "08006", 6);
+            snprintf(e.msg, sizeof(e.msg), "server connection lost while applying parameters");
+            w->on_fail(w, &e);
+        }
+        return;
+    }
+    if (!w) {
+        pool_release_unlinked(s);
+        return;
+    }
+    if (err || server_tx_status(s) != 'I') {
+        struct lg_err e;
+        memcpy(e.sqlstate, err && err->sqlstate[0] ? err->sqlstate : "08P01", 6);
+        snprintf(e.msg, sizeof(e.msg), "%s", err ? err->message : "unexpected transaction state");
+        pool_release_unlinked(s);
+        w->on_fail(w, &e);
+        return;
+    }
+    if (sync_hash)
+        server_mark_synced(s, sync_hash); /* our SETs brought the server to the wanted values */
+    w->on_ready(w, s);
+}
+
+void pool_hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
+{
+    log_noise("pool \"%s\": checkout S-%llu", p->name, (unsigned long long)server_id(s));
+    uint64_t waited = clock_now_us() - w->enqueued_us;
+    p->c.wait_time_us += waited;
+    stats_histogram_observe(&p->wait_hist, waited);
+    pool_dequeue(w);
+    server_set_state(s, SERVER_ACTIVE);
+    char sql[4096];
+    size_t len = 0;
+    bool ok = true;
+    bool all_reported = true; /* else some value cannot be seen: never skip the check */
+    /* Clients configured alike share a want-list hash: a server already found equal to
+     * it, with no parameter change since, needs no comparison at all. */
+    size_t n_check = server_params_synced(s, w->want_hash) ? 0 : w->n_want;
+    for (size_t i = 0; i < n_check && ok; i++) {
+        const char *have = server_param(s, w->want[i].name);
+        if (!have)
+            all_reported = false;
+        if (have && strcmp(have, w->want[i].value) == 0)
+            continue;
+        if (!pgproto_is_param_name(w->want[i].name))
+            continue; /* client.c refuses such names; never build SQL from one */
+        ok = append_set(sql, sizeof(sql), &len, w->want[i].name, w->want[i].value);
+    }
+    if (!ok) {
+        struct lg_err e;
+        memcpy(e.sqlstate, "08P01", 6);
+        snprintf(e.msg, sizeof(e.msg), "startup parameters too long");
+        pool_release_unlinked(s);
+        w->on_fail(w, &e);
+        return;
+    }
+    uint64_t sync_hash = n_check && all_reported ? w->want_hash : 0;
+    if (len == 0) {
+        if (sync_hash)
+            server_mark_synced(s, sync_hash);
+        w->on_ready(w, s);
+        return;
+    }
+    struct handoff *h = lg_malloc(sizeof(*h));
+    if (!h || server_exec(s, sql, NULL, 0, setup_done, h) < 0) {
+        lg_free(h);
+        struct lg_err e;
+        memcpy(e.sqlstate, "53200", 6);
+        snprintf(e.msg, sizeof(e.msg), "out of memory applying parameters");
+        server_close(s, "could not apply parameters");
+        w->on_fail(w, &e);
+        return;
+    }
+    h->w = w;
+    h->s = s;
+    h->sync_hash = sync_hash;
+    w->handoff = h; /* pool_cancel_wait() detaches the waiter if it leaves meanwhile */
+    (void)p;
+}
+
+void pool_handoff_detach(struct pool_waiter *w)
+{
+    if (w->handoff) {
+        ((struct handoff *)w->handoff)->w = NULL;
+        w->handoff = NULL;
+    }
+}
