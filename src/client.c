@@ -195,7 +195,7 @@ void client_close(struct client *c, const char *sqlstate, const char *fmt, ...)
         c->server = NULL;
         pool_release(s, &c->st);
     }
-    auth_fini(&c->auth);
+    client_auth_done(c);
     list_del(&c->hash_node);
     stream_close(&c->st);
     client_set_state(c, CLIENT_CLOSING);
@@ -460,11 +460,25 @@ static int on_raw(struct stream *st, const uint8_t *p, size_t n)
 
 static void auth_ok(struct client *c);
 
+void client_auth_done(struct client *c)
+{
+    if (c->auth) {
+        auth_fini(c->auth);
+        lg_free(c->auth);
+        c->auth = NULL;
+    }
+}
+
 static void begin_exchange(struct client *c)
 {
     struct lg_err err;
     client_set_state(c, CLIENT_AUTH);
-    int rc = auth_begin(&c->auth, c->auth_method, c->user, c->secret, &c->st.out, &err);
+    c->auth = lg_calloc(1, sizeof(*c->auth));
+    if (!c->auth) {
+        client_close(c, "53200", "out of memory");
+        return;
+    }
+    int rc = auth_begin(c->auth, c->auth_method, c->user, c->secret, &c->st.out, &err);
     if (rc < 0) {
         client_close(c, err.sqlstate, "%s", err.msg);
         return;
@@ -564,8 +578,9 @@ static void start_lookup(struct client *c, const char *auth_user)
     }
     lk->c = c;
     list_init(&lk->w.node);
-    lk->w.on_ready = lookup_ready;
-    lk->w.on_fail = lookup_fail;
+    static const struct pool_waiter_ops lookup_ops = {.on_ready = lookup_ready,
+                                                      .on_fail = lookup_fail};
+    lk->w.ops = &lookup_ops;
     if (pool_checkout(ap, &lk->w) < 0) {
         lg_free(lk);
         client_close(c, "53200", "out of memory");
@@ -713,9 +728,9 @@ static void auth_ok(struct client *c)
     pool_count_login(c->pool);
     if (c->secret)
         pool_set_password(c->pool, c->secret);
-    if (c->auth.have_client_key)
-        pool_set_client_key(c->pool, c->auth.client_key);
-    auth_fini(&c->auth);
+    if (c->auth && c->auth->have_client_key)
+        pool_set_client_key(c->pool, c->auth->client_key);
+    client_auth_done(c);
     /* lifeguard's own cancel key: never PostgreSQL's, so a client cannot cancel
      * another client's query on a server it no longer holds. */
     do {
@@ -734,11 +749,12 @@ static void auth_ok(struct client *c)
     stream_flush(&c->st);
     c->waiter.want = c->want;
     c->waiter.n_want = c->n_want;
-    c->waiter.on_ready = server_ready;
-    c->waiter.on_fail = server_fail;
-    c->waiter.on_lost = server_lost;
-    c->waiter.on_released = server_released;
-    c->waiter.on_param = client_param_changed;
+    static const struct pool_waiter_ops client_waiter_ops = {.on_ready = server_ready,
+                                                             .on_fail = server_fail,
+                                                             .on_lost = server_lost,
+                                                             .on_released = server_released,
+                                                             .on_param = client_param_changed};
+    c->waiter.ops = &client_waiter_ops;
     (void)request_server(c);
 }
 /* ---- messages ---- */
@@ -751,7 +767,7 @@ static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_
     switch (c->state) {
     case CLIENT_AUTH: {
         struct lg_err err;
-        int rc = auth_step(&c->auth, type, p, len, &c->st.out, &err);
+        int rc = auth_step(c->auth, type, p, len, &c->st.out, &err);
         if (rc < 0) {
             if (rc == -EACCES)
                 log_warn("C-%llu %s/%s@%s: %s", (unsigned long long)c->id, c->dbname, c->user,

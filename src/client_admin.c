@@ -34,7 +34,7 @@ void client_admin_welcome(struct client *c)
         return;
     }
     admin_result_init(c->ares);
-    auth_fini(&c->auth);
+    client_auth_done(c);
     struct buf *out = &c->st.out;
     static const char *const params[][2] = {{"server_version", "15.0 (lifeguard 0.1.0)"},
                                             {"server_encoding", "UTF8"},

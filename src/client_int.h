@@ -66,7 +66,7 @@ struct client {
     const struct db_entry *db;
     struct pool *pool;
     struct pool_waiter waiter;
-    struct auth_exchange auth;
+    struct auth_exchange *auth;  /* during the password exchange only */
     char *secret;               /* stored password/secret for this user, or NULL */
     struct server *server;      /* linked server (opaque here), or NULL */
     struct auth_lookup *lookup; /* auth_query in flight */
@@ -86,6 +86,9 @@ void client_set_state(struct client *c, enum client_state st);
  * a normal disconnect), give the server back, close the socket, set CLOSING and free
  * @c at the end of the loop turn. Does nothing if @c is already CLOSING. */
 void client_close(struct client *c, const char *sqlstate, const char *fmt, ...) LG_PRINTF(3, 4);
+
+/* Wipe and free the password exchange state (idempotent). */
+void client_auth_done(struct client *c);
 
 /* ---- client_param.c ---- */
 /* Free want[] and the references it holds. */

@@ -220,8 +220,9 @@ void health_db(void *arg, struct http_req req, const char *pool_filter)
             pr->hr = hr;
             pr->idx = i;
             list_init(&pr->w.node);
-            pr->w.on_ready = probe_ready;
-            pr->w.on_fail = probe_fail;
+            static const struct pool_waiter_ops probe_ops = {.on_ready = probe_ready,
+                                                             .on_fail = probe_fail};
+            pr->w.ops = &probe_ops;
         }
         if (!pr || pool_checkout(p, &pr->w) < 0) {
             lg_free(pr);

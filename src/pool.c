@@ -318,7 +318,7 @@ void pool_dequeue(struct pool_waiter *w)
 static void fail_waiter(struct pool_waiter *w, const struct lg_err *err)
 {
     pool_dequeue(w);
-    w->on_fail(w, err);
+    w->ops->on_fail(w, err);
 }
 
 static void waiter_timeout(struct evloop *ev, void *arg)
@@ -501,8 +501,8 @@ void pool_on_server_closed(struct pool *p, struct server *s, const struct lg_err
     struct pool_waiter *holder = server_holder(s);
     if (holder) {
         server_set_holder(s, NULL);
-        if (holder->on_lost)
-            holder->on_lost(holder, err);
+        if (holder->ops->on_lost)
+            holder->ops->on_lost(holder, err);
     }
     if (during_login) {
         if (!is_connect_failure(err)) {

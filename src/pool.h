@@ -41,22 +41,27 @@ typedef void pool_released_fn(struct pool_waiter *w);
 /* The linked server reported a parameter change (ParameterStatus). */
 typedef void pool_param_fn(struct pool_waiter *w, const char *name, const char *value);
 
+/* What a kind of waiter does on each event (one static table per kind). */
+struct pool_waiter_ops {
+    pool_ready_fn *on_ready;
+    pool_fail_fn *on_fail;
+    pool_lost_fn *on_lost;         /* may be NULL */
+    pool_released_fn *on_released; /* may be NULL (session-only users) */
+    pool_param_fn *on_param;       /* may be NULL */
+};
+
 /* Embedded in whoever waits (a client, an auth lookup). */
 struct pool_waiter {
     struct list_node node;
     struct pool *pool;
-    bool queued;
-    uint64_t enqueued_us;
     struct evloop_timer timer;           /* pool_timeout deadline */
+    uint64_t enqueued_us;
     const struct pgproto_param *want;    /* parameters to SET on the server first */
-    size_t n_want;
     uint64_t want_hash;                  /* hash of want[] (0: unknown, always compare) */
-    pool_ready_fn *on_ready;
-    pool_fail_fn *on_fail;
-    pool_lost_fn *on_lost;               /* may be NULL */
-    pool_released_fn *on_released;       /* may be NULL (session-only users) */
-    pool_param_fn *on_param;             /* may be NULL */
+    const struct pool_waiter_ops *ops;   /* shared by every waiter of a kind */
     void *handoff;                       /* pool.c: set while parameters are being applied */
+    uint32_t n_want;
+    bool queued;
 };
 
 void pool_module_init(struct evloop *ev, const struct config *cfg);

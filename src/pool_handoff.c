@@ -82,7 +82,7 @@ static void setup_done(void *arg, struct server *s, const struct pgproto_error *
             struct lg_err e;
             memcpy(e.sqlstate, "08006", 6);
             snprintf(e.msg, sizeof(e.msg), "server connection lost while applying parameters");
-            w->on_fail(w, &e);
+            w->ops->on_fail(w, &e);
         }
         return;
     }
@@ -95,12 +95,12 @@ static void setup_done(void *arg, struct server *s, const struct pgproto_error *
         memcpy(e.sqlstate, err && err->sqlstate[0] ? err->sqlstate : "08P01", 6);
         snprintf(e.msg, sizeof(e.msg), "%s", err ? err->message : "unexpected transaction state");
         pool_release_unlinked(s);
-        w->on_fail(w, &e);
+        w->ops->on_fail(w, &e);
         return;
     }
     if (sync_hash)
         server_mark_synced(s, sync_hash); /* our SETs brought the server to the wanted values */
-    w->on_ready(w, s);
+    w->ops->on_ready(w, s);
 }
 
 void pool_hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
@@ -133,14 +133,14 @@ void pool_hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
         memcpy(e.sqlstate, "08P01", 6);
         snprintf(e.msg, sizeof(e.msg), "startup parameters too long");
         pool_release_unlinked(s);
-        w->on_fail(w, &e);
+        w->ops->on_fail(w, &e);
         return;
     }
     uint64_t sync_hash = n_check && all_reported ? w->want_hash : 0;
     if (len == 0) {
         if (sync_hash)
             server_mark_synced(s, sync_hash);
-        w->on_ready(w, s);
+        w->ops->on_ready(w, s);
         return;
     }
     struct handoff *h = lg_malloc(sizeof(*h));
@@ -150,7 +150,7 @@ void pool_hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
         memcpy(e.sqlstate, "53200", 6);
         snprintf(e.msg, sizeof(e.msg), "out of memory applying parameters");
         server_close(s, "could not apply parameters");
-        w->on_fail(w, &e);
+        w->ops->on_fail(w, &e);
         return;
     }
     h->w = w;

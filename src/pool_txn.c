@@ -51,8 +51,8 @@ void pool_on_ready_for_query(struct server *s)
                  p->name);
         server_set_holder(s, NULL);
         pool_release(s, cs); /* rolls back, keeps the server if it can */
-        if (w->on_lost)
-            w->on_lost(w, &e);
+        if (w->ops->on_lost)
+            w->ops->on_lost(w, &e);
         return;
     }
     if (server_tx_status(s) == 'I' && link_at_boundary(s))
@@ -85,8 +85,8 @@ void pool_on_server_drained(struct server *s)
     pool_account_unlink(s);
     server_set_holder(s, NULL);
     stream_unlink(ss);
-    if (w->on_released)
-        w->on_released(w);
+    if (w->ops->on_released)
+        w->ops->on_released(w);
     if (pool_cfg()->server_reset_query_always)
         pool_run_reset(s);
     else
@@ -96,7 +96,7 @@ void pool_on_server_drained(struct server *s)
 void pool_on_param(struct server *s, const char *name, const char *value)
 {
     struct pool_waiter *w = server_holder(s);
-    if (w && w->on_param)
-        w->on_param(w, name, value);
+    if (w && w->ops->on_param)
+        w->ops->on_param(w, name, value);
 }
 
