@@ -631,11 +631,7 @@ static void server_ready(struct pool_waiter *w, struct server *s)
             c->st.hold_unlinked = true;
         }
         if (pool_mode_of(c->pool) != POOL_MODE_SESSION && g_cfg->max_prepared_statements > 0) {
-            c->ps = ps_client_new();
-            if (!c->ps) {
-                client_close(c, "53200", "out of memory");
-                return;
-            }
+            c->ps_on = true; /* c->ps comes with the first named statement */
             static const char observed[] = {'P', 'B', 'D', 'C', 'S', 'Q', 'F'};
             for (size_t i = 0; i < sizeof(observed); i++)
                 stream_observe(&c->st, (uint8_t)observed[i]);

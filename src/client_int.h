@@ -51,6 +51,7 @@ struct client {
     uint8_t n_want, cap_want;   /* at most CLIENT_MAX_WANT (32, the bits of interned) */
     bool welcomed;                      /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
     struct ps_client *ps;               /* named prepared statements (transaction mode) */
+    bool ps_on;                         /* translate named statements (transaction mode) */
     uint64_t seen_in, seen_out;         /* byte counters at the last janitor look */
     uint64_t active_at_us;              /* when bytes last moved */
     uint64_t query_since_us;            /* a request has been in flight since (0: none) */

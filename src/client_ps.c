@@ -150,6 +150,8 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
     if (room(&c->st) + total < newlen + CLOSE_SIZE)
         return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "prepared statement too large");
     uint64_t id = next_stmt_id++;
+    if (!c->ps && !(c->ps = ps_client_new()))
+        return ps_fail(c, "53200", "out of memory");
     if (ps_client_put(c->ps, name, id, body, body_len) < 0)
         return ps_fail(c, "53200", "out of memory");
     const struct ps_entry *stored = ps_client_get(c->ps, name);
@@ -311,7 +313,7 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
 int client_ps_on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n)
 {
     struct client *c = st->owner;
-    if (!c->ps || !c->server)
+    if (!c->ps_on || !c->server)
         return 1;
     struct ps_server *ps = pool_server_ps(c->server);
     if (!ps)

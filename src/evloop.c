@@ -7,6 +7,7 @@
 #include "evloop.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -17,9 +18,8 @@
 #define MAX_EVENTS 256
 
 struct reg {
-    evloop_io_fn *fn;
+    evloop_io_fn *fn; /* NULL: free slot (events still queued for it are dropped) */
     void *arg;
-    int fd;
 };
 
 struct deferred {
@@ -29,7 +29,7 @@ struct deferred {
 
 struct evloop {
     int epfd;
-    struct reg **regs; /* indexed by fd */
+    struct reg *regs; /* indexed by fd: epoll's data is the fd, so the array may move */
     size_t n_regs;
     struct evloop_timer **heap;
     size_t heap_len, heap_cap;
@@ -54,8 +54,6 @@ void evloop_free(struct evloop *ev)
 {
     if (!ev)
         return;
-    for (size_t i = 0; i < ev->n_regs; i++)
-        lg_free(ev->regs[i]);
     lg_free(ev->regs);
     lg_free(ev->heap);
     lg_free(ev->defer);
@@ -69,20 +67,14 @@ static struct reg *reg_get(struct evloop *ev, int fd)
         size_t n = ev->n_regs ? ev->n_regs : 64;
         while (n <= (size_t)fd)
             n *= 2;
-        struct reg **r = lg_realloc(ev->regs, n * sizeof(*r));
+        struct reg *r = lg_realloc(ev->regs, n * sizeof(*r));
         if (!r)
             return NULL;
-        for (size_t i = ev->n_regs; i < n; i++)
-            r[i] = NULL;
+        memset(r + ev->n_regs, 0, (n - ev->n_regs) * sizeof(*r));
         ev->regs = r;
         ev->n_regs = n;
     }
-    if (!ev->regs[fd]) {
-        ev->regs[fd] = lg_calloc(1, sizeof(struct reg));
-        if (!ev->regs[fd])
-            return NULL;
-    }
-    return ev->regs[fd];
+    return &ev->regs[fd];
 }
 
 static int add(struct evloop *ev, int fd, uint32_t events, evloop_io_fn *fn, void *arg)
@@ -92,10 +84,13 @@ static int add(struct evloop *ev, int fd, uint32_t events, evloop_io_fn *fn, voi
         return -ENOMEM;
     r->fn = fn;
     r->arg = arg;
-    r->fd = fd;
-    struct epoll_event e = {.events = events, .data.ptr = r};
-    if (epoll_ctl(ev->epfd, EPOLL_CTL_ADD, fd, &e) < 0)
-        return -errno;
+    struct epoll_event e = {.events = events, .data.fd = fd};
+    if (epoll_ctl(ev->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
+        int err = errno;
+        r->fn = NULL;
+        r->arg = NULL;
+        return -err;
+    }
     return 0;
 }
 
@@ -120,11 +115,12 @@ int evloop_listener_enable(struct evloop *ev, int fd, bool on, evloop_io_fn *fn,
 void evloop_del(struct evloop *ev, int fd)
 {
     epoll_ctl(ev->epfd, EPOLL_CTL_DEL, fd, NULL);
-    if ((size_t)fd < ev->n_regs && ev->regs[fd]) {
-        /* Events for this fd may still sit in the current epoll_wait batch: mark the
-         * record dead instead of freeing it (it is reused by the next fd number). */
-        ev->regs[fd]->fn = NULL;
-        ev->regs[fd]->arg = NULL;
+    if ((size_t)fd < ev->n_regs) {
+        /* Events for this fd may still sit in the current epoll_wait batch: the slot
+         * is marked free, and such events are dropped (or go to the next user of the
+         * fd number, as a spurious readiness that edge-triggered code tolerates). */
+        ev->regs[fd].fn = NULL;
+        ev->regs[fd].arg = NULL;
     }
 }
 
@@ -246,9 +242,10 @@ int evloop_run_once(struct evloop *ev, uint64_t max_wait_us)
     }
     clock_update();
     for (int i = 0; i < n; i++) {
-        struct reg *r = events[i].data.ptr;
-        if (!r->fn)
+        int fd = events[i].data.fd;
+        if ((size_t)fd >= ev->n_regs || !ev->regs[fd].fn)
             continue;
+        struct reg *r = &ev->regs[fd]; /* looked up per event: callbacks may grow regs */
         unsigned what = 0;
         uint32_t e = events[i].events;
         if (e & EPOLLIN)
@@ -257,7 +254,7 @@ int evloop_run_once(struct evloop *ev, uint64_t max_wait_us)
             what |= EVLOOP_WRITE;
         if (e & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
             what |= EVLOOP_ERROR | EVLOOP_READ;
-        r->fn(ev, r->fd, r->arg, what);
+        r->fn(ev, fd, r->arg, what);
     }
     now = clock_now_us();
     while (ev->heap_len && ev->heap[0]->when_us <= now) {

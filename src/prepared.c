@@ -43,6 +43,8 @@ static void entry_free(struct ps_entry *e)
 
 void ps_client_clear(struct ps_client *pc)
 {
+    if (!pc)
+        return;
     for (size_t i = 0; i < pc->n; i++)
         entry_free(&pc->v[i]);
     pc->n = 0;
@@ -59,6 +61,8 @@ void ps_client_free(struct ps_client *pc)
 
 static struct ps_entry *find(const struct ps_client *pc, const char *name)
 {
+    if (!pc)
+        return NULL;
     for (size_t i = 0; i < pc->n; i++)
         if (strcmp(pc->v[i].name, name) == 0)
             return &pc->v[i];
@@ -117,7 +121,7 @@ void ps_client_del(struct ps_client *pc, const char *name)
 
 size_t ps_client_count(const struct ps_client *pc)
 {
-    return pc->n;
+    return pc ? pc->n : 0;
 }
 
 void ps_server_name(uint64_t id, char out[PS_NAME_MAX])

@@ -35,6 +35,7 @@ void ps_client_free(struct ps_client *pc);
 /* Remember @name -> (@id, @body). Replaces an existing entry of that name. 0 or -ENOMEM. */
 int ps_client_put(struct ps_client *pc, const char *name, uint64_t id, const uint8_t *body,
                   size_t len) LG_MUSTCHECK;
+/* @pc may be NULL (no statements yet) in get, del, clear and count. */
 const struct ps_entry *ps_client_get(const struct ps_client *pc, const char *name);
 void ps_client_del(struct ps_client *pc, const char *name);
 void ps_client_clear(struct ps_client *pc);
