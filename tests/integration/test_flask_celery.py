@@ -25,8 +25,9 @@ import harness
 HERE = Path(__file__).resolve().parent
 # In the repo: tests/integration/ -> ../../examples. run.sh's copy (when the postgres
 # user cannot read the repo): $base/tests/ -> ../examples.
-RUN_LOAD = next((d / "examples" / "flask-celery" / "run-load" for d in (HERE.parents[1], HERE.parent)
-                 if (d / "examples" / "flask-celery" / "run-load").exists()), None)
+RUN_LOAD = next((p for p in (HERE.parents[1] / "examples" / "flask-celery" / "run-load",
+                             HERE.parent / "examples" / "flask-celery" / "run-load")
+                 if p.exists()), None)
 MODULES = ("flask", "sqlalchemy", "celery", "redis", "gunicorn", "psycopg2")
 
 LOAD_S = 12
