@@ -30,6 +30,7 @@
 #include "stream.h"
 #include "tls.h"
 #include "hba.h"
+#include "intern.h"
 #include "net.h"
 #include "userlist.h"
 
@@ -130,7 +131,8 @@ static void free_client(struct evloop *ev, void *arg)
     (void)ev;
     struct client *c = arg;
     list_del(&c->node);
-    lg_free(c->startup);
+    intern_put(c->user);
+    intern_put(c->dbname);
     ps_client_free(c->ps);
     if (c->ares) {
         admin_result_fini(c->ares);
@@ -335,24 +337,22 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
         client_close(c, "28000", "SSL required (client_tls_sslmode = require)");
         return -1;
     }
-    c->startup = lg_malloc((size_t)len);
-    if (!c->startup) {
-        client_close(c, "53200", "out of memory");
-        return -1;
-    }
-    memcpy(c->startup, p, (size_t)len);
-    /* Parsed on the stack: the names and values point into c->startup, which the client
-     * keeps; the 1 KiB table itself is not kept per client. */
+    /* Parsed on the stack from the input buffer: what the client keeps (user, database,
+     * parameters) is interned, shared with every client that sent the same. */
     struct pgproto_startup su;
-    if (pgproto_parse_startup(c->startup, (size_t)len, &su) != len) {
+    if (pgproto_parse_startup(p, (size_t)len, &su) != len) {
         client_close(c, "08P01", "invalid startup packet");
         return -1;
     }
     c->st.raw = false;
-    c->user = pgproto_startup_get(&su, "user");
-    c->dbname = pgproto_startup_get(&su, "database");
-    if (!c->dbname || !*c->dbname)
-        c->dbname = c->user;
+    const char *user = pgproto_startup_get(&su, "user");
+    const char *dbname = pgproto_startup_get(&su, "database");
+    if (!dbname || !*dbname)
+        dbname = user;
+    if ((user && !(c->user = intern_get(user))) || (dbname && !(c->dbname = intern_get(dbname)))) {
+        client_close(c, "53200", "out of memory");
+        return -1;
+    }
     if (client_param_collect(c, &su) < 0)
         return -1;
     if (!client_choose_method(c))
@@ -652,27 +652,8 @@ static void server_released(struct pool_waiter *w)
         stream_kick(&c->st); /* the next transaction's first bytes are already here */
 }
 
-/* FNV-1a over the names and values the client wants on its server. */
-static uint64_t want_hash(const struct client *c)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < c->n_want; i++) {
-        for (const char *p = c->want[i].name; *p; p++)
-            h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
-        h = (h ^ '=') * 0x100000001b3ull;
-        for (const char *p = c->want[i].value; *p; p++)
-            h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
-        h = (h ^ ';') * 0x100000001b3ull;
-    }
-    return h ? h : 1;
-}
-
 static int request_server(struct client *c)
 {
-    if (c->want_dirty) {
-        c->waiter.want_hash = want_hash(c);
-        c->want_dirty = false;
-    }
     client_set_state(c, CLIENT_WAITING);
     if (pool_checkout(c->pool, &c->waiter) < 0) {
         client_close(c, "53200", "out of memory");
@@ -743,8 +724,6 @@ static void auth_ok(struct client *c)
         return;
     }
     stream_flush(&c->st);
-    c->waiter.want = c->want;
-    c->waiter.n_want = c->n_want;
     static const struct pool_waiter_ops client_waiter_ops = {.on_ready = server_ready,
                                                              .on_fail = server_fail,
                                                              .on_lost = server_lost,

@@ -135,9 +135,9 @@ void client_visit(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us)
             snap.ptr = c;
             snap.link = c->server;
             snap.tls = "";
-            for (size_t i = 0; i < c->n_want; i++)
-                if (strcmp(c->want[i].name, "application_name") == 0)
-                    snap.application_name = c->want[i].value;
+            int i = paramset_find(c->params, "application_name");
+            if (i >= 0)
+                snap.application_name = c->params->p[i].value;
             fn(arg, &snap);
         }
     }

@@ -19,6 +19,7 @@
 #include "client.h"
 #include "evloop.h"
 #include "list.h"
+#include "paramset.h"
 #include "pgproto.h"
 #include "pool.h"
 #include "stream.h"
@@ -33,7 +34,7 @@ struct server;
 
 /* Parameters a client may want applied on servers (startup + tracked): 32 is well above
  * what drivers send (psql 2, pgjdbc 6, psycopg 1-3) and keeps idle clients small. */
-#define CLIENT_MAX_WANT 32
+#define CLIENT_MAX_WANT PARAMSET_MAX
 
 struct client {
     struct list_node node;      /* on the list of its state (client_list()) */
@@ -43,12 +44,8 @@ struct client {
     char peer[64];
     struct stream st;
     struct evloop_timer login_timer; /* client_login_timeout */
-    uint8_t *startup;                /* copy of the startup packet; su points into it */
-    const char *user, *dbname;
-    struct pgproto_param *want; /* parameters to SET on the server (n_want of cap_want) */
-    uint32_t interned;          /* bit i: want[i]'s name and value are intern_get() refs
-                                   (else they point into the startup packet) */
-    uint8_t n_want, cap_want;   /* at most CLIENT_MAX_WANT (32, the bits of interned) */
+    const char *user, *dbname; /* intern.h references */
+    const struct paramset *params; /* parameters to SET on the server (shared, paramset.h) */
     bool welcomed;                      /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
     struct ps_client *ps;               /* named prepared statements (transaction mode) */
     bool ps_on;                         /* translate named statements (transaction mode) */
@@ -58,7 +55,6 @@ struct client {
     bool query_cancelled;               /* query_timeout already sent a cancel */
     bool is_unix;                 /* came in over the Unix socket */
     int auth_method;              /* enum auth_type chosen for this connection */
-    bool want_dirty;              /* want[] changed since waiter.want_hash was computed */
     bool tls;                     /* TLS established */
     bool console;                       /* connected to the admin console database */
     bool console_admin;                 /* in admin_users (else stats_users: SHOW only) */
@@ -92,7 +88,7 @@ void client_close(struct client *c, const char *sqlstate, const char *fmt, ...) 
 void client_auth_done(struct client *c);
 
 /* ---- client_param.c ---- */
-/* Free want[] and the references it holds. */
+/* Drop the client's parameter set. */
 void client_param_free(struct client *c);
 /* At the welcome: remember the tracked parameters as the client sees them on @s. */
 void client_param_welcome(struct client *c, struct server *s);

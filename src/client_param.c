@@ -4,7 +4,8 @@
  * login from the startup packet and its "options" (-c name=value, --name=value), and
  * updated when the client runs SET (the server's ParameterStatus).
  * Not here: applying them on a server (pool.c builds the SET) or the login flow.
- * Invariant: every name in want[] passed pgproto_is_param_name(), so it may be spelt in SQL.
+ * Invariant: every name in c->params passed pgproto_is_param_name(), so it may be spelt in
+ * SQL. The set itself is shared (paramset.h): a change makes a new set, never edits one.
  */
 #include "client_int.h"
 
@@ -12,99 +13,76 @@
 
 #include "alloc.h"
 #include "cfg.h"
-#include "intern.h"
+#include "paramset.h"
 #include "log.h"
+
+/* Parameters gathered at login before they become one shared set. Names and values
+ * point into the startup packet, or into arena (option tokens, rewritten names). */
+struct collect {
+    struct pgproto_param p[CLIENT_MAX_WANT];
+    size_t n;
+    char arena[2048];
+    size_t used;
+};
 
 void client_param_free(struct client *c)
 {
-    for (size_t i = 0; i < c->n_want; i++) {
-        if (c->interned & (1u << i)) {
-            intern_put(c->want[i].name);
-            intern_put(c->want[i].value);
-        }
-    }
-    lg_free(c->want);
-    c->want = NULL;
-    c->interned = 0;
-    c->n_want = c->cap_want = 0;
+    paramset_put(c->params);
+    c->params = NULL;
 }
 
-/* Room for @extra more entries in want[]: most clients carry a handful of parameters,
- * so the array is sized to fit. 0, or -1 (too many, or out of memory; @c stays open). */
-static int want_reserve(struct client *c, size_t extra)
+/* Make @set the client's parameters (taking over the reference), for the next checkout. */
+static void use_set(struct client *c, const struct paramset *set)
 {
-    size_t need = (size_t)c->n_want + extra;
-    if (need > CLIENT_MAX_WANT)
-        return -1;
-    if (need > c->cap_want) {
-        size_t cap = LG_MAX(need, LG_MIN((size_t)c->cap_want * 2, (size_t)CLIENT_MAX_WANT));
-        struct pgproto_param *w = lg_realloc(c->want, cap * sizeof(*w));
-        if (!w)
-            return -1;
-        c->want = w;
-        c->waiter.want = w; /* it may be queued or linked with the old array */
-        c->cap_want = (uint8_t)cap;
-    }
-    return 0;
+    paramset_put(c->params);
+    c->params = set;
+    c->waiter.want = set->p;
+    c->waiter.n_want = set->n;
+    c->waiter.want_hash = set->hash;
 }
 
-/* Set want[@i] (@i <= n_want) to interned references @n and @v, dropping what it held. */
-static void want_set(struct client *c, size_t i, const char *n, const char *v)
+static int add_param(struct client *c, struct collect *col, const char *name, const char *value)
 {
-    if (i < c->n_want && (c->interned & (1u << i))) {
-        intern_put(c->want[i].name);
-        intern_put(c->want[i].value);
-    }
-    c->want[i].name = n;
-    c->want[i].value = v;
-    c->interned |= 1u << i;
-    c->want_dirty = true;
-    if (i == c->n_want)
-        c->n_want++;
-    c->waiter.n_want = c->n_want;
-}
-
-/* Add an owned name=value to the parameters applied on servers. */
-static int add_owned_param(struct client *c, const char *name, size_t nlen, const char *value,
-                           size_t vlen)
-{
-    if (c->n_want == CLIENT_MAX_WANT) {
+    if (col->n == CLIENT_MAX_WANT) {
         client_close(c, "08P01", "too many startup parameters");
         return -1;
     }
-    if (want_reserve(c, 1) < 0) {
-        client_close(c, "53200", "out of memory");
-        return -1;
-    }
-    char tmp[256];
-    if (nlen >= sizeof(tmp)) {
-        client_close(c, "08P01", "invalid parameter name in options: %.64s", name);
-        return -1;
-    }
-    memcpy(tmp, name, nlen);
-    tmp[nlen] = '\0';
-    for (char *q = tmp; *q; q++)
-        if (*q == '-')
-            *q = '_'; /* --work-mem=... spells work_mem, as in PostgreSQL */
-    if (!pgproto_is_param_name(tmp)) {
-        client_close(c, "08P01", "invalid parameter name in options: %.64s", tmp);
-        return -1;
-    }
-    const char *n = intern_getn(tmp, nlen), *v = intern_getn(value, vlen);
-    if (!n || !v) {
-        intern_put(n);
-        intern_put(v);
-        client_close(c, "53200", "out of memory");
-        return -1;
-    }
-    want_set(c, c->n_want, n, v);
+    col->p[col->n].name = name;
+    col->p[col->n].value = value;
+    col->n++;
     return 0;
+}
+
+/* An options "-c name=value": the name with '-' spelt '_' (--work-mem=... is work_mem,
+ * as in PostgreSQL), both copied into the arena (the token buffer is reused). */
+static int add_option(struct client *c, struct collect *col, const char *name, size_t nlen,
+                      const char *value)
+{
+    size_t vlen = strlen(value);
+    if (nlen + vlen + 2 > sizeof(col->arena) - col->used) {
+        client_close(c, "08P01", "options startup parameter too long");
+        return -1;
+    }
+    char *n = col->arena + col->used;
+    memcpy(n, name, nlen);
+    n[nlen] = '\0';
+    for (char *q = n; *q; q++)
+        if (*q == '-')
+            *q = '_';
+    if (!pgproto_is_param_name(n)) {
+        client_close(c, "08P01", "invalid parameter name in options: %.64s", n);
+        return -1;
+    }
+    char *v = n + nlen + 1;
+    memcpy(v, value, vlen + 1);
+    col->used += nlen + vlen + 2;
+    return add_param(c, col, n, v);
 }
 
 /* The "options" startup parameter (PGOPTIONS): "-c name=value" and "--name=value" are
  * applied like other parameters; other command-line switches are refused. Tokens are
  * separated by whitespace; a backslash escapes the next character (as in PostgreSQL). */
-static int parse_options(struct client *c, const char *opts)
+static int parse_options(struct client *c, struct collect *col, const char *opts)
 {
     char tok[1024];
     bool expect_c_value = false;
@@ -145,7 +123,7 @@ static int parse_options(struct client *c, const char *opts)
                          tok);
             return -1;
         }
-        if (add_owned_param(c, kv, (size_t)(eq - kv), eq + 1, strlen(eq + 1)) < 0)
+        if (add_option(c, col, kv, (size_t)(eq - kv), eq + 1) < 0)
             return -1;
     }
     if (expect_c_value) {
@@ -160,6 +138,8 @@ static int parse_options(struct client *c, const char *opts)
 int client_param_collect(struct client *c, const struct pgproto_startup *su)
 {
     const struct config *cfg = client_cfg();
+    struct collect col;
+    col.n = col.used = 0;
     for (size_t i = 0; i < su->n_params; i++) {
         const char *name = su->params[i].name;
         if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0)
@@ -171,7 +151,7 @@ int client_param_collect(struct client *c, const struct pgproto_startup *su)
             return -1;
         }
         if (strcmp(name, "options") == 0) {
-            if (parse_options(c, su->params[i].value) < 0)
+            if (parse_options(c, &col, su->params[i].value) < 0)
                 return -1;
             continue;
         }
@@ -179,17 +159,15 @@ int client_param_collect(struct client *c, const struct pgproto_startup *su)
             client_close(c, "08P01", "unsupported startup parameter: %.64s", name);
             return -1;
         }
-        if (c->n_want == CLIENT_MAX_WANT) {
-            client_close(c, "08P01", "too many startup parameters");
+        if (add_param(c, &col, name, su->params[i].value) < 0)
             return -1;
-        }
-        if (want_reserve(c, LG_MAX(su->n_params - i, (size_t)1)) < 0 && want_reserve(c, 1) < 0) {
-            client_close(c, "53200", "out of memory");
-            return -1;
-        }
-        c->want[c->n_want++] = su->params[i];
-        c->want_dirty = true;
     }
+    const struct paramset *set = paramset_get(col.p, col.n);
+    if (!set) {
+        client_close(c, "53200", "out of memory");
+        return -1;
+    }
+    use_set(c, set);
     return 0;
 }
 
@@ -207,42 +185,57 @@ static bool is_tracked_param(const char *name)
     return cfg_list_contains(client_cfg()->track_extra_parameters, name);
 }
 
+/* Apply @n changes (name, value) to @c's parameters: a value replaces the entry of that
+ * name, or is appended if the name is tracked. Out of memory keeps the old set (logged). */
+static void apply_changes(struct client *c, const struct pgproto_param *chg, size_t n)
+{
+    const struct paramset *cur = c->params;
+    struct pgproto_param p[CLIENT_MAX_WANT];
+    size_t np = cur ? cur->n : 0;
+    if (np)
+        memcpy(p, cur->p, np * sizeof(p[0]));
+    bool changed = false;
+    for (size_t k = 0; k < n; k++) {
+        size_t i;
+        for (i = 0; i < np; i++)
+            if (strcasecmp(p[i].name, chg[k].name) == 0)
+                break;
+        if (i == np && (!is_tracked_param(chg[k].name) || np == CLIENT_MAX_WANT))
+            continue;
+        if (i < np && strcmp(p[i].value, chg[k].value) == 0)
+            continue;
+        if (i == np)
+            p[np++].name = chg[k].name;
+        p[i].value = chg[k].value;
+        changed = true;
+    }
+    if (!changed)
+        return;
+    const struct paramset *set = paramset_get(p, np);
+    if (!set) {
+        log_warn("C-%llu: out of memory tracking parameter %s", (unsigned long long)c->id,
+                 chg[0].name);
+        return;
+    }
+    use_set(c, set);
+}
+
 /* The server told us a parameter changed (the client ran SET): remember the client's
  * value, so that its next server gets it too. */
 void client_param_changed(struct pool_waiter *w, const char *name, const char *value)
 {
     struct client *c = container_of(w, struct client, waiter);
-    size_t i;
-    for (i = 0; i < c->n_want; i++)
-        if (strcasecmp(c->want[i].name, name) == 0)
-            break;
-    if (i == c->n_want && (!is_tracked_param(name) || c->n_want == CLIENT_MAX_WANT))
-        return;
-    if (i < c->n_want && strcmp(c->want[i].value, value) == 0)
-        return;
-    const char *n = intern_get(name), *v = intern_get(value);
-    if (!n || !v || want_reserve(c, i == c->n_want) < 0) {
-        intern_put(n);
-        intern_put(v);
-        log_warn("C-%llu: out of memory tracking parameter %s", (unsigned long long)c->id, name);
-        return;
-    }
-    want_set(c, i, n, v);
+    struct pgproto_param chg = {name, value};
+    apply_changes(c, &chg, 1);
 }
 
 void client_param_welcome(struct client *c, struct server *s)
 {
-    size_t n = server_param_count(s), tracked = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *name, *value;
-        server_param_at(s, i, &name, &value);
-        tracked += is_tracked_param(name);
+    struct pgproto_param chg[CLIENT_MAX_WANT];
+    size_t n = 0;
+    for (size_t i = 0; i < server_param_count(s) && n < CLIENT_MAX_WANT; i++) {
+        server_param_at(s, i, &chg[n].name, &chg[n].value);
+        n += is_tracked_param(chg[n].name);
     }
-    /* One growth to fit them (a few may already be there: a little slack, no copies). */
-    (void)want_reserve(c, LG_MIN(tracked, (size_t)(CLIENT_MAX_WANT - c->n_want)));
-    for (size_t i = 0; i < n; i++) {
-        const char *name, *value;
-        server_param_at(s, i, &name, &value);
-        client_param_changed(&c->waiter, name, value);
-    }
+    apply_changes(c, chg, n); /* one new set for them all */
 }

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * paramset.h: shared, immutable lists of (name, value) parameters: what a client wants
+ * set on every server it gets. Clients of one application carry the same list ("UTF8",
+ * "ISO, MDY", "UTC", the app's name...), so equal lists are one refcounted object, and
+ * its hash (which pool.c compares with a server's synced hash) is computed once.
+ * Invariant: a set never changes once made; names and values are intern.h references,
+ * so two sets are equal exactly when their pointers are pairwise equal.
+ */
+#ifndef LG_PARAMSET_H
+#define LG_PARAMSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "pgproto.h"
+
+#define PARAMSET_MAX 32 /* parameters per set */
+
+struct paramset {
+    struct paramset *next;    /* hash chain (paramset.c) */
+    uint64_t hash;            /* FNV-1a over "name=value;" ..., never 0 */
+    uint32_t refs;
+    uint32_t n;
+    struct pgproto_param p[]; /* n entries, in the order given */
+};
+
+/* A reference to the set equal to the @n (<= PARAMSET_MAX) pairs at @p (copied: they
+ * need not outlive the call). NULL when out of memory. @n = 0 gives the empty set. */
+const struct paramset *paramset_get(const struct pgproto_param *p, size_t n) LG_MUSTCHECK;
+/* Drop a reference; NULL is ignored. */
+void paramset_put(const struct paramset *s);
+/* Index of @name in @s (ASCII case-insensitive, as PostgreSQL folds GUC names), or -1. */
+int paramset_find(const struct paramset *s, const char *name);
+/* Distinct sets held (tests). */
+size_t paramset_count(void);
+
+#endif
