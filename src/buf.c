@@ -43,8 +43,9 @@ void buf_cache_flush(void)
 
 void buf_init(struct buf *b, size_t cap)
 {
+    LG_ASSERT(cap <= BUF_MAX_CAP);
     b->data = NULL;
-    b->cap = cap;
+    b->cap = (uint32_t)LG_MIN(cap, BUF_MAX_CAP);
     b->sent = b->scan = b->end = 0;
 }
 

@@ -14,12 +14,15 @@
 
 #include "base.h"
 
+/* Offsets are 32-bit (buffers are at most BUF_MAX_CAP): one per connection direction
+ * adds up over thousands of idle clients. */
+#define BUF_MAX_CAP ((size_t)1 << 30)
 struct buf {
     uint8_t *data; /* NULL until first use */
-    size_t cap;    /* bytes, fixed */
-    size_t sent;   /* start of unconsumed data */
-    size_t scan;   /* end of examined data */
-    size_t end;    /* end of valid data */
+    uint32_t cap;  /* bytes, fixed */
+    uint32_t sent; /* start of unconsumed data */
+    uint32_t scan; /* end of examined data */
+    uint32_t end;  /* end of valid data */
 };
 
 void buf_init(struct buf *b, size_t cap);

@@ -39,36 +39,36 @@ struct server;
 struct client {
     struct list_node node;      /* on the list of its state (client_list()) */
     struct list_node hash_node; /* on cancel_hash[cancel_pid % CANCEL_BUCKETS] */
-    enum client_state state;
     uint64_t id;
-    char peer[64];
+    char peer[48];              /* "addr:port" ("[v6]:port" fits), or "unix" */
     struct stream st;
     struct evloop_timer login_timer; /* client_login_timeout */
-    const char *user, *dbname; /* intern.h references */
-    const struct paramset *params; /* parameters to SET on the server (shared, paramset.h) */
-    bool welcomed;                      /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
-    struct ps_client *ps;               /* named prepared statements (transaction mode) */
-    bool ps_on;                         /* translate named statements (transaction mode) */
-    uint64_t seen_in, seen_out;         /* byte counters at the last janitor look */
-    uint64_t active_at_us;              /* when bytes last moved */
-    uint64_t query_since_us;            /* a request has been in flight since (0: none) */
-    bool query_cancelled;               /* query_timeout already sent a cancel */
-    bool is_unix;                 /* came in over the Unix socket */
-    int auth_method;              /* enum auth_type chosen for this connection */
-    bool tls;                     /* TLS established */
-    bool console;                       /* connected to the admin console database */
-    bool console_admin;                 /* in admin_users (else stats_users: SHOW only) */
-    struct admin_result *ares;          /* console answer being sent */
+    const char *user, *dbname;       /* intern.h references */
+    const struct paramset *params;   /* parameters to SET on the server (shared, paramset.h) */
+    struct ps_client *ps;            /* named prepared statements (transaction mode) */
+    uint64_t seen_in, seen_out;      /* byte counters at the last janitor look */
+    uint64_t active_at_us;           /* when bytes last moved */
+    uint64_t query_since_us;         /* a request has been in flight since (0: none) */
+    struct admin_result *ares;       /* console answer being sent */
     uint64_t connected_at_us;
     const struct db_entry *db;
     struct pool *pool;
     struct pool_waiter waiter;
-    struct auth_exchange *auth;  /* during the password exchange only */
+    struct auth_exchange *auth; /* during the password exchange only */
     char *secret;               /* stored password/secret for this user, or NULL */
     struct server *server;      /* linked server (opaque here), or NULL */
     struct auth_lookup *lookup; /* auth_query in flight */
     struct pool_cancel *cancel; /* this connection is a CancelRequest being forwarded */
     uint32_t cancel_pid, cancel_key;
+    enum client_state state;
+    int auth_method;            /* enum auth_type chosen for this connection */
+    bool welcomed;              /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
+    bool ps_on;                 /* translate named statements (transaction mode) */
+    bool query_cancelled;       /* query_timeout already sent a cancel */
+    bool is_unix;               /* came in over the Unix socket */
+    bool tls;                   /* TLS established */
+    bool console;               /* connected to the admin console database */
+    bool console_admin;         /* in admin_users (else stats_users: SHOW only) */
     bool ssl_answered, gss_answered;
 };
 

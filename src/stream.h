@@ -75,11 +75,26 @@ struct stream_ops {
 const char *stream_describe(const struct stream *s, char *buf, size_t n);
 
 struct stream {
-    int fd;
     struct buf in;             /* bytes read from fd: examined ones go to peer */
     struct buf out;            /* messages lifeguard built for fd; sent before relayed bytes */
     struct stream *peer;       /* relay partner (symmetric), or NULL */
+    struct stream *rerun_peer; /* the peer whose kick was absorbed (it may be unlinked) */
+    struct tls_conn *tls;      /* TLS on this socket, or NULL */
+    const struct stream_ops *ops;
+    void *owner;
+    struct evloop *ev;
+    uint64_t n_counted;           /* messages of counted types examined (Query/Sync, or 'Z') */
+    uint64_t link_base;           /* n_counted when the current link began (pool.c) */
+    uint64_t bytes_in, bytes_out; /* counters */
+    uint64_t acct_in, acct_out;   /* pool.c: counters already accounted */
+    uint64_t link_at_us;          /* pool.c: when the current link began */
+    int fd;
+    int err;                   /* remembered write error, reported on next run */
     uint32_t msg_left;         /* bytes of a passing message not yet examined */
+    uint32_t max_msg;          /* max_packet_size: larger messages are refused (0: none) */
+    /* Per message type ('0'..'\x7f'; no protocol type lies outside), STREAM_T_* flags:
+     * what the owner intercepts, counts, observes, treats as neutral, accepts. */
+    uint8_t tflags[STREAM_NTYPES];
     bool raw;                  /* startup phase: frames have no type byte */
     bool can_read, can_write;  /* edge-triggered readiness latches */
     bool hup;                  /* the peer hung up or errored: read until EOF */
@@ -90,30 +105,15 @@ struct stream {
                                   and busy; released when unlinked) */
     bool running;              /* inside run(): a kick of it (or of its peer) is absorbed */
     bool rerun;                /* a kick was absorbed: run one more round */
-    struct stream *rerun_peer; /* the peer whose kick was absorbed (it may be unlinked) */
     bool want_drained;         /* call ops->on_drained once examined input is all sent */
     bool hold_unlinked;        /* without a peer, hold input for on_hold, whatever its size */
     bool want_out_space;       /* call ops->on_out_space once s->out is empty */
-    int err;                   /* remembered write error, reported on next run */
-    uint32_t max_msg;          /* max_packet_size: larger messages are refused (0: none) */
-    struct tls_conn *tls;      /* TLS on this socket, or NULL */
     bool tls_handshaking;      /* handshake not finished: no application data yet */
-    /* Per message type ('0'..'\x7f'; no protocol type lies outside), STREAM_T_* flags:
-     * what the owner intercepts, counts, observes, treats as neutral, accepts. */
-    uint8_t tflags[STREAM_NTYPES];
     bool head_done;            /* on_head already ran for the message at the cursor */
     bool replaced;             /* on_head rewrote the current message's start */
-    uint64_t n_counted;        /* messages of counted types examined (Query/Sync, or 'Z') */
-    uint64_t link_base;        /* n_counted when the current link began (pool.c) */
     bool check_types;
     bool pending_work;         /* a message other than counted/neutral came after the last
                                   counted one (e.g. Parse/Bind without Sync yet) */
-    const struct stream_ops *ops;
-    void *owner;
-    struct evloop *ev;
-    uint64_t bytes_in, bytes_out; /* counters */
-    uint64_t acct_in, acct_out;   /* pool.c: counters already accounted */
-    uint64_t link_at_us;          /* pool.c: when the current link began */
 };
 
 /* Set up @s over connected non-blocking @fd and register it with @ev. 0 or -errno; on
