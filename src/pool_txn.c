@@ -38,12 +38,20 @@ void pool_on_ready_for_query(struct server *s)
     p->c.query_count++;
     if (server_tx_status(s) == 'I')
         p->c.xact_count++;
+    struct stream *ss = server_stream(s), *cs = ss->peer;
+    if (cs && cs->counted_since_us) {
+        /* Query time: from the oldest unanswered request to this answer. Pipelined
+         * requests still outstanding start their clock now. */
+        uint64_t now = clock_now_us();
+        p->c.query_time_us += now - cs->counted_since_us;
+        bool more = cs->n_counted - cs->link_base > ss->n_counted - ss->link_base;
+        cs->counted_since_us = more ? now : 0;
+    }
     if (!w || p->pool_mode == POOL_MODE_SESSION)
         return;
     if (p->pool_mode == POOL_MODE_STATEMENT && server_tx_status(s) != 'I' &&
         link_at_boundary(s)) {
         /* Statement mode: a transaction block would pin the server; refuse it. */
-        struct stream *cs = server_stream(s)->peer;
         struct lg_err e;
         memcpy(e.sqlstate, "0A000", 6);
         snprintf(e.msg, sizeof(e.msg),

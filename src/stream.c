@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "evloop.h"
 #include "log.h"
 #include "net.h"
@@ -431,6 +432,8 @@ static bool examine(struct stream *s)
             continue;
         }
         bool whole = !s->peer || intercepted(s, type);
+        if (counted && !s->counted_since_us)
+            s->counted_since_us = clock_now_us();
         if (!whole) {
             s->n_counted += counted;
             note_work(s, type, counted);

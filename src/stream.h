@@ -88,6 +88,9 @@ struct stream {
     uint64_t bytes_in, bytes_out; /* counters */
     uint64_t acct_in, acct_out;   /* pool.c: counters already accounted */
     uint64_t link_at_us;          /* pool.c: when the current link began */
+    uint64_t counted_since_us;    /* when a counted message was examined with none before it
+                                     outstanding (0: none); the owner clears it (pool.c:
+                                     query time from request to ReadyForQuery) */
     int fd;
     int err;                   /* remembered write error, reported on next run */
     uint32_t msg_left;         /* bytes of a passing message not yet examined */

@@ -218,3 +218,21 @@ def test_malformed_and_hostile_http_requests_do_not_disturb_anything(make_lg, ht
     finally:
         slow.close()
     assert get(http_port, "/health")[0] == 200
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_query_time_counts_time_servers_spend_on_queries(make_lg, http_port, mode):
+    # lifeguard_pool_query_time_seconds_total (SHOW STATS total_query_time) runs from a
+    # request to its ReadyForQuery: a 0.3 s query adds about 0.3 s; the client's think
+    # time between queries adds nothing.
+    lg = make_lg(main={"http_listen_port": str(http_port), "pool_mode": mode})
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+        q0 = metric(get(http_port, "/metrics")[1], "lifeguard_pool_query_time_seconds_total",
+                    database="p0", user="trustuser")
+        cur.execute("SELECT pg_sleep(0.3)")
+        time.sleep(0.5)  # think time, outside any query
+        cur.execute("SELECT 1")
+        q1 = metric(get(http_port, "/metrics")[1], "lifeguard_pool_query_time_seconds_total",
+                    database="p0", user="trustuser")
+    assert 0.3 <= q1 - q0 < 0.75, f"query time grew by {q1 - q0:.3f} s"
