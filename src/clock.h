@@ -10,7 +10,12 @@
 
 /* Re-read CLOCK_MONOTONIC; returns the new cached value. */
 uint64_t clock_update(void);
-/* The value cached by the last clock_update(). */
-uint64_t clock_now_us(void);
+/* The cache itself: read it through clock_now_us(). */
+extern uint64_t clock_cached_us;
+/* The value cached by the last clock_update() (inline: asked many times per turn). */
+static inline uint64_t clock_now_us(void)
+{
+    return clock_cached_us ? clock_cached_us : clock_update();
+}
 
 #endif
