@@ -450,17 +450,21 @@ static bool examine(struct stream *s)
         }
         if (total > avail)
             break;
-        /* Count before the callback: it may start a link that snapshots the count. */
+        /* Count before the callback: it may start a link that snapshots the count and
+         * clears pending work (a login message that links a server at once is not work
+         * for that server). */
         s->n_counted += counted;
+        bool pending = s->pending_work;
+        note_work(s, type, counted);
         int v = s->ops->on_message(s, type, p + PGPROTO_HEADER, len - 4);
         if (v < 0 || s->closed)
             return false;
         if (v == STREAM_PAUSE) {
             s->n_counted -= counted; /* it will be examined again */
+            s->pending_work = pending;
             s->paused = true;
             break;
         }
-        note_work(s, type, counted);
         s->head_done = false;
         if (v == STREAM_FORWARD && s->peer)
             b->scan += total;
@@ -647,6 +651,12 @@ static void run_rounds(struct stream *s)
         moved |= check_drained(p);
         if (!s->closed)
             moved |= check_out_space(s);
+        if (s->closed)
+            return;
+        /* The peer's own callbacks too: its kicks may have been absorbed into this run. */
+        p = s->peer;
+        if (p && !p->closed)
+            moved |= check_out_space(p);
         if (s->closed)
             return;
         moved |= take_reruns(s);

@@ -1,6 +1,7 @@
 """Pool policy: FIFO waiting with a pool_timeout deadline, idle and lifetime
 recycling, min_pool_size, pre-ping, and the client-side deadlines."""
 
+import re
 import threading
 import time
 from contextlib import closing
@@ -237,3 +238,20 @@ def test_kill_9_of_a_busy_backend_errors_only_its_client(lg, pg):
             assert cur.fetchone() == (7,)
         c.close()
     busy.close()
+
+
+@pytest.mark.lg_config(main={"pool_mode": "transaction", "default_pool_size": "2",
+                             "query_wait_timeout": "5", "auth_type": "scram-sha-256"})
+def test_password_logins_release_the_welcome_server_to_the_next_login(lg, tmp_path):
+    # In transaction mode a login borrows a server for its welcome and gives it back at
+    # once, even when the server is handed over inside the password message's handling
+    # (an idle server already synced with the client's parameters). pgbench connects all
+    # its clients before the first query: with 8 clients on 2 servers, a welcome server
+    # that stayed pinned left the last logins waiting until query_wait_timeout.
+    script = tmp_path / "select1.sql"
+    script.write_text("SELECT 1;\n")
+    res = lg.pgbench(["-n", "-f", str(script), "-c", "8", "-j", "2", "-t", "20"], db="p0",
+                     user="scramuser", password=harness.PASSWORDS["scramuser"], timeout=60,
+                     check=False)
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"actually processed: 160/160", res.stdout), res.stdout
