@@ -3,7 +3,7 @@
  * client_param.c: the parameters a client wants on every server it gets: collected at
  * login from the startup packet and its "options" (-c name=value, --name=value), and
  * updated when the client runs SET (the server's ParameterStatus).
- * Not here: applying them on a server (pool.c builds the SET) or the login flow.
+ * Not here: applying them on a server (pool_handoff.c builds the SET) or the login flow.
  * Invariant: every name in c->params passed pgproto_is_param_name(), so it may be spelt in
  * SQL. The set itself is shared (paramset.h): a change makes a new set, never edits one.
  */
@@ -11,10 +11,9 @@
 
 #include <strings.h>
 
-#include "alloc.h"
 #include "cfg.h"
-#include "paramset.h"
 #include "log.h"
+#include "paramset.h"
 
 /* Parameters gathered at login before they become one shared set. Names and values
  * point into the startup packet, or into arena (option tokens, rewritten names). */

@@ -14,12 +14,13 @@
 #include <stdint.h>
 
 #include "base.h"
+#include "htab.h"
 #include "pgproto.h"
 
 #define PARAMSET_MAX 32 /* parameters per set */
 
 struct paramset {
-    struct paramset *next;    /* hash chain (paramset.c) */
+    struct htab_node node;    /* first: paramset.c's table (node.hash == hash) */
     uint64_t hash;            /* FNV-1a over "name=value;" ..., never 0 */
     uint32_t refs;
     uint32_t n;

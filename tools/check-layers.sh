@@ -3,7 +3,7 @@
 #
 # check-layers.sh: checks every `#include "..."` in src/*.c and src/*.h against the layer
 # table of docs style.md section 3, prints each violation as file:line, exits 1 if any.
-#   L0 base alloc list buf log clock strbuf intern   may include L0 (libc only otherwise)
+#   L0 base alloc list buf log clock strbuf intern htab   may include L0 (libc only otherwise)
 #   L1 pgproto md5 scram hba cfg cfg_keys userlist stats   may include L0, L1
 #   L2 evloop net stream                  may include L0, L2
 #   L3 auth client server pool janitor admin http   may include L0-L2, and other L3
@@ -30,7 +30,7 @@ else
 fi
 
 declare -A layer=(
-    [base]=0 [alloc]=0 [list]=0 [buf]=0 [log]=0 [clock]=0 [strbuf]=0 [intern]=0
+    [base]=0 [alloc]=0 [list]=0 [buf]=0 [log]=0 [clock]=0 [strbuf]=0 [intern]=0 [htab]=0
     [pgproto]=1 [md5]=1 [scram]=1 [hba]=1 [cfg]=1 [cfg_keys]=1 [cfg_value]=1 [cfg_doc]=1 [cfg_load]=1 [cfg_diag]=1 [cfg_internal]=1 [userlist]=1 [stats]=1 [prepared]=1 [httpparse]=1 [paramset]=1
     [evloop]=2 [net]=2 [stream]=2 [tls]=2
     [auth]=3 [console]=3 [health]=3 [client]=3 [server]=3 [pool]=3 [janitor]=3 [admin]=3 [admin_show]=3 [http]=3

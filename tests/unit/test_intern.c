@@ -90,10 +90,10 @@ static void allocation_failure_returns_null(void **state)
 {
     (void)state;
     int64_t base = alloc_live_count();
-    alloc_fail_after(1); /* the table itself cannot be made */
+    alloc_fail_after(1); /* the entry cannot be made */
     assert_null(intern_get("x"));
     alloc_fail_reset();
-    alloc_fail_after(2); /* the table, but not the entry */
+    alloc_fail_after(2); /* the entry, but not the table */
     assert_null(intern_get("x"));
     alloc_fail_reset();
     assert_int_equal(alloc_live_count(), base); /* no empty table left behind */

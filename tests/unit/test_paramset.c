@@ -102,7 +102,7 @@ static void allocation_failures_leak_nothing(void **state)
     (void)state;
     int64_t base = alloc_live_count();
     struct pgproto_param p[] = {{"a", "1"}, {"b", "2"}};
-    /* Each allocation in turn: strings (table + 4 entries), the set table, the set. */
+    /* Each allocation in turn: the strings and their table, the set and its table. */
     for (uint64_t k = 1; k <= 8; k++) {
         alloc_fail_after(k);
         const struct paramset *s = paramset_get(p, 2);

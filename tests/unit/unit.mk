@@ -28,6 +28,6 @@ promtool-check: $(O)/tests/test_stats
 UNIT_TESTS += test_hba
 test_hba_OBJS := hba.o cfg_diag.o alloc.o log.o
 UNIT_TESTS += test_intern
-test_intern_OBJS := intern.o alloc.o log.o
+test_intern_OBJS := intern.o htab.o alloc.o log.o
 UNIT_TESTS += test_paramset
-test_paramset_OBJS := paramset.o intern.o alloc.o log.o
+test_paramset_OBJS := paramset.o intern.o htab.o alloc.o log.o
