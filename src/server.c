@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * server.c: the server state machine: connect, log in (trust, cleartext, md5,
- * SCRAM-SHA-256 with a password or by pass-through of the client's ClientKey),
+ * server.c: the server state machine: connect, log in (the password exchange itself is
+ * server_auth.c's),
  * track ReadyForQuery status and reported parameters, and run lifeguard's own
  * statements (parameter SETs, reset, auth_query). Relaying itself is stream.c's.
  * Invariant: a server is on exactly one pool list, the one named by its state.
@@ -25,47 +25,10 @@
 #include "pool.h"
 #include "prepared.h"
 #include "scram.h"
+#include "server_int.h"
 #include "stream.h"
 #include "tls.h"
 
-#define MAX_PARAMS 64
-
-struct server {
-    struct list_node node;        /* on pool list of its state */
-    struct pool *pool;
-    const struct server_target *target;
-    struct stream st;
-    struct evloop *ev;
-    enum server_state state;
-    uint64_t id;
-    uint64_t connected_at_us;
-    struct evloop_timer timer;    /* login or statement deadline */
-    uint64_t op_timeout_us;       /* server_connect_timeout */
-    uint32_t be_pid, be_key;
-    char tx_status;               /* last ReadyForQuery status */
-    bool logged_in;
-    struct scram_client *scram;   /* during SCRAM login only */
-    struct {
-        char *name, *value;
-    } params[MAX_PARAMS];
-    size_t n_params;
-    /* lifeguard's own statement in flight */
-    server_exec_fn *exec_fn;
-    void *exec_arg;
-    bool exec_has_err, exec_has_row;
-    struct pgproto_error exec_err;
-    char *exec_value;
-    void *holder;                 /* pool.c: the waiter this server is linked for */
-    struct ps_server *ps;         /* prepared statements held here (transaction mode) */
-    size_t max_prepared;          /* max_prepared_statements */
-    uint64_t idle_since_us;       /* when it last became IDLE */
-    char last_err[6];             /* SQLSTATE of the last ErrorResponse relayed */
-    bool awaiting_ssl;            /* SSLRequest sent, waiting for 'S' or 'N' */
-    uint64_t param_gen;           /* bumped whenever a reported parameter changes */
-    uint64_t synced_hash;         /* want-list hash last found equal to our parameters */
-    uint64_t synced_gen;          /* param_gen at that moment */
-    bool tls;                     /* the connection uses TLS */
-};
 
 static struct tls_ctx *g_tls;    /* NULL: server_tls_sslmode = disable */
 static int g_tls_mode;           /* SERVER_TLS_* */
@@ -98,7 +61,6 @@ static void on_drained(struct stream *st)
 }
 
 static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n);
-static void fail_login(struct server *s, const char *sqlstate, const char *msg);
 
 static void start_tls_cb(struct evloop *ev, void *arg)
 {
@@ -146,7 +108,7 @@ static int on_raw(struct stream *st, const uint8_t *p, size_t n)
         stream_flush(st);
         return 1;
     }
-    fail_login(s, "08006", p[0] == 'N' ? "the server does not accept TLS and "
+    server_fail_login(s, "08006", p[0] == 'N' ? "the server does not accept TLS and "
                                          "server_tls_sslmode requires it"
                                        : "unexpected answer to SSLRequest");
     return -1;
@@ -521,7 +483,7 @@ struct server *server_connect(struct pool *pool, const struct server_target *t,
 
 /* ---- login ---- */
 
-static void fail_login(struct server *s, const char *sqlstate, const char *msg)
+void server_fail_login(struct server *s, const char *sqlstate, const char *msg)
 {
     struct lg_err e;
     memcpy(e.sqlstate, sqlstate, 6);
@@ -529,147 +491,11 @@ static void fail_login(struct server *s, const char *sqlstate, const char *msg)
     close_with(s, &e, msg);
 }
 
-static int send_or_fail(struct server *s, int rc)
-{
-    if (rc < 0) {
-        server_close(s, "cannot build login message: %s", strerror(-rc));
-        return -1;
-    }
-    stream_flush(&s->st);
-    return STREAM_CONSUMED;
-}
-
-static int login_auth(struct server *s, const uint8_t *p, uint32_t len)
-{
-    uint32_t code;
-    const uint8_t *data;
-    size_t dlen;
-    if (pgproto_parse_auth(p, len, &code, &data, &dlen) < 0) {
-        server_close(s, "malformed authentication request");
-        return -1;
-    }
-    const char *pw = s->target->password;
-    bool pw_is_scram = pw && scram_is_secret(pw);
-    bool pw_is_md5 = pw && md5_is_secret(pw);
-    char tmp[SCRAM_MAX_MSG];
-    switch (code) {
-    case PGPROTO_AUTH_OK:
-        return STREAM_CONSUMED;
-    case PGPROTO_AUTH_CLEARTEXT:
-        if (!pw || pw_is_scram || pw_is_md5) {
-            fail_login(s, "28P01", "server asks for a cleartext password, and lifeguard has none "
-                                   "for this user");
-            return -1;
-        }
-        return send_or_fail(s, pgproto_put_password(&s->st.out, pw));
-    case PGPROTO_AUTH_MD5: {
-        if (dlen != 4 || !pw || pw_is_scram) {
-            fail_login(s, "28P01", "server asks for md5 authentication, and lifeguard has no "
-                                   "password or md5 secret for this user");
-            return -1;
-        }
-        char secret[MD5_PASSWD_LEN + 1], resp[MD5_PASSWD_LEN + 1];
-        if (pw_is_md5)
-            snprintf(secret, sizeof(secret), "%s", pw);
-        else
-            md5_password_hash(pw, s->target->user, secret);
-        md5_salted_response(secret, data, resp);
-        return send_or_fail(s, pgproto_put_password(&s->st.out, resp));
-    }
-    case PGPROTO_AUTH_SASL: {
-        bool found = false;
-        for (size_t i = 0; i < dlen && data[i];) {
-            const uint8_t *nul = memchr(data + i, '\0', dlen - i);
-            if (!nul)
-                break;
-            if (strcmp((const char *)data + i, "SCRAM-SHA-256") == 0)
-                found = true;
-            i = (size_t)(nul - data) + 1;
-        }
-        if (!found) {
-            fail_login(s, "28000", "server offers no SASL mechanism lifeguard supports");
-            return -1;
-        }
-        uint8_t rnd[SCRAM_NONCE_RAW];
-        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-            server_close(s, "getrandom failed");
-            return -1;
-        }
-        s->scram = lg_calloc(1, sizeof(*s->scram));
-        if (!s->scram) {
-            server_close(s, "out of memory");
-            return -1;
-        }
-        if (pw && !pw_is_scram && !pw_is_md5) {
-            if (scram_client_init_password(s->scram, pw, rnd) < 0) {
-                fail_login(s, "28P01", "password too long for SCRAM");
-                return -1;
-            }
-        } else if (pw_is_scram && s->target->have_client_key) {
-            struct scram_secret sec;
-            if (scram_parse_secret(pw, &sec) < 0) {
-                fail_login(s, "28P01", "malformed SCRAM secret for this user");
-                return -1;
-            }
-            scram_client_init_passthrough(s->scram, s->target->client_key, &sec, rnd);
-        } else {
-            fail_login(s, "28P01",
-                       pw_is_scram ? "server asks for SCRAM and lifeguard holds only a SCRAM "
-                                     "secret: the client must log in with SCRAM first "
-                                     "(pass-through)"
-                                   : "server asks for SCRAM, and lifeguard has no password for "
-                                     "this user");
-            return -1;
-        }
-        int n = scram_client_first(s->scram, tmp, sizeof(tmp));
-        if (n < 0) {
-            server_close(s, "SCRAM: cannot build first message");
-            return -1;
-        }
-        return send_or_fail(s, pgproto_put_sasl_initial(&s->st.out, "SCRAM-SHA-256", tmp,
-                                                        (size_t)n));
-    }
-    case PGPROTO_AUTH_SASL_CONTINUE: {
-        if (!s->scram) {
-            server_close(s, "unexpected SASLContinue");
-            return -1;
-        }
-        int n = scram_client_final(s->scram, (const char *)data, dlen, tmp, sizeof(tmp));
-        if (n < 0) {
-            fail_login(s, "28P01", n == -EACCES ? "SCRAM pass-through: the server's salt or "
-                                                  "iterations differ from the stored secret"
-                                                : "malformed SCRAM message from server");
-            return -1;
-        }
-        return send_or_fail(s, pgproto_put_sasl_response(&s->st.out, tmp, (size_t)n));
-    }
-    case PGPROTO_AUTH_SASL_FINAL: {
-        int rc = s->scram ? scram_client_verify(s->scram, (const char *)data, dlen) : -EPROTO;
-        if (s->scram) {
-            scram_client_wipe(s->scram);
-            lg_free(s->scram);
-            s->scram = NULL;
-        }
-        if (rc < 0) {
-            fail_login(s, "28P01", "server's SCRAM signature is wrong: not the server we trust");
-            return -1;
-        }
-        return STREAM_CONSUMED;
-    }
-    default: {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "server asks for unsupported authentication method %u", code);
-        fail_login(s, "28000", msg);
-        return -1;
-    }
-    }
-}
-
 static int on_login_message(struct server *s, uint8_t type, const uint8_t *p, uint32_t len)
 {
     switch (type) {
     case 'R':
-        return login_auth(s, p, len);
+        return server_login_auth(s, p, len);
     case 'S': {
         const char *n, *v;
         if (pgproto_parse_param_status(p, len, &n, &v) < 0 || set_param(s, n, v) < 0) {

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server_int.h: internal to the server module (server.c, server_auth.c): struct server
+ * and the few functions those files share. Other modules use server.h.
+ */
+#ifndef LG_SERVER_INT_H
+#define LG_SERVER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evloop.h"
+#include "list.h"
+#include "pgproto.h"
+#include "server.h"
+#include "stream.h"
+
+#define MAX_PARAMS 64
+
+struct server {
+    struct list_node node;        /* on pool list of its state */
+    struct pool *pool;
+    const struct server_target *target;
+    struct stream st;
+    struct evloop *ev;
+    enum server_state state;
+    uint64_t id;
+    uint64_t connected_at_us;
+    struct evloop_timer timer;    /* login or statement deadline */
+    uint64_t op_timeout_us;       /* server_connect_timeout */
+    uint32_t be_pid, be_key;
+    char tx_status;               /* last ReadyForQuery status */
+    bool logged_in;
+    struct scram_client *scram;   /* during SCRAM login only */
+    struct {
+        char *name, *value;
+    } params[MAX_PARAMS];
+    size_t n_params;
+    /* lifeguard's own statement in flight */
+    server_exec_fn *exec_fn;
+    void *exec_arg;
+    bool exec_has_err, exec_has_row;
+    struct pgproto_error exec_err;
+    char *exec_value;
+    void *holder;                 /* pool.c: the waiter this server is linked for */
+    struct ps_server *ps;         /* prepared statements held here (transaction mode) */
+    size_t max_prepared;          /* max_prepared_statements */
+    uint64_t idle_since_us;       /* when it last became IDLE */
+    char last_err[6];             /* SQLSTATE of the last ErrorResponse relayed */
+    bool awaiting_ssl;            /* SSLRequest sent, waiting for 'S' or 'N' */
+    uint64_t param_gen;           /* bumped whenever a reported parameter changes */
+    uint64_t synced_hash;         /* want-list hash last found equal to our parameters */
+    uint64_t synced_gen;          /* param_gen at that moment */
+    bool tls;                     /* the connection uses TLS */
+};
+
+/* server.c: the login failed for a reason PostgreSQL gave or lifeguard found (@sqlstate). */
+void server_fail_login(struct server *s, const char *sqlstate, const char *msg);
+
+/* server_auth.c: an AuthenticationRequest ('R') during login: answer it, or fail the
+ * login. STREAM_CONSUMED, or -1 with @s closed. */
+int server_login_auth(struct server *s, const uint8_t *p, uint32_t len);
+
+#endif
