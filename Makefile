@@ -131,6 +131,7 @@ fuzz: $(FUZZ_BINS)
 
 lint:
 	@tools/check-layers.sh
+	@clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c && echo "format: clean"
 
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c

@@ -12,7 +12,7 @@
 
 static int64_t live_count;
 static uint64_t total_count;
-static uint64_t fail_at;  /* total_count value at which failures start; 0 = never */
+static uint64_t fail_at; /* total_count value at which failures start; 0 = never */
 
 static int should_fail(void)
 {

@@ -7,8 +7,8 @@
 #include "auth.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <sys/random.h>
 
 #include "alloc.h"
@@ -167,8 +167,8 @@ static int check_cleartext(struct auth_exchange *a, const char *pw, struct lg_er
     if (scram_is_secret(a->secret)) {
         struct scram_secret stored, mine;
         if (scram_parse_secret(a->secret, &stored) < 0 ||
-            scram_secret_from_password(pw, stored.salt, stored.salt_len, stored.iterations,
-                                       &mine) < 0 ||
+            scram_secret_from_password(pw, stored.salt, stored.salt_len, stored.iterations, &mine) <
+                    0 ||
             memcmp(stored.stored_key, mine.stored_key, SCRAM_KEY_LEN) != 0)
             return fail_password(a, err);
         return AUTH_OK;
@@ -185,8 +185,7 @@ int auth_step(struct auth_exchange *a, uint8_t type, const uint8_t *payload, siz
               struct buf *out, struct lg_err *err)
 {
     if (type != 'p') {
-        set_err(err, "08P01", "expected a password message during authentication, got '%c'",
-                type);
+        set_err(err, "08P01", "expected a password message during authentication, got '%c'", type);
         return -EPROTO;
     }
     if (a->method == AUTH_TYPE_PLAIN || a->method == AUTH_TYPE_MD5) {

@@ -20,14 +20,14 @@ struct scram_server;
 enum auth_result { AUTH_CONTINUE = 0, AUTH_OK = 1 };
 
 struct auth_exchange {
-    int method;                /* enum auth_type actually used */
-    bool fake;                 /* no usable secret: fail at the end */
-    const char *user;          /* borrowed */
-    const char *secret;        /* borrowed; NULL if unknown */
+    int method;         /* enum auth_type actually used */
+    bool fake;          /* no usable secret: fail at the end */
+    const char *user;   /* borrowed */
+    const char *secret; /* borrowed; NULL if unknown */
     uint8_t md5_salt[4];
     struct scram_server *scram;
     bool scram_first_done;
-    uint8_t client_key[32];    /* SCRAM ClientKey, valid if have_client_key */
+    uint8_t client_key[32]; /* SCRAM ClientKey, valid if have_client_key */
     bool have_client_key;
 };
 

@@ -12,15 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LG_MUSTCHECK      __attribute__((warn_unused_result))
-#define LG_PRINTF(f, a)   __attribute__((format(printf, f, a)))
-#define LG_NORETURN       __attribute__((noreturn))
-#define LG_UNUSED         __attribute__((unused))
-#define LG_LIKELY(x)      __builtin_expect(!!(x), 1)
-#define LG_UNLIKELY(x)    __builtin_expect(!!(x), 0)
-#define ARRAY_SIZE(a)     (sizeof(a) / sizeof((a)[0]))
-#define LG_MIN(a, b)      ((a) < (b) ? (a) : (b))
-#define LG_MAX(a, b)      ((a) > (b) ? (a) : (b))
+#define LG_MUSTCHECK                    __attribute__((warn_unused_result))
+#define LG_PRINTF(f, a)                 __attribute__((format(printf, f, a)))
+#define LG_NORETURN                     __attribute__((noreturn))
+#define LG_UNUSED                       __attribute__((unused))
+#define LG_LIKELY(x)                    __builtin_expect(!!(x), 1)
+#define LG_UNLIKELY(x)                  __builtin_expect(!!(x), 0)
+#define ARRAY_SIZE(a)                   (sizeof(a) / sizeof((a)[0]))
+#define LG_MIN(a, b)                    ((a) < (b) ? (a) : (b))
+#define LG_MAX(a, b)                    ((a) > (b) ? (a) : (b))
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* LG_ASSERT aborts in debug and test builds; NDEBUG (release) compiles it out. */

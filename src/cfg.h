@@ -32,9 +32,9 @@ enum auth_type {
 struct cfg_diag {
     int errors;
     int warnings;
-    char *text;  /* NUL-terminated, lines separated by '\n'; owned, free with cfg_diag_fini */
+    char *text; /* NUL-terminated, lines separated by '\n'; owned, free with cfg_diag_fini */
     size_t len, cap;
-    bool oom;    /* a line could not be stored (out of memory); it was counted as an error */
+    bool oom; /* a line could not be stored (out of memory); it was counted as an error */
 };
 
 /* One [databases] entry. Unset numbers are -1 (use the global default); unset strings NULL. */
@@ -52,10 +52,10 @@ struct db_entry {
     int min_pool_size; /* -1: global */
     int max_overflow;  /* reserve_pool / max_overflow; -1: global */
     int max_db_connections; /* -1: global */
-    int pool_mode;     /* enum pool_mode, -1: global/user */
+    int pool_mode;          /* enum pool_mode, -1: global/user */
     char *connect_query;
     char *application_name; /* forwarded as startup parameter when set */
-    char *auth_dbname; /* per-database auth_dbname override; NULL: global auth_dbname */
+    char *auth_dbname;      /* per-database auth_dbname override; NULL: global auth_dbname */
 };
 
 /* One [users] entry. */
@@ -68,20 +68,20 @@ struct user_entry {
 
 struct config {
     /* listening */
-    char *listen_addr;        /* "*", "" (no TCP), or comma-separated addresses */
-    int listen_port;          /* 6432 */
-    char *unix_socket_dir;    /* "" disables; default "/tmp" */
-    int unix_socket_mode;     /* octal, default 0777 */
+    char *listen_addr;     /* "*", "" (no TCP), or comma-separated addresses */
+    int listen_port;       /* 6432 */
+    char *unix_socket_dir; /* "" disables; default "/tmp" */
+    int unix_socket_mode;  /* octal, default 0777 */
     int listen_backlog;
     /* auth */
-    int auth_type;            /* enum auth_type */
-    bool auth_plain_allowed;  /* lifeguard key: allow auth_type = plain */
-    char *auth_file;          /* userlist.txt path, NULL if unset */
-    char *auth_hba_file;      /* pg_hba.conf-style rules for auth_type = hba */
-    char *auth_user;          /* NULL if unset */
-    char *auth_query;         /* default: PgBouncer's pg_shadow query */
-    char *auth_dbname;        /* database for auth_query; NULL: the client's database */
-    char *admin_users;        /* comma-separated */
+    int auth_type;           /* enum auth_type */
+    bool auth_plain_allowed; /* lifeguard key: allow auth_type = plain */
+    char *auth_file;         /* userlist.txt path, NULL if unset */
+    char *auth_hba_file;     /* pg_hba.conf-style rules for auth_type = hba */
+    char *auth_user;         /* NULL if unset */
+    char *auth_query;        /* default: PgBouncer's pg_shadow query */
+    char *auth_dbname;       /* database for auth_query; NULL: the client's database */
+    char *admin_users;       /* comma-separated */
     char *stats_users;
     /* pool policy */
     int pool_mode;            /* enum pool_mode, default session */
@@ -93,41 +93,41 @@ struct config {
     int max_user_connections; /* 0 = unlimited */
     char *server_reset_query; /* "DISCARD ALL"; "" disables */
     bool server_reset_query_always;
-    char *server_check_query; /* "" = empty query (default), like PgBouncer's "select 1" */
+    char *server_check_query;        /* "" = empty query (default), like PgBouncer's "select 1" */
     char *ignore_startup_parameters; /* comma-separated */
     /* times, all microseconds; 0 = disabled where that makes sense. The ini gives
      * seconds (fractions allowed, like PgBouncer), lifeguard keys with _ms give ms. */
-    uint64_t pool_timeout_us;              /* alias query_wait_timeout; 120 s */
-    uint64_t server_check_delay_us;        /* 30 s */
-    uint64_t server_lifetime_us;           /* 3600 s */
-    uint64_t server_idle_timeout_us;       /* 600 s */
-    uint64_t server_connect_timeout_us;    /* 15 s */
-    uint64_t server_login_retry_base_us;   /* alias server_login_retry; 1 s (PgBouncer: 15) */
-    uint64_t server_login_retry_max_us;    /* 30 s */
-    uint64_t overflow_idle_timeout_us;     /* alias reserve_pool_timeout; 5 s */
-    uint64_t client_login_timeout_us;      /* 60 s */
-    uint64_t client_idle_timeout_us;       /* 0 */
-    uint64_t idle_transaction_timeout_us;  /* 0 */
-    uint64_t query_timeout_us;             /* 0 */
-    uint64_t shutdown_timeout_us;          /* lifeguard: max wait for clients on SIGINT; 0 */
+    uint64_t pool_timeout_us;             /* alias query_wait_timeout; 120 s */
+    uint64_t server_check_delay_us;       /* 30 s */
+    uint64_t server_lifetime_us;          /* 3600 s */
+    uint64_t server_idle_timeout_us;      /* 600 s */
+    uint64_t server_connect_timeout_us;   /* 15 s */
+    uint64_t server_login_retry_base_us;  /* alias server_login_retry; 1 s (PgBouncer: 15) */
+    uint64_t server_login_retry_max_us;   /* 30 s */
+    uint64_t overflow_idle_timeout_us;    /* alias reserve_pool_timeout; 5 s */
+    uint64_t client_login_timeout_us;     /* 60 s */
+    uint64_t client_idle_timeout_us;      /* 0 */
+    uint64_t idle_transaction_timeout_us; /* 0 */
+    uint64_t query_timeout_us;            /* 0 */
+    uint64_t shutdown_timeout_us;         /* lifeguard: max wait for clients on SIGINT; 0 */
     /* limits */
-    int pkt_buf;              /* bytes, 4096 (min 1024) */
-    int max_packet_size;      /* bytes, 2147483647 like PgBouncer (min 1024) */
-    int sbuf_loopcnt;         /* accepted for compatibility */
+    int pkt_buf;         /* bytes, 4096 (min 1024) */
+    int max_packet_size; /* bytes, 2147483647 like PgBouncer (min 1024) */
+    int sbuf_loopcnt;    /* accepted for compatibility */
     /* tcp */
     bool tcp_keepalive;
-    bool tcp_nodelay;         /* lifeguard: default 1 */
+    bool tcp_nodelay; /* lifeguard: default 1 */
     /* logging / process */
     char *logfile;
     char *pidfile;
-    int verbose;              /* 0 = info, 1 = debug, 2 = noise */
+    int verbose; /* 0 = info, 1 = debug, 2 = noise */
     bool log_connections;
     bool log_disconnections;
     bool log_pooler_errors;
     char *application_name_add_host; /* accepted, ignored */
     /* http (observability issue) */
-    char *http_listen_addr;   /* NULL/"" = off */
-    int http_listen_port;     /* 0 = off */
+    char *http_listen_addr; /* NULL/"" = off */
+    int http_listen_port;   /* 0 = off */
     /* tls: client side disable|allow|prefer|require; server side disable only for now */
     char *client_tls_sslmode;
     char *client_tls_cert_file;
@@ -150,12 +150,12 @@ struct config {
     char *server_tls_key_file;
 
     /* transaction pooling */
-    int max_prepared_statements; /* named statements kept per server; 0 = no tracking */
-    char *track_extra_parameters; /* comma-separated reported parameters to track too */
+    int max_prepared_statements;      /* named statements kept per server; 0 = no tracking */
+    char *track_extra_parameters;     /* comma-separated reported parameters to track too */
     uint64_t health_check_timeout_us; /* /health/db deadline; 5 s */
-    uint64_t stats_period_us;     /* averaging period of SHOW STATS avg_* and the stats line */
-    bool log_stats;               /* log one stats line per pool every stats_period */
-    int log_format;               /* enum log_format */
+    uint64_t stats_period_us;         /* averaging period of SHOW STATS avg_* and the stats line */
+    bool log_stats;                   /* log one stats line per pool every stats_period */
+    int log_format;                   /* enum log_format */
 
     /* sections */
     struct db_entry *dbs;

@@ -70,12 +70,9 @@ static const struct cfg_enum auth_types[] = {
 };
 
 static const struct cfg_enum sslmodes[] = {
-        {"disable", 0, CFG_SUPPORTED, NULL},
-        {"allow", 1, CFG_SUPPORTED, NULL},
-        {"prefer", 2, CFG_SUPPORTED, NULL},
-        {"require", 3, CFG_SUPPORTED, NULL},
-        {"verify-ca", 4, CFG_SUPPORTED, NULL},
-        {"verify-full", 5, CFG_SUPPORTED, NULL},
+        {"disable", 0, CFG_SUPPORTED, NULL},   {"allow", 1, CFG_SUPPORTED, NULL},
+        {"prefer", 2, CFG_SUPPORTED, NULL},    {"require", 3, CFG_SUPPORTED, NULL},
+        {"verify-ca", 4, CFG_SUPPORTED, NULL}, {"verify-full", 5, CFG_SUPPORTED, NULL},
         {NULL, 0, CFG_SUPPORTED, NULL},
 };
 

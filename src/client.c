@@ -22,23 +22,23 @@
 #include "client_int.h"
 #include "clock.h"
 #include "evloop.h"
+#include "hba.h"
+#include "intern.h"
 #include "list.h"
 #include "log.h"
+#include "net.h"
 #include "pgproto.h"
 #include "pool.h"
 #include "prepared.h"
 #include "stream.h"
 #include "tls.h"
-#include "hba.h"
-#include "intern.h"
-#include "net.h"
 #include "userlist.h"
 
 #define CANCEL_BUCKETS 4096
 
 struct auth_lookup {
     struct pool_waiter w;
-    struct client *c;             /* NULL once the client left */
+    struct client *c; /* NULL once the client left */
     bool in_exec;
 };
 
@@ -93,7 +93,7 @@ int client_kill_db(const char *db)
         if (st == CLIENT_CLOSING)
             continue;
         struct list_node *it, *t;
-        list_for_each_safe(it, t, &lists[st]) {
+        list_for_each_safe (it, t, &lists[st]) {
             struct client *c = container_of(it, struct client, node);
             if (c->console || !c->dbname || strcmp(c->dbname, db) != 0)
                 continue;
@@ -212,8 +212,7 @@ void client_close_all(const char *reason)
         if (st == CLIENT_CLOSING)
             continue;
         while (!list_empty(&lists[st]))
-            client_close(container_of(lists[st].next, struct client, node), "57P01", "%s",
-                         reason);
+            client_close(container_of(lists[st].next, struct client, node), "57P01", "%s", reason);
     }
 }
 
@@ -245,8 +244,7 @@ void client_accept(int fd, const char *peer, bool is_unix)
     c->is_unix = is_unix;
     size_t bufsz = (size_t)LG_MAX(g_cfg->pkt_buf, 16384);
     if (stream_init(&c->st, g_ev, fd, bufsz, &client_ops, c) < 0) {
-        log_error("C-%llu accept from %s: cannot register socket", (unsigned long long)c->id,
-                  peer);
+        log_error("C-%llu accept from %s: cannot register socket", (unsigned long long)c->id, peer);
         close(fd);
         c->st.closed = true;
         client_set_state(c, CLIENT_CLOSING);
@@ -301,7 +299,7 @@ static void handle_cancel(struct client *c, uint32_t pid, uint32_t key)
 {
     struct list_node *n;
     evloop_timer_cancel(g_ev, &c->login_timer);
-    list_for_each(n, &cancel_hash[pid % CANCEL_BUCKETS]) {
+    list_for_each (n, &cancel_hash[pid % CANCEL_BUCKETS]) {
         struct client *t = container_of(n, struct client, hash_node);
         if (t->cancel_pid != pid || t->cancel_key != key)
             continue;
@@ -408,8 +406,7 @@ static int on_raw(struct stream *st, const uint8_t *p, size_t n)
     }
     if (rc == -EPROTONOSUPPORT) {
         uint32_t v = pgproto_get_u32(p + 4);
-        client_close(c, "08P01",
-                     "unsupported frontend protocol %u.%u: lifeguard supports 3.0",
+        client_close(c, "08P01", "unsupported frontend protocol %u.%u: lifeguard supports 3.0",
                      v >> 16, v & 0xffff);
         return -1;
     }
@@ -556,8 +553,8 @@ static void lookup_fail(struct pool_waiter *w, const struct lg_err *err)
 static void start_lookup(struct client *c, const char *auth_user)
 {
     struct lg_err err;
-    const char *auth_db = g_cfg->auth_dbname && *g_cfg->auth_dbname ? g_cfg->auth_dbname
-                                                                    : c->dbname;
+    const char *auth_db =
+            g_cfg->auth_dbname && *g_cfg->auth_dbname ? g_cfg->auth_dbname : c->dbname;
     const struct db_entry *adb = cfg_find_db(g_cfg, auth_db);
     if (!adb)
         adb = c->db;
@@ -688,7 +685,6 @@ static void server_lost(struct pool_waiter *w, const struct lg_err *err)
     client_close(c, err->sqlstate[0] ? err->sqlstate : "08006", "%s", err->msg);
 }
 
-
 static void auth_ok(struct client *c)
 {
     struct lg_err err;
@@ -780,8 +776,9 @@ static void on_close(struct stream *st, int err)
     if (err == 0)
         client_close(c, NULL, "client closed the connection");
     else if (err == -EPROTO)
-        client_close(c, "08P01", "invalid message framing from client (two processes sharing "
-                                 "one connection?)");
+        client_close(c, "08P01",
+                     "invalid message framing from client (two processes sharing "
+                     "one connection?)");
     else if (err == -ECONNABORTED)
         client_close(c, NULL, "TLS handshake failed");
     else if (err == -EMSGSIZE)

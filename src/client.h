@@ -5,8 +5,8 @@
  * exchange; LOOKUP while auth_query runs) -> WAITING (for a server from its pool)
  * -> ACTIVE (linked to a server) -> CLOSING. Session pooling: a client keeps its
  * server until it disconnects; transaction and statement pooling: ACTIVE -> IDLE at
- * each boundary, and IDLE -> WAITING when the next message arrives. A client that misbehaves gets an ErrorResponse
- * (08P01) and is closed; its server is reset or closed by the pool (invariant 3).
+ * each boundary, and IDLE -> WAITING when the next message arrives. A client that misbehaves gets
+ * an ErrorResponse (08P01) and is closed; its server is reset or closed by the pool (invariant 3).
  */
 #ifndef LG_CLIENT_H
 #define LG_CLIENT_H
@@ -25,7 +25,7 @@ enum client_state {
     CLIENT_LOGIN = 0,
     CLIENT_LOOKUP,
     CLIENT_AUTH,
-    CLIENT_IDLE,      /* transaction/statement mode: logged in, between transactions */
+    CLIENT_IDLE, /* transaction/statement mode: logged in, between transactions */
     CLIENT_WAITING,
     CLIENT_ACTIVE,
     CLIENT_CLOSING,

@@ -72,13 +72,17 @@ static bool cert_ok(struct client *c)
 {
     char cn[256];
     if (!c->tls || !c->st.tls || tls_peer_cn(c->st.tls, cn, sizeof(cn)) < 0) {
-        client_close(c, "28000", "certificate authentication failed for user \"%s\": no "
-                                 "verified client certificate", c->user);
+        client_close(c, "28000",
+                     "certificate authentication failed for user \"%s\": no "
+                     "verified client certificate",
+                     c->user);
         return false;
     }
     if (strcmp(cn, c->user) != 0) {
-        client_close(c, "28000", "certificate authentication failed for user \"%s\": "
-                                 "the certificate is for \"%.64s\"", c->user, cn);
+        client_close(c, "28000",
+                     "certificate authentication failed for user \"%s\": "
+                     "the certificate is for \"%.64s\"",
+                     c->user, cn);
         return false;
     }
     return true;
@@ -96,8 +100,8 @@ bool client_choose_method(struct client *c)
     if (!c->is_unix && net_parse_addr(c->peer, &ss) == 0)
         sa = (const struct sockaddr *)&ss;
     int line = 0;
-    enum hba_method m = g_hba ? hba_match(g_hba, sa, c->tls, c->dbname, c->user, &line)
-                              : HBA_REJECT;
+    enum hba_method m =
+            g_hba ? hba_match(g_hba, sa, c->tls, c->dbname, c->user, &line) : HBA_REJECT;
     const char *host = c->is_unix ? "[local]" : c->peer;
     switch (m) {
     case HBA_TRUST:
@@ -140,4 +144,3 @@ bool client_choose_method(struct client *c)
         return false;
     }
 }
-

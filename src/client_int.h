@@ -40,7 +40,7 @@ struct client {
     struct list_node node;      /* on the list of its state (client_list()) */
     struct list_node hash_node; /* on cancel_hash[cancel_pid % CANCEL_BUCKETS] */
     uint64_t id;
-    char peer[48];              /* "addr:port" ("[v6]:port" fits), or "unix" */
+    char peer[48]; /* "addr:port" ("[v6]:port" fits), or "unix" */
     struct stream st;
     struct evloop_timer login_timer; /* client_login_timeout */
     const char *user, *dbname;       /* intern.h references */
@@ -61,14 +61,14 @@ struct client {
     struct pool_cancel *cancel; /* this connection is a CancelRequest being forwarded */
     uint32_t cancel_pid, cancel_key;
     enum client_state state;
-    int auth_method;            /* enum auth_type chosen for this connection */
-    bool welcomed;              /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
-    bool ps_on;                 /* translate named statements (transaction mode) */
-    bool query_cancelled;       /* query_timeout already sent a cancel */
-    bool is_unix;               /* came in over the Unix socket */
-    bool tls;                   /* TLS established */
-    bool console;               /* connected to the admin console database */
-    bool console_admin;         /* in admin_users (else stats_users: SHOW only) */
+    int auth_method;      /* enum auth_type chosen for this connection */
+    bool welcomed;        /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
+    bool ps_on;           /* translate named statements (transaction mode) */
+    bool query_cancelled; /* query_timeout already sent a cancel */
+    bool is_unix;         /* came in over the Unix socket */
+    bool tls;             /* TLS established */
+    bool console;         /* connected to the admin console database */
+    bool console_admin;   /* in admin_users (else stats_users: SHOW only) */
     bool ssl_answered, gss_answered;
 };
 

@@ -13,8 +13,8 @@ struct config;
 
 /* What only main can do. */
 struct console_hooks {
-    void (*shutdown)(void);                              /* after this turn */
-    int (*reload)(struct lg_err *err);                   /* re-read the ini */
+    void (*shutdown)(void);            /* after this turn */
+    int (*reload)(struct lg_err *err); /* re-read the ini */
     int (*set)(const char *key, const char *value, struct lg_err *err);
 };
 

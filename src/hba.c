@@ -22,7 +22,7 @@ struct rule {
     char *dbs;   /* comma-separated as written */
     char *users; /* comma-separated as written */
     bool any_addr;
-    int family;  /* AF_INET or AF_INET6 when !any_addr (host rules) */
+    int family; /* AF_INET or AF_INET6 when !any_addr (host rules) */
     uint8_t addr[16], mask[16];
     enum hba_method method;
     int line;
@@ -33,8 +33,8 @@ struct hba {
     size_t n, cap;
 };
 
-static const char *const method_names[] = {"trust", "reject", "md5", "scram-sha-256",
-                                           "password", "peer", "cert"};
+static const char *const method_names[] = {"trust",    "reject", "md5", "scram-sha-256",
+                                           "password", "peer",   "cert"};
 
 const char *hba_method_name(enum hba_method m)
 {
@@ -124,8 +124,7 @@ static int parse_method(const char *s)
     return -1;
 }
 
-static bool parse_line(struct rule *r, char *text, int lineno, const char *file,
-                       struct cfg_diag *d)
+static bool parse_line(struct rule *r, char *text, int lineno, const char *file, struct cfg_diag *d)
 {
     char *tok[8];
     int n = tokenize(text, tok, 8);
@@ -169,7 +168,8 @@ static bool parse_line(struct rule *r, char *text, int lineno, const char *file,
             if (!parse_addr(a, &r->family, r->addr)) {
                 cfg_diag_add(d, true, file, lineno,
                              "address \"%s\" is not an IP address (host names, samehost and "
-                             "samenet are not supported)", a);
+                             "samenet are not supported)",
+                             a);
                 return false;
             }
             if (slash) {

@@ -236,8 +236,7 @@ void health_db(void *arg, struct http_req req, const char *pool_filter)
         }
         i++;
     }
-    if (hr->pending == 0 ||
-        evloop_timer_set(g_ev, &hr->timer, hr->started_us + g_timeout_us) < 0) {
+    if (hr->pending == 0 || evloop_timer_set(g_ev, &hr->timer, hr->started_us + g_timeout_us) < 0) {
         finish(hr);
         return;
     }

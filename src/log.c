@@ -6,9 +6,9 @@
 #include "log.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,8 +90,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
     size_t n = 0;
     switch (cur_format) {
     case LOG_FORMAT_JSON:
-        n = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"pid\":%d,\"msg\":\"",
-                             ts, lower[level], (int)getpid());
+        n = (size_t)snprintf(line, sizeof(line),
+                             "{\"ts\":\"%s\",\"level\":\"%s\",\"pid\":%d,\"msg\":\"", ts,
+                             lower[level], (int)getpid());
         append_quoted(line, sizeof(line), &n, msg, true);
         n += (size_t)snprintf(line + n, sizeof(line) - n, "\"}");
         break;
@@ -101,8 +102,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
         break;
     case LOG_FORMAT_LOGFMT:
     default:
-        n = (size_t)snprintf(line, sizeof(line), "ts=%s level=%s pid=%d msg=\"", ts,
-                             lower[level], (int)getpid());
+        n = (size_t)snprintf(line, sizeof(line), "ts=%s level=%s pid=%d msg=\"", ts, lower[level],
+                             (int)getpid());
         append_quoted(line, sizeof(line), &n, msg, false);
         if (n < sizeof(line) - 2)
             line[n++] = '"';

@@ -19,9 +19,10 @@
 #include "client.h"
 #include "clock.h"
 #include "console.h"
+#include "evloop.h"
+#include "hba.h"
 #include "health.h"
 #include "http.h"
-#include "evloop.h"
 #include "log.h"
 #include "net.h"
 #include "pool.h"
@@ -29,7 +30,6 @@
 #include "stats.h"
 #include "strbuf.h"
 #include "tls.h"
-#include "hba.h"
 #include "userlist.h"
 
 #define LIFEGUARD_VERSION "0.1.0"
@@ -116,8 +116,8 @@ static int diag_fail(struct cfg_diag *diag, struct lg_err *err, const char *what
     if (diag->len)
         log_error("%s:\n%s", what, diag->text);
     memcpy(err->sqlstate, "F0000", 6);
-    snprintf(err->msg, sizeof(err->msg), "%s: %d error(s); nothing changed (see the log)",
-             what, diag->errors ? diag->errors : 1);
+    snprintf(err->msg, sizeof(err->msg), "%s: %d error(s); nothing changed (see the log)", what,
+             diag->errors ? diag->errors : 1);
     cfg_diag_fini(diag);
     return -EINVAL;
 }
@@ -128,11 +128,11 @@ _Static_assert(CFG_TLS_1_0 == TLS_PROTO_1_0 && CFG_TLS_1_1 == TLS_PROTO_1_1 &&
 
 static int server_tls_mode(const struct config *cfg)
 {
-    static const char *const smodes[] = {"disable", "allow", "prefer", "require", "verify-ca",
-                                         "verify-full"};
-    static const int smode_map[] = {SERVER_TLS_DISABLE, SERVER_TLS_PREFER, SERVER_TLS_PREFER,
-                                    SERVER_TLS_REQUIRE, SERVER_TLS_VERIFY_CA,
-                                    SERVER_TLS_VERIFY_FULL};
+    static const char *const smodes[] = {"disable", "allow",     "prefer",
+                                         "require", "verify-ca", "verify-full"};
+    static const int smode_map[] = {SERVER_TLS_DISABLE,   SERVER_TLS_PREFER,
+                                    SERVER_TLS_PREFER,    SERVER_TLS_REQUIRE,
+                                    SERVER_TLS_VERIFY_CA, SERVER_TLS_VERIFY_FULL};
     for (size_t i = 0; i < ARRAY_SIZE(smodes); i++)
         if (cfg->server_tls_sslmode && strcmp(cfg->server_tls_sslmode, smodes[i]) == 0)
             return smode_map[i];
@@ -283,7 +283,7 @@ static int do_set(const char *key, const char *value, struct lg_err *err)
         cfg_free(next);
         memcpy(err->sqlstate, rc == -ENOENT ? "42704" : rc == -EPERM ? "55P02" : "22023", 6);
         snprintf(err->msg, sizeof(err->msg), "SET %s: %s", key,
-                 rc == -ENOENT   ? "unknown setting"
+                 rc == -ENOENT  ? "unknown setting"
                  : rc == -EPERM ? "takes effect only at restart"
                                 : "invalid value");
         cfg_diag_fini(&diag);
@@ -347,18 +347,19 @@ static void die(const char *fmt, ...)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "lifeguard %s: a PostgreSQL connection pooler\n\n"
-                 "Usage: lifeguard [OPTIONS] FILE.ini\n\n"
-                 "Runs in the foreground and logs to stderr. SIGINT or SIGTERM stop it.\n"
-                 "The ini file uses PgBouncer's format: [databases], [users], and [lifeguard]\n"
-                 "(or [pgbouncer]). Settings can be overridden with LIFEGUARD_<KEY> variables.\n\n"
-                 "Options:\n"
-                 "  -v, --verbose      more logging (repeat for more)\n"
-                 "  -q, --quiet        only warnings and errors\n"
-                 "  -V, --version      print the version and exit\n"
-                 "  -h, --help         print this help and exit\n"
-                 "      --check        validate FILE.ini and exit\n"
-                 "      --config-doc   print the configuration reference (Markdown) and exit\n",
+    fprintf(out,
+            "lifeguard %s: a PostgreSQL connection pooler\n\n"
+            "Usage: lifeguard [OPTIONS] FILE.ini\n\n"
+            "Runs in the foreground and logs to stderr. SIGINT or SIGTERM stop it.\n"
+            "The ini file uses PgBouncer's format: [databases], [users], and [lifeguard]\n"
+            "(or [pgbouncer]). Settings can be overridden with LIFEGUARD_<KEY> variables.\n\n"
+            "Options:\n"
+            "  -v, --verbose      more logging (repeat for more)\n"
+            "  -q, --quiet        only warnings and errors\n"
+            "  -V, --version      print the version and exit\n"
+            "  -h, --help         print this help and exit\n"
+            "      --check        validate FILE.ini and exit\n"
+            "      --config-doc   print the configuration reference (Markdown) and exit\n",
             LIFEGUARD_VERSION);
 }
 
@@ -442,8 +443,7 @@ static void open_listeners(const struct config *cfg)
             die("cannot listen on unix socket %s/.s.PGSQL.%d: %s", cfg->unix_socket_dir,
                 cfg->listen_port, strerror(-fd));
         listeners[n_listeners++] = (struct listener){fd, true, true};
-        log_info("listening on unix socket %s/.s.PGSQL.%d", cfg->unix_socket_dir,
-                 cfg->listen_port);
+        log_info("listening on unix socket %s/.s.PGSQL.%d", cfg->unix_socket_dir, cfg->listen_port);
     }
     if (n_listeners == 0)
         die("nothing to listen on: set listen_addr or unix_socket_dir");
@@ -505,9 +505,12 @@ static void write_pidfile(const char *path)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-            {"verbose", no_argument, NULL, 'v'},    {"quiet", no_argument, NULL, 'q'},
-            {"version", no_argument, NULL, 'V'},    {"help", no_argument, NULL, 'h'},
-            {"check", no_argument, NULL, 'c'},      {"config-doc", no_argument, NULL, 'D'},
+            {"verbose", no_argument, NULL, 'v'},
+            {"quiet", no_argument, NULL, 'q'},
+            {"version", no_argument, NULL, 'V'},
+            {"help", no_argument, NULL, 'h'},
+            {"check", no_argument, NULL, 'c'},
+            {"config-doc", no_argument, NULL, 'D'},
             {NULL, 0, NULL, 0},
     };
     int verbose = 0, quiet = 0, check = 0, c;
@@ -655,13 +658,11 @@ int main(int argc, char **argv)
         uint64_t hct = cfg->health_check_timeout_us ? cfg->health_check_timeout_us : 5000000;
         health_init(hct);
         h.handler_timeout_us = hct + 1000000;
-        const char *addr = cfg->http_listen_addr && *cfg->http_listen_addr
-                                   ? cfg->http_listen_addr
-                                   : "127.0.0.1";
+        const char *addr = cfg->http_listen_addr && *cfg->http_listen_addr ? cfg->http_listen_addr
+                                                                           : "127.0.0.1";
         int rc = http_listen(g_ev, addr, cfg->http_listen_port, &h);
         if (rc < 0)
-            die("cannot listen for HTTP on %s:%d: %s", addr, cfg->http_listen_port,
-                strerror(-rc));
+            die("cannot listen for HTTP on %s:%d: %s", addr, cfg->http_listen_port, strerror(-rc));
         log_info("HTTP (/health, /health/db, /metrics) on %s:%d", addr, cfg->http_listen_port);
     }
     if (cfg->pidfile && *cfg->pidfile)
@@ -674,8 +675,8 @@ int main(int argc, char **argv)
             log_error("event loop: %s", strerror(-rc));
             break;
         }
-        if (draining && (pool_active_count() == 0 ||
-                         (drain_deadline && clock_now_us() >= drain_deadline))) {
+        if (draining &&
+            (pool_active_count() == 0 || (drain_deadline && clock_now_us() >= drain_deadline))) {
             log_info("shutting down: %zu server(s) still in use", pool_active_count());
             stopping = true;
         }

@@ -5,16 +5,16 @@
  */
 #include "net.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <pwd.h>
 #include <unistd.h>
 
 static int listen_one(const struct addrinfo *ai, int backlog)
@@ -89,8 +89,8 @@ int net_listen_unix(const char *dir, int port, int mode, int backlog)
         close(probe);
     }
     unlink(sun.sun_path);
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(sun.sun_path, (mode_t)mode) < 0 ||
-        listen(fd, backlog) < 0) {
+    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+        chmod(sun.sun_path, (mode_t)mode) < 0 || listen(fd, backlog) < 0) {
         int e = -errno;
         close(fd);
         return e;

@@ -20,8 +20,8 @@
 #define PARAMSET_MAX 32 /* parameters per set */
 
 struct paramset {
-    struct htab_node node;    /* first: paramset.c's table (node.hash == hash) */
-    uint64_t hash;            /* FNV-1a over "name=value;" ..., never 0 */
+    struct htab_node node; /* first: paramset.c's table (node.hash == hash) */
+    uint64_t hash;         /* FNV-1a over "name=value;" ..., never 0 */
     uint32_t refs;
     uint32_t n;
     struct pgproto_param p[]; /* n entries, in the order given */

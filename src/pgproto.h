@@ -16,13 +16,13 @@
 #include "base.h"
 #include "buf.h"
 
-#define PGPROTO_V3            196608u   /* 3.0 */
-#define PGPROTO_SSL_REQUEST   80877103u
-#define PGPROTO_GSSENC        80877104u
-#define PGPROTO_CANCEL        80877102u
-#define PGPROTO_MAX_STARTUP   10000u    /* bytes, like PostgreSQL's MAX_STARTUP_PACKET_LENGTH */
-#define PGPROTO_MAX_PARAMS    64
-#define PGPROTO_HEADER        5u        /* type byte + int32 length */
+#define PGPROTO_V3          196608u /* 3.0 */
+#define PGPROTO_SSL_REQUEST 80877103u
+#define PGPROTO_GSSENC      80877104u
+#define PGPROTO_CANCEL      80877102u
+#define PGPROTO_MAX_STARTUP 10000u /* bytes, like PostgreSQL's MAX_STARTUP_PACKET_LENGTH */
+#define PGPROTO_MAX_PARAMS  64
+#define PGPROTO_HEADER      5u /* type byte + int32 length */
 
 /* Authentication request codes (backend 'R'). */
 #define PGPROTO_AUTH_OK            0u
@@ -46,8 +46,8 @@ struct pgproto_param {
 
 struct pgproto_startup {
     enum pgproto_startup_kind kind;
-    uint32_t cancel_pid, cancel_key;   /* PGPROTO_STARTUP_CANCEL */
-    size_t n_params;                   /* PGPROTO_STARTUP_V3 */
+    uint32_t cancel_pid, cancel_key; /* PGPROTO_STARTUP_CANCEL */
+    size_t n_params;                 /* PGPROTO_STARTUP_V3 */
     struct pgproto_param params[PGPROTO_MAX_PARAMS];
 };
 
@@ -109,8 +109,8 @@ int pgproto_datarow_col(const uint8_t *payload, size_t len, int col, const uint8
 
 /* ---- builders: append one complete message to @b; 0 or -ENOSPC/-ENOMEM (nothing
  * appended). Strings are NUL-terminated C strings. ---- */
-int pgproto_put_error(struct buf *b, const char *severity, const char *sqlstate, const char *msg)
-        LG_MUSTCHECK;
+int pgproto_put_error(struct buf *b, const char *severity, const char *sqlstate,
+                      const char *msg) LG_MUSTCHECK;
 int pgproto_put_auth(struct buf *b, uint32_t code, const void *data, size_t len) LG_MUSTCHECK;
 int pgproto_put_param_status(struct buf *b, const char *name, const char *value) LG_MUSTCHECK;
 int pgproto_put_backend_key(struct buf *b, uint32_t pid, uint32_t key) LG_MUSTCHECK;
@@ -119,8 +119,8 @@ int pgproto_put_query(struct buf *b, const char *sql) LG_MUSTCHECK;
 /* StartupMessage v3 with @n name/value pairs. */
 int pgproto_put_startup(struct buf *b, const struct pgproto_param *params, size_t n) LG_MUSTCHECK;
 int pgproto_put_password(struct buf *b, const char *pw) LG_MUSTCHECK;
-int pgproto_put_sasl_initial(struct buf *b, const char *mech, const void *data, size_t len)
-        LG_MUSTCHECK;
+int pgproto_put_sasl_initial(struct buf *b, const char *mech, const void *data,
+                             size_t len) LG_MUSTCHECK;
 int pgproto_put_sasl_response(struct buf *b, const void *data, size_t len) LG_MUSTCHECK;
 int pgproto_put_cancel(struct buf *b, uint32_t pid, uint32_t key) LG_MUSTCHECK;
 int pgproto_put_terminate(struct buf *b) LG_MUSTCHECK;

@@ -36,8 +36,8 @@ static void service(struct pool *p);
 static void set_caps(struct pool *p, const struct db_entry *db, const struct user_entry *ue,
                      const struct config *cfg)
 {
-    p->max_db_connections = db->max_db_connections >= 0 ? db->max_db_connections
-                                                        : cfg->max_db_connections;
+    p->max_db_connections =
+            db->max_db_connections >= 0 ? db->max_db_connections : cfg->max_db_connections;
     p->max_user_connections = ue && ue->max_user_connections >= 0 ? ue->max_user_connections
                                                                   : cfg->max_user_connections;
 }
@@ -61,7 +61,7 @@ static bool under_caps(struct pool *p)
         size_t used = 0;
         struct pool *spare = NULL;
         struct list_node *n;
-        list_for_each(n, &g_pools) {
+        list_for_each (n, &g_pools) {
             struct pool *q = container_of(n, struct pool, node);
             if (strcmp(by_db ? q->client_db : q->client_user,
                        by_db ? p->client_db : p->client_user) != 0)
@@ -74,9 +74,10 @@ static bool under_caps(struct pool *p)
             continue;
         if (!spare)
             return false;
-        server_close(server_from_node(spare->servers[SERVER_IDLE].next), "%s reached: making room "
-                     "for pool \"%s\"", by_db ? "max_db_connections" : "max_user_connections",
-                     p->name);
+        server_close(server_from_node(spare->servers[SERVER_IDLE].next),
+                     "%s reached: making room "
+                     "for pool \"%s\"",
+                     by_db ? "max_db_connections" : "max_user_connections", p->name);
     }
     return true;
 }
@@ -88,10 +89,11 @@ static void wake_siblings(struct pool *p)
     if (p->max_db_connections <= 0 && p->max_user_connections <= 0)
         return;
     struct list_node *n;
-    list_for_each(n, &g_pools) {
+    list_for_each (n, &g_pools) {
         struct pool *q = container_of(n, struct pool, node);
         if (q != p && q->n_waiting &&
-            (strcmp(q->client_db, p->client_db) == 0 || strcmp(q->client_user, p->client_user) == 0))
+            (strcmp(q->client_db, p->client_db) == 0 ||
+             strcmp(q->client_user, p->client_user) == 0))
             pool_schedule_service(q);
     }
 }
@@ -106,13 +108,13 @@ void pool_set_config(const struct config *cfg)
 {
     g_cfg = cfg;
     struct list_node *n;
-    list_for_each(n, &g_pools) {
+    list_for_each (n, &g_pools) {
         struct pool *p = container_of(n, struct pool, node);
         const struct db_entry *db = cfg_find_db(cfg, p->client_db);
         if (!db)
             continue; /* the entry is gone: the pool keeps serving whoever is connected */
         const struct user_entry *ue = cfg_find_user(cfg, p->client_user);
-        p->pool_size = db->pool_size >= 0                 ? db->pool_size
+        p->pool_size = db->pool_size >= 0           ? db->pool_size
                        : (ue && ue->pool_size >= 0) ? ue->pool_size
                                                     : cfg->default_pool_size;
         p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : cfg->max_overflow;
@@ -160,7 +162,7 @@ void pool_module_fini(void)
 {
     pool_cancel_close_all();
     struct list_node *n, *t;
-    list_for_each_safe(n, t, &g_pools) {
+    list_for_each_safe (n, t, &g_pools) {
         struct pool *p = container_of(n, struct pool, node);
         for (int st = 0; st < SERVER_NSTATES; st++) {
             if (st == SERVER_CLOSING)
@@ -187,7 +189,7 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
                       struct lg_err *err)
 {
     struct list_node *n;
-    list_for_each(n, &g_pools) {
+    list_for_each (n, &g_pools) {
         struct pool *p = container_of(n, struct pool, node);
         if (strcmp(p->client_db, client_db) == 0 && strcmp(p->client_user, client_user) == 0)
             return p;
@@ -201,7 +203,7 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
         list_init(&p->servers[i]);
     evloop_timer_init(&p->retry_timer, retry_cb, p);
     const struct user_entry *ue = cfg_find_user(g_cfg, client_user);
-    p->pool_size = db->pool_size >= 0 ? db->pool_size
+    p->pool_size = db->pool_size >= 0           ? db->pool_size
                    : (ue && ue->pool_size >= 0) ? ue->pool_size
                                                 : g_cfg->default_pool_size;
     p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : g_cfg->max_overflow;
@@ -401,8 +403,8 @@ static void connect_failed(struct pool *p, const struct lg_err *err)
     p->last_connect_err = *err;
     p->have_connect_err = true;
     uint64_t base = g_cfg->server_login_retry_base_us;
-    p->backoff_us = p->backoff_us ? LG_MIN(p->backoff_us * 2, g_cfg->server_login_retry_max_us)
-                                  : base;
+    p->backoff_us =
+            p->backoff_us ? LG_MIN(p->backoff_us * 2, g_cfg->server_login_retry_max_us) : base;
     p->next_connect_us = clock_now_us() + jitter(p->backoff_us);
     log_warn("pool \"%s\": server connection failed (%s); retrying in about %.1fs", p->name,
              err->msg, (double)p->backoff_us / 1e6);
@@ -419,7 +421,8 @@ bool pool_open_server(struct pool *p)
              * fixed pace (no backoff growth), logged once until a connect succeeds. */
             if (!p->local_shortage)
                 log_warn("pool \"%s\": cannot open a server connection: %s; retrying every "
-                         "%.1fs", p->name, err.msg, LOCAL_SHORTAGE_RETRY_US / 1e6);
+                         "%.1fs",
+                         p->name, err.msg, LOCAL_SHORTAGE_RETRY_US / 1e6);
             p->local_shortage = true;
             p->last_connect_err = err;
             p->have_connect_err = true;
@@ -431,7 +434,6 @@ bool pool_open_server(struct pool *p)
     }
     return true;
 }
-
 
 static void service(struct pool *p)
 {
@@ -661,7 +663,6 @@ void pool_release(struct server *s, struct stream *client)
     }
     pool_run_reset(s);
 }
-
 
 void pool_release_unlinked(struct server *s)
 {

@@ -54,12 +54,12 @@ struct pool_waiter_ops {
 struct pool_waiter {
     struct list_node node;
     struct pool *pool;
-    struct evloop_timer timer;           /* pool_timeout deadline */
+    struct evloop_timer timer; /* pool_timeout deadline */
     uint64_t enqueued_us;
-    const struct pgproto_param *want;    /* parameters to SET on the server first */
-    uint64_t want_hash;                  /* hash of want[] (0: unknown, always compare) */
-    const struct pool_waiter_ops *ops;   /* shared by every waiter of a kind */
-    void *handoff;                       /* pool.c: set while parameters are being applied */
+    const struct pgproto_param *want;  /* parameters to SET on the server first */
+    uint64_t want_hash;                /* hash of want[] (0: unknown, always compare) */
+    const struct pool_waiter_ops *ops; /* shared by every waiter of a kind */
+    void *handoff;                     /* pool.c: set while parameters are being applied */
     uint32_t n_want;
     bool queued;
 };

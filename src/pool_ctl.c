@@ -22,7 +22,7 @@ int pool_pause(const char *db, bool pause)
 {
     int n = 0;
     struct list_node *it;
-    list_for_each(it, pool_all()) {
+    list_for_each (it, pool_all()) {
         struct pool *p = container_of(it, struct pool, node);
         if (!matches(p, db))
             continue;
@@ -40,13 +40,13 @@ int pool_reconnect(const char *db)
     int n = 0;
     uint64_t now = clock_now_us();
     struct list_node *it;
-    list_for_each(it, pool_all()) {
+    list_for_each (it, pool_all()) {
         struct pool *p = container_of(it, struct pool, node);
         if (!matches(p, db))
             continue;
         p->reconnect_before_us = now + 1; /* servers connected up to now */
         struct list_node *m, *t;
-        list_for_each_safe(m, t, &p->servers[SERVER_IDLE]) {
+        list_for_each_safe (m, t, &p->servers[SERVER_IDLE]) {
             server_close(server_from_node(m), "RECONNECT");
         }
         pool_schedule_service(p);
@@ -60,7 +60,7 @@ int pool_kill(const char *db)
 {
     int n = 0;
     struct list_node *it;
-    list_for_each(it, pool_all()) {
+    list_for_each (it, pool_all()) {
         struct pool *p = container_of(it, struct pool, node);
         if (!matches(p, db))
             continue;

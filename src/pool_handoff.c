@@ -23,7 +23,7 @@
 struct handoff {
     struct pool_waiter *w; /* NULL if the waiter left meanwhile */
     struct server *s;
-    uint64_t sync_hash;    /* mark the server synced with this on success (0: don't) */
+    uint64_t sync_hash; /* mark the server synced with this on success (0: don't) */
 };
 
 /* Append a string literal for @v (E'' form if it has a backslash). */
@@ -50,8 +50,7 @@ static bool append_literal(char *sql, size_t cap, size_t *len, const char *v)
  * startup packet's is parsed (a list for search_path), unlike SET ... TO 'a,b'. */
 static bool append_set(char *sql, size_t cap, size_t *len, const char *name, const char *value)
 {
-    int n = snprintf(sql + *len, cap - *len, "%spg_catalog.set_config(",
-                     *len ? ", " : "SELECT ");
+    int n = snprintf(sql + *len, cap - *len, "%spg_catalog.set_config(", *len ? ", " : "SELECT ");
     if (n < 0 || (size_t)n >= cap - *len)
         return false;
     *len += (size_t)n;

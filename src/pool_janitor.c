@@ -96,7 +96,7 @@ static void stats_tick(uint64_t now)
     uint64_t took = now - last_us;
     last_us = now;
     struct list_node *n;
-    list_for_each(n, pool_all()) {
+    list_for_each (n, pool_all()) {
         struct pool *p = container_of(n, struct pool, node);
         stats_averages_compute(&p->prev, &p->c, took, &p->avg);
         p->prev = p->c;
@@ -105,8 +105,7 @@ static void stats_tick(uint64_t now)
                      "out %llu B/s, xact %llu us, query %llu us, wait %llu us",
                      p->name, (unsigned long long)p->avg.xact_count,
                      (unsigned long long)p->avg.query_count, (unsigned long long)p->avg.bytes_in,
-                     (unsigned long long)p->avg.bytes_out,
-                     (unsigned long long)p->avg.xact_time_us,
+                     (unsigned long long)p->avg.bytes_out, (unsigned long long)p->avg.xact_time_us,
                      (unsigned long long)p->avg.query_time_us,
                      (unsigned long long)p->avg.wait_time_us);
     }

@@ -150,7 +150,7 @@ size_t pool_active_count(void)
 {
     size_t n = 0;
     struct list_node *m;
-    list_for_each(m, pool_all()) {
+    list_for_each (m, pool_all()) {
         n += pool_nservers(container_of(m, struct pool, node), SERVER_ACTIVE);
     }
     return n;

@@ -49,8 +49,7 @@ void pool_on_ready_for_query(struct server *s)
     }
     if (!w || p->pool_mode == POOL_MODE_SESSION)
         return;
-    if (p->pool_mode == POOL_MODE_STATEMENT && server_tx_status(s) != 'I' &&
-        link_at_boundary(s)) {
+    if (p->pool_mode == POOL_MODE_STATEMENT && server_tx_status(s) != 'I' && link_at_boundary(s)) {
         /* Statement mode: a transaction block would pin the server; refuse it. */
         struct lg_err e;
         memcpy(e.sqlstate, "0A000", 6);
@@ -107,4 +106,3 @@ void pool_on_param(struct server *s, const char *name, const char *value)
     if (w && w->ops->on_param)
         w->ops->on_param(w, name, value);
 }
-

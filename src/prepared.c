@@ -22,11 +22,11 @@ struct owed {
 };
 
 struct ps_server {
-    uint64_t *ids;     /* prepared instance ids */
-    uint64_t *used;    /* last-use stamp per id, for LRU */
+    uint64_t *ids;  /* prepared instance ids */
+    uint64_t *used; /* last-use stamp per id, for LRU */
     size_t n, max;
     uint64_t clock;
-    struct owed *q;    /* ring of owed responses */
+    struct owed *q; /* ring of owed responses */
     size_t q_head, q_len, q_cap;
 };
 

@@ -16,8 +16,8 @@
 
 #include "base.h"
 
-#define PS_NAME_MAX   64   /* bytes of a server-side name "lg_<hex id>" incl. NUL */
-#define PS_QUEUE_MAX  4096 /* responses one server may owe lifeguard's bookkeeping */
+#define PS_NAME_MAX  64   /* bytes of a server-side name "lg_<hex id>" incl. NUL */
+#define PS_QUEUE_MAX 4096 /* responses one server may owe lifeguard's bookkeeping */
 
 /* One client statement: its Parse body after the name (query, parameter types). */
 struct ps_entry {

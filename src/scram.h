@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define SCRAM_KEY_LEN      32
-#define SCRAM_NONCE_RAW    18  /* random bytes the caller supplies per exchange */
+#define SCRAM_NONCE_RAW    18 /* random bytes the caller supplies per exchange */
 #define SCRAM_MAX_SALT     64
 #define SCRAM_MAX_MSG      1024 /* bound on every SCRAM message we build or accept */
 #define SCRAM_DEFAULT_ITER 4096
@@ -40,14 +40,18 @@ int scram_secret_from_password(const char *password, const uint8_t *salt, size_t
                                int iterations, struct scram_secret *out);
 
 /* ---- server role: lifeguard verifies a client ---- */
-enum scram_server_state { SCRAM_SERVER_INIT, SCRAM_SERVER_FIRST_SENT, SCRAM_SERVER_DONE,
-                          SCRAM_SERVER_FAILED };
+enum scram_server_state {
+    SCRAM_SERVER_INIT,
+    SCRAM_SERVER_FIRST_SENT,
+    SCRAM_SERVER_DONE,
+    SCRAM_SERVER_FAILED
+};
 
 struct scram_server {
     enum scram_server_state state;
     struct scram_secret secret;
-    char nonce[128];                 /* server nonce until the first step, then client nonce +
-                                        server nonce; NUL-terminated */
+    char nonce[128]; /* server nonce until the first step, then client nonce +
+                        server nonce; NUL-terminated */
     char client_first_bare[SCRAM_MAX_MSG];
     char server_first[SCRAM_MAX_MSG];
     char gs2_header[64];
@@ -76,15 +80,20 @@ int scram_server_first(struct scram_server *s, const char *msg, size_t len, char
 int scram_server_final(struct scram_server *s, const char *msg, size_t len, char *out, size_t cap);
 
 /* ---- client role: lifeguard logs in to PostgreSQL ---- */
-enum scram_client_state { SCRAM_CLIENT_INIT, SCRAM_CLIENT_FIRST_SENT, SCRAM_CLIENT_FINAL_SENT,
-                          SCRAM_CLIENT_DONE, SCRAM_CLIENT_FAILED };
+enum scram_client_state {
+    SCRAM_CLIENT_INIT,
+    SCRAM_CLIENT_FIRST_SENT,
+    SCRAM_CLIENT_FINAL_SENT,
+    SCRAM_CLIENT_DONE,
+    SCRAM_CLIENT_FAILED
+};
 
 struct scram_client {
     enum scram_client_state state;
-    char password[256];             /* plaintext, or "" in pass-through mode */
-    bool passthrough;               /* use client_key + secret instead of password */
+    char password[256]; /* plaintext, or "" in pass-through mode */
+    bool passthrough;   /* use client_key + secret instead of password */
     uint8_t client_key[SCRAM_KEY_LEN];
-    struct scram_secret secret;     /* pass-through: the secret whose salt/iter must match */
+    struct scram_secret secret; /* pass-through: the secret whose salt/iter must match */
     char client_nonce[64];
     char client_first_bare[SCRAM_MAX_MSG];
     char server_first[SCRAM_MAX_MSG];

@@ -9,8 +9,8 @@
 #include "server.h"
 
 #include <errno.h>
-#include <strings.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -29,9 +29,8 @@
 #include "stream.h"
 #include "tls.h"
 
-
-static struct tls_ctx *g_tls;    /* NULL: server_tls_sslmode = disable */
-static int g_tls_mode;           /* SERVER_TLS_* */
+static struct tls_ctx *g_tls; /* NULL: server_tls_sslmode = disable */
+static int g_tls_mode;        /* SERVER_TLS_* */
 
 void server_set_tls(struct tls_ctx *ctx, int mode)
 {
@@ -108,9 +107,10 @@ static int on_raw(struct stream *st, const uint8_t *p, size_t n)
         stream_flush(st);
         return 1;
     }
-    server_fail_login(s, "08006", p[0] == 'N' ? "the server does not accept TLS and "
-                                         "server_tls_sslmode requires it"
-                                       : "unexpected answer to SSLRequest");
+    server_fail_login(s, "08006",
+                      p[0] == 'N' ? "the server does not accept TLS and "
+                                    "server_tls_sslmode requires it"
+                                  : "unexpected answer to SSLRequest");
     return -1;
 }
 
@@ -263,7 +263,7 @@ struct ps_server *server_ps(struct server *s)
             stream_observe(&s->st, '1');
             stream_observe(&s->st, '3');
             stream_observe(&s->st, 'E');
-        stream_observe(&s->st, 'N');
+            stream_observe(&s->st, 'N');
             stream_observe(&s->st, 'Z');
         }
     }
@@ -416,8 +416,8 @@ static void on_close(struct stream *st, int err)
         server_close(s, "%s", strerror(-err));
 }
 
-struct server *server_connect(struct pool *pool, const struct server_target *t,
-                              struct evloop *ev, const struct config *cfg, struct lg_err *err)
+struct server *server_connect(struct pool *pool, const struct server_target *t, struct evloop *ev,
+                              const struct config *cfg, struct lg_err *err)
 {
     struct server *s = lg_calloc(1, sizeof(*s));
     if (!s) {
@@ -616,7 +616,15 @@ static int on_exec_message(struct server *s, uint8_t type, const uint8_t *p, uin
         fn(s->exec_arg, s, s->exec_has_err ? &s->exec_err : NULL, s->exec_value, false);
         return STREAM_CONSUMED;
     }
-    case 'T': case 'C': case '1': case '2': case '3': case 'n': case 'I': case 's': case 'N':
+    case 'T':
+    case 'C':
+    case '1':
+    case '2':
+    case '3':
+    case 'n':
+    case 'I':
+    case 's':
+    case 'N':
     case 't':
         return STREAM_CONSUMED;
     default:

@@ -31,11 +31,11 @@ enum server_state {
 
 /* Where and as whom to log in. Owned by the pool; must outlive its servers. */
 struct server_target {
-    char *host;       /* IP, host name, or Unix socket directory ("/...") */
+    char *host; /* IP, host name, or Unix socket directory ("/...") */
     int port;
     char *dbname;
     char *user;
-    char *password;   /* plaintext, "md5..." or "SCRAM-SHA-256$...", or NULL */
+    char *password;         /* plaintext, "md5..." or "SCRAM-SHA-256$...", or NULL */
     uint8_t client_key[32]; /* SCRAM pass-through key, valid if have_client_key */
     bool have_client_key;
     char *application_name; /* NULL: not sent */
@@ -55,8 +55,8 @@ void server_set_tls(struct tls_ctx *ctx, int mode);
 /* Open a connection and start logging in. The server is on its pool's CONNECTING list;
  * the pool hears the outcome through pool_on_server_login() or pool_on_server_closed().
  * NULL with @err filled if it could not even start (socket error, out of memory). */
-struct server *server_connect(struct pool *pool, const struct server_target *t,
-                              struct evloop *ev, const struct config *cfg, struct lg_err *err);
+struct server *server_connect(struct pool *pool, const struct server_target *t, struct evloop *ev,
+                              const struct config *cfg, struct lg_err *err);
 
 /* Log why (once), close the socket, tell the pool, free at the end of the turn.
  * Idempotent. */
@@ -69,9 +69,9 @@ void server_close(struct server *s, const char *fmt, ...) LG_PRINTF(2, 3);
 typedef void server_exec_fn(void *arg, struct server *s, const struct pgproto_error *err,
                             const char *value, bool closed);
 
-/* Run @sql on an ACTIVE, unlinked server at ReadyForQuery (any transaction status): simple protocol if @n_params is 0,
- * else extended with text parameters. @fn runs once at ReadyForQuery, or on failure
- * (timeout after server_connect_timeout, EOF). 0, or -EBUSY/-ENOSPC (not started). */
+/* Run @sql on an ACTIVE, unlinked server at ReadyForQuery (any transaction status): simple protocol
+ * if @n_params is 0, else extended with text parameters. @fn runs once at ReadyForQuery, or on
+ * failure (timeout after server_connect_timeout, EOF). 0, or -EBUSY/-ENOSPC (not started). */
 int server_exec(struct server *s, const char *sql, const char *const *params, size_t n_params,
                 server_exec_fn *fn, void *arg) LG_MUSTCHECK;
 

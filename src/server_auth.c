@@ -48,15 +48,17 @@ int server_login_auth(struct server *s, const uint8_t *p, uint32_t len)
         return STREAM_CONSUMED;
     case PGPROTO_AUTH_CLEARTEXT:
         if (!pw || pw_is_scram || pw_is_md5) {
-            server_fail_login(s, "28P01", "server asks for a cleartext password, and lifeguard has none "
-                                   "for this user");
+            server_fail_login(s, "28P01",
+                              "server asks for a cleartext password, and lifeguard has none "
+                              "for this user");
             return -1;
         }
         return send_or_fail(s, pgproto_put_password(&s->st.out, pw));
     case PGPROTO_AUTH_MD5: {
         if (dlen != 4 || !pw || pw_is_scram) {
-            server_fail_login(s, "28P01", "server asks for md5 authentication, and lifeguard has no "
-                                   "password or md5 secret for this user");
+            server_fail_login(s, "28P01",
+                              "server asks for md5 authentication, and lifeguard has no "
+                              "password or md5 secret for this user");
             return -1;
         }
         char secret[MD5_PASSWD_LEN + 1], resp[MD5_PASSWD_LEN + 1];
@@ -105,11 +107,12 @@ int server_login_auth(struct server *s, const uint8_t *p, uint32_t len)
             scram_client_init_passthrough(s->scram, s->target->client_key, &sec, rnd);
         } else {
             server_fail_login(s, "28P01",
-                       pw_is_scram ? "server asks for SCRAM and lifeguard holds only a SCRAM "
-                                     "secret: the client must log in with SCRAM first "
-                                     "(pass-through)"
-                                   : "server asks for SCRAM, and lifeguard has no password for "
-                                     "this user");
+                              pw_is_scram
+                                      ? "server asks for SCRAM and lifeguard holds only a SCRAM "
+                                        "secret: the client must log in with SCRAM first "
+                                        "(pass-through)"
+                                      : "server asks for SCRAM, and lifeguard has no password for "
+                                        "this user");
             return -1;
         }
         int n = scram_client_first(s->scram, tmp, sizeof(tmp));
@@ -117,8 +120,8 @@ int server_login_auth(struct server *s, const uint8_t *p, uint32_t len)
             server_close(s, "SCRAM: cannot build first message");
             return -1;
         }
-        return send_or_fail(s, pgproto_put_sasl_initial(&s->st.out, "SCRAM-SHA-256", tmp,
-                                                        (size_t)n));
+        return send_or_fail(s,
+                            pgproto_put_sasl_initial(&s->st.out, "SCRAM-SHA-256", tmp, (size_t)n));
     }
     case PGPROTO_AUTH_SASL_CONTINUE: {
         if (!s->scram) {
@@ -127,9 +130,10 @@ int server_login_auth(struct server *s, const uint8_t *p, uint32_t len)
         }
         int n = scram_client_final(s->scram, (const char *)data, dlen, tmp, sizeof(tmp));
         if (n < 0) {
-            server_fail_login(s, "28P01", n == -EACCES ? "SCRAM pass-through: the server's salt or "
-                                                  "iterations differ from the stored secret"
-                                                : "malformed SCRAM message from server");
+            server_fail_login(s, "28P01",
+                              n == -EACCES ? "SCRAM pass-through: the server's salt or "
+                                             "iterations differ from the stored secret"
+                                           : "malformed SCRAM message from server");
             return -1;
         }
         return send_or_fail(s, pgproto_put_sasl_response(&s->st.out, tmp, (size_t)n));
@@ -142,7 +146,8 @@ int server_login_auth(struct server *s, const uint8_t *p, uint32_t len)
             s->scram = NULL;
         }
         if (rc < 0) {
-            server_fail_login(s, "28P01", "server's SCRAM signature is wrong: not the server we trust");
+            server_fail_login(s, "28P01",
+                              "server's SCRAM signature is wrong: not the server we trust");
             return -1;
         }
         return STREAM_CONSUMED;

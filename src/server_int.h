@@ -19,7 +19,7 @@
 #define MAX_PARAMS 64
 
 struct server {
-    struct list_node node;        /* on pool list of its state */
+    struct list_node node; /* on pool list of its state */
     struct pool *pool;
     const struct server_target *target;
     struct stream st;
@@ -27,12 +27,12 @@ struct server {
     enum server_state state;
     uint64_t id;
     uint64_t connected_at_us;
-    struct evloop_timer timer;    /* login or statement deadline */
-    uint64_t op_timeout_us;       /* server_connect_timeout */
+    struct evloop_timer timer; /* login or statement deadline */
+    uint64_t op_timeout_us;    /* server_connect_timeout */
     uint32_t be_pid, be_key;
-    char tx_status;               /* last ReadyForQuery status */
+    char tx_status; /* last ReadyForQuery status */
     bool logged_in;
-    struct scram_client *scram;   /* during SCRAM login only */
+    struct scram_client *scram; /* during SCRAM login only */
     struct {
         char *name, *value;
     } params[MAX_PARAMS];
@@ -43,16 +43,16 @@ struct server {
     bool exec_has_err, exec_has_row;
     struct pgproto_error exec_err;
     char *exec_value;
-    void *holder;                 /* pool.c: the waiter this server is linked for */
-    struct ps_server *ps;         /* prepared statements held here (transaction mode) */
-    size_t max_prepared;          /* max_prepared_statements */
-    uint64_t idle_since_us;       /* when it last became IDLE */
-    char last_err[6];             /* SQLSTATE of the last ErrorResponse relayed */
-    bool awaiting_ssl;            /* SSLRequest sent, waiting for 'S' or 'N' */
-    uint64_t param_gen;           /* bumped whenever a reported parameter changes */
-    uint64_t synced_hash;         /* want-list hash last found equal to our parameters */
-    uint64_t synced_gen;          /* param_gen at that moment */
-    bool tls;                     /* the connection uses TLS */
+    void *holder;           /* pool.c: the waiter this server is linked for */
+    struct ps_server *ps;   /* prepared statements held here (transaction mode) */
+    size_t max_prepared;    /* max_prepared_statements */
+    uint64_t idle_since_us; /* when it last became IDLE */
+    char last_err[6];       /* SQLSTATE of the last ErrorResponse relayed */
+    bool awaiting_ssl;      /* SSLRequest sent, waiting for 'S' or 'N' */
+    uint64_t param_gen;     /* bumped whenever a reported parameter changes */
+    uint64_t synced_hash;   /* want-list hash last found equal to our parameters */
+    uint64_t synced_gen;    /* param_gen at that moment */
+    bool tls;               /* the connection uses TLS */
 };
 
 /* server.c: the login failed for a reason PostgreSQL gave or lifeguard found (@sqlstate). */

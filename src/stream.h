@@ -92,31 +92,31 @@ struct stream {
                                      outstanding (0: none); the owner clears it (pool.c:
                                      query time from request to ReadyForQuery) */
     int fd;
-    int err;                   /* remembered write error, reported on next run */
-    uint32_t msg_left;         /* bytes of a passing message not yet examined */
-    uint32_t max_msg;          /* max_packet_size: larger messages are refused (0: none) */
+    int err;           /* remembered write error, reported on next run */
+    uint32_t msg_left; /* bytes of a passing message not yet examined */
+    uint32_t max_msg;  /* max_packet_size: larger messages are refused (0: none) */
     /* Per message type ('0'..'\x7f'; no protocol type lies outside), STREAM_T_* flags:
      * what the owner intercepts, counts, observes, treats as neutral, accepts. */
     uint8_t tflags[STREAM_NTYPES];
-    bool raw;                  /* startup phase: frames have no type byte */
-    bool can_read, can_write;  /* edge-triggered readiness latches */
-    bool hup;                  /* the peer hung up or errored: read until EOF */
+    bool raw;                 /* startup phase: frames have no type byte */
+    bool can_read, can_write; /* edge-triggered readiness latches */
+    bool hup;                 /* the peer hung up or errored: read until EOF */
     bool closed;
-    bool paused;               /* owner asked to stop examining (STREAM_PAUSE) */
+    bool paused; /* owner asked to stop examining (STREAM_PAUSE) */
     bool kick_queued;
-    bool keep_buffers;         /* keep empty buffers' storage while linked (servers: few
-                                  and busy; released when unlinked) */
-    bool running;              /* inside run(): a kick of it (or of its peer) is absorbed */
-    bool rerun;                /* a kick was absorbed: run one more round */
-    bool want_drained;         /* call ops->on_drained once examined input is all sent */
-    bool hold_unlinked;        /* without a peer, hold input for on_hold, whatever its size */
-    bool want_out_space;       /* call ops->on_out_space once s->out is empty */
-    bool tls_handshaking;      /* handshake not finished: no application data yet */
-    bool head_done;            /* on_head already ran for the message at the cursor */
-    bool replaced;             /* on_head rewrote the current message's start */
+    bool keep_buffers;    /* keep empty buffers' storage while linked (servers: few
+                             and busy; released when unlinked) */
+    bool running;         /* inside run(): a kick of it (or of its peer) is absorbed */
+    bool rerun;           /* a kick was absorbed: run one more round */
+    bool want_drained;    /* call ops->on_drained once examined input is all sent */
+    bool hold_unlinked;   /* without a peer, hold input for on_hold, whatever its size */
+    bool want_out_space;  /* call ops->on_out_space once s->out is empty */
+    bool tls_handshaking; /* handshake not finished: no application data yet */
+    bool head_done;       /* on_head already ran for the message at the cursor */
+    bool replaced;        /* on_head rewrote the current message's start */
     bool check_types;
-    bool pending_work;         /* a message other than counted/neutral came after the last
-                                  counted one (e.g. Parse/Bind without Sync yet) */
+    bool pending_work; /* a message other than counted/neutral came after the last
+                          counted one (e.g. Parse/Bind without Sync yet) */
 };
 
 /* Set up @s over connected non-blocking @fd and register it with @ev. 0 or -errno; on
@@ -160,8 +160,8 @@ void stream_want_drained(struct stream *s);
  * SSLRequest is refused: they were not protected). 0, -EPROTO (bytes waiting), -ENOMEM. */
 int stream_start_tls(struct stream *s, struct tls_ctx *ctx) LG_MUSTCHECK;
 /* The same as the TLS client (towards PostgreSQL); @verify_host may be NULL. */
-int stream_start_tls_client(struct stream *s, struct tls_ctx *ctx, const char *verify_host)
-        LG_MUSTCHECK;
+int stream_start_tls_client(struct stream *s, struct tls_ctx *ctx,
+                            const char *verify_host) LG_MUSTCHECK;
 /* Ask for ops->on_out_space once everything in s->out has been written. */
 void stream_want_out_space(struct stream *s);
 /* Resume examining after STREAM_PAUSE or after a mode change; runs at end of turn. */

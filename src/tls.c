@@ -220,8 +220,7 @@ fail:;
     return NULL;
 }
 
-int tls_ctx_require_client_cert(struct tls_ctx *c, const char *ca_file, char *err,
-                                size_t errlen)
+int tls_ctx_require_client_cert(struct tls_ctx *c, const char *ca_file, char *err, size_t errlen)
 {
     STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca_file);
     if (SSL_CTX_load_verify_locations(c->ctx, ca_file, NULL) != 1 || !names) {

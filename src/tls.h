@@ -49,8 +49,7 @@ struct tls_ctx *tls_ctx_new(const char *cert_file, const char *key_file, const s
 int tls_opts_check(const struct tls_opts *o, char *err, size_t errlen);
 /* Require client certificates chaining to @ca_file on connections of @ctx. 0 or -EINVAL
  * (reason in @err). */
-int tls_ctx_require_client_cert(struct tls_ctx *ctx, const char *ca_file, char *err,
-                                size_t errlen);
+int tls_ctx_require_client_cert(struct tls_ctx *ctx, const char *ca_file, char *err, size_t errlen);
 /* The verified client certificate's common name into @cn. 0, or -ENOENT if there is no
  * verified certificate. */
 int tls_peer_cn(const struct tls_conn *t, char *cn, size_t len);

@@ -107,10 +107,10 @@ static void allocation_failure_returns_null(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(equal_strings_share_one_copy),
-        cmocka_unit_test(length_not_nul_delimits),
-        cmocka_unit_test(grows_and_finds_everything),
-        cmocka_unit_test(allocation_failure_returns_null),
+            cmocka_unit_test(equal_strings_share_one_copy),
+            cmocka_unit_test(length_not_nul_delimits),
+            cmocka_unit_test(grows_and_finds_everything),
+            cmocka_unit_test(allocation_failure_returns_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

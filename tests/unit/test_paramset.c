@@ -120,10 +120,10 @@ static void allocation_failures_leak_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(equal_content_is_one_set),
-        cmocka_unit_test(empty_set_and_lookup),
-        cmocka_unit_test(many_sets_grow_the_table),
-        cmocka_unit_test(allocation_failures_leak_nothing),
+            cmocka_unit_test(equal_content_is_one_set),
+            cmocka_unit_test(empty_set_and_lookup),
+            cmocka_unit_test(many_sets_grow_the_table),
+            cmocka_unit_test(allocation_failures_leak_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

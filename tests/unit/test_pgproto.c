@@ -426,7 +426,7 @@ static void test_startup_get(void **state)
     startup_packet(&p, PGPROTO_V3, BODY("user\0alice\0database\0\0\0"));
     assert_int_equal(pgproto_parse_startup(p.d, p.n, &s), (int)p.n);
     assert_string_equal(pgproto_startup_get(&s, "user"), "alice");
-    assert_string_equal(pgproto_startup_get(&s, "database"), "");  /* present but empty */
+    assert_string_equal(pgproto_startup_get(&s, "database"), ""); /* present but empty */
     assert_null(pgproto_startup_get(&s, "options"));
     assert_null(pgproto_startup_get(&s, "USER"));
     assert_null(pgproto_startup_get(&s, "use"));
