@@ -360,6 +360,33 @@ static void drop_at_scan(struct buf *b, size_t n)
     b->end -= n;
 }
 
+/* While relaying: the length of the run of complete messages at @p that need nothing but
+ * passing on (not intercepted, counted or observed; valid; within max_msg), which is
+ * most of a result set. Anything else is left to examine()'s full path. */
+static size_t skip_plain(struct stream *s, const uint8_t *p, size_t avail)
+{
+    size_t done = 0;
+    bool work = false;
+    while (avail - done >= PGPROTO_HEADER) {
+        const uint8_t *m = p + done;
+        unsigned tf = type_flags(s, m[0]);
+        if (tf & (STREAM_T_INTERCEPT | STREAM_T_COUNT | STREAM_T_OBSERVE))
+            break;
+        if (s->check_types && !(tf & STREAM_T_VALID))
+            break;
+        uint32_t len = pgproto_get_u32(m + 1);
+        size_t total = (size_t)len + 1;
+        if (len < 4 || len > 0x7fffffffu || total > avail - done ||
+            (s->max_msg && total > s->max_msg))
+            break;
+        work |= !(tf & STREAM_T_NEUTRAL); /* note_work() for each, at once */
+        done += total;
+    }
+    if (work)
+        s->pending_work = true;
+    return done;
+}
+
 /* Examine unexamined input. Returns false if the stream was closed by its owner. */
 static bool examine(struct stream *s)
 {
@@ -392,6 +419,13 @@ static bool examine(struct stream *s)
                 break;
             drop_at_scan(b, (size_t)rc);
             continue;
+        }
+        if (s->peer && !s->head_done) {
+            size_t hop = skip_plain(s, p, avail);
+            if (hop) {
+                b->scan += hop;
+                continue;
+            }
         }
         uint8_t type;
         uint32_t len;
