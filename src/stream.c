@@ -155,11 +155,6 @@ void stream_intercept(struct stream *s, uint8_t type, bool on)
     set_type_flag(s, type, STREAM_T_INTERCEPT, on);
 }
 
-static bool intercepted(const struct stream *s, uint8_t type)
-{
-    return type_flags(s, type) & STREAM_T_INTERCEPT;
-}
-
 static void note_work(struct stream *s, uint8_t type, bool counted)
 {
     if (counted)
@@ -465,7 +460,7 @@ static bool examine(struct stream *s)
             }
             continue;
         }
-        bool whole = !s->peer || intercepted(s, type);
+        bool whole = !s->peer || (tf & STREAM_T_INTERCEPT);
         if (counted && !s->counted_since_us)
             s->counted_since_us = clock_now_us();
         if (!whole) {

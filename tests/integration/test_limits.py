@@ -52,6 +52,24 @@ def select_one(conn, value=1):
         assert cur.fetchone() == (value,)
 
 
+def query_in_background(lg, value):
+    """Connect and SELECT @value in a thread; the dict gets "done" (monotonic time of the
+    answer) or "error" (for the main thread to report)."""
+    result = {}
+
+    def client():
+        try:
+            with closing(lg.conn(connect_timeout=int(30 * harness.SLOW))) as c:
+                select_one(c, value)
+            result["done"] = time.monotonic()
+        except Exception as e:  # reported by the main thread
+            result["error"] = repr(e)
+
+    t = threading.Thread(target=client, daemon=True)
+    t.start()
+    return t, result
+
+
 @pytest.mark.lifeguard_only  # the log line and the pause are lifeguard's
 @pytest.mark.lg_config(main={"default_pool_size": "20", "max_client_conn": "500",
                              "client_login_timeout": "120"})
@@ -84,18 +102,7 @@ def test_descriptor_exhaustion_pauses_accepts_without_spinning(lg):
         assert "Too many open files" in lg.log_text()[log_start:]
 
         # A real client now waits in the backlog; it must not be refused.
-        waiting = {}
-
-        def connect_late():
-            try:
-                with closing(lg.conn(connect_timeout=int(30 * harness.SLOW))) as c:
-                    select_one(c, 42)
-                waiting["ok"] = time.monotonic()
-            except Exception as e:  # reported by the main thread
-                waiting["error"] = repr(e)
-
-        late = threading.Thread(target=connect_late, daemon=True)
-        late.start()
+        late, waiting = query_in_background(lg, 42)
 
         # (2) No busy loop: a listener that stays readable must not be polled in a tight loop.
         cpu0 = cpu_seconds(pid)
@@ -123,7 +130,7 @@ def test_descriptor_exhaustion_pauses_accepts_without_spinning(lg):
         for s in extra:
             s.close()
         late.join(timeout=20 * harness.SLOW)
-        assert "ok" in waiting, f"the client waiting in the backlog never got in: {waiting}"
+        assert "done" in waiting, f"the client waiting in the backlog never got in: {waiting}"
         for i in range(5):
             assert lg.sql("SELECT %s", (i,)) == [(i,)]
         for i, c in enumerate(keep):
@@ -194,18 +201,7 @@ def test_server_connect_out_of_descriptors_retries_without_backoff(lg):
         log_start = len(lg.log_text())
         # One descriptor left: enough to accept the client, none for its server.
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (max(fd_numbers(pid)) + 2, hard))
-        result = {}
-
-        def client():
-            try:
-                with closing(lg.conn(connect_timeout=int(30 * harness.SLOW))) as c:
-                    select_one(c, 7)
-                result["done"] = time.monotonic()
-            except Exception as e:  # reported by the main thread
-                result["error"] = repr(e)
-
-        t = threading.Thread(target=client, daemon=True)
-        t.start()
+        t, result = query_in_background(lg, 7)
         harness.wait_until(lambda: "cannot open a server connection" in lg.log_text()[log_start:],
                            10, msg="the failed server connect was not logged")
         time.sleep(3.0)  # long enough for a backoff to have grown to 2 s and beyond
