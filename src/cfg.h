@@ -116,6 +116,7 @@ struct config {
     int sbuf_loopcnt;    /* accepted for compatibility */
     /* tcp */
     bool tcp_keepalive;
+    bool io_uring;
     bool tcp_nodelay; /* lifeguard: default 1 */
     /* logging / process */
     char *logfile;

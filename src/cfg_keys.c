@@ -176,6 +176,9 @@ const struct cfg_key cfg_keys[] = {
             "accepted for PgBouncer compatibility"),
         BOOL("tcp_keepalive", tcp_keepalive, "1", CFG_RELOAD, "enable TCP keepalive"),
         BOOL("tcp_nodelay", tcp_nodelay, "1", CFG_RELOAD, "set TCP_NODELAY on every socket"),
+        BOOL("io_uring", io_uring, "1", CFG_RESTART,
+             "batch socket writes and readiness into one io_uring system call per loop turn "
+             "(Linux 6.1+); epoll and write() when off or when the kernel refuses"),
         STR("logfile", logfile, "", CFG_RELOAD, "also append the log to this file"),
         STR("pidfile", pidfile, "", CFG_RESTART, "write the process id to this file"),
         INT("verbose", verbose, "0", 0, 5, CFG_RELOAD, "0 = info, 1 = debug, 2 or more = noise"),

@@ -1,24 +1,55 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * evloop.c: epoll + timer heap + deferred list. The only file that includes
- * <sys/epoll.h>. Registrations carry a small heap-allocated record so the event
- * data can name both the callback and its argument.
+ * evloop.c: readiness (epoll, or io_uring multishot polls), asynchronous sends
+ * (io_uring), a timer heap and a deferred list. The only file that includes
+ * <sys/epoll.h> or knows io_uring's operations. Registrations live in an array
+ * indexed by fd; io_uring completions name the fd and a generation, so a completion
+ * for a registration that was since removed (and its fd number reused) is dropped.
+ * With io_uring, everything queued during a turn (sends, new polls, removals) goes
+ * to the kernel in the one system call that also waits for the next completions.
  */
 #include "evloop.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "clock.h"
 #include "log.h"
+#include "uring.h"
 
-#define MAX_EVENTS 256
+#define MAX_EVENTS    256
+#define RING_ENTRIES  4096
+#define SEND_KEEP_CAP 16384 /* a finished send keeps its staging area up to this size */
+
+/* io_uring user_data: kind in the top bits, then a generation, then fd or send slot. */
+enum { UD_POLL = 1, UD_SEND = 2, UD_IGNORE = 3 };
+#define UD_GEN_MASK 0x3fffffffu
+
+static inline uint64_t ud_make(unsigned kind, uint32_t gen, uint32_t idx)
+{
+    return (uint64_t)kind << 62 | (uint64_t)(gen & UD_GEN_MASK) << 32 | idx;
+}
 
 struct reg {
     evloop_io_fn *fn; /* NULL: free slot (events still queued for it are dropped) */
+    void *arg;
+    uint32_t gen;  /* io_uring: bumped at add and del, carried by the poll's completions */
+    bool listener; /* io_uring: one-shot poll, re-armed after each callback (level) */
+};
+
+/* One io_uring send in flight: its bytes stay here until the kernel is done. */
+struct sendrec {
+    uint8_t *data;
+    uint32_t cap, len, off;
+    int fd;
+    uint32_t next_free; /* free list link (index + 1; 0 ends it) */
+    evloop_sent_fn *fn; /* NULL: forgotten (the stream closed): just free it */
     void *arg;
 };
 
@@ -28,8 +59,12 @@ struct deferred {
 };
 
 struct evloop {
-    int epfd;
-    struct reg *regs; /* indexed by fd: epoll's data is the fd, so the array may move */
+    int epfd;           /* -1 with io_uring */
+    struct uring *ring; /* NULL with epoll */
+    struct sendrec *sends;
+    uint32_t n_sends, send_free; /* send_free: index + 1 of the first free record */
+    uint32_t area;               /* io_uring: record handed out by evloop_send_area */
+    struct reg *regs;            /* indexed by fd: epoll's data is the fd, so the array may move */
     size_t n_regs;
     struct evloop_timer **heap;
     size_t heap_len, heap_cap;
@@ -50,6 +85,28 @@ struct evloop *evloop_new(void)
     return ev;
 }
 
+int evloop_use_uring(struct evloop *ev, char *why, size_t why_n)
+{
+    if (ev->ring)
+        return 0;
+    if (ev->n_regs) {
+        snprintf(why, why_n, "fds already registered");
+        return -EBUSY;
+    }
+    struct uring *u = uring_new(RING_ENTRIES, why, why_n);
+    if (!u)
+        return -EOPNOTSUPP;
+    close(ev->epfd);
+    ev->epfd = -1;
+    ev->ring = u;
+    return 0;
+}
+
+bool evloop_async_send(const struct evloop *ev)
+{
+    return ev->ring != NULL;
+}
+
 void evloop_free(struct evloop *ev)
 {
     if (!ev)
@@ -57,7 +114,13 @@ void evloop_free(struct evloop *ev)
     lg_free(ev->regs);
     lg_free(ev->heap);
     lg_free(ev->defer);
-    close(ev->epfd);
+    if (ev->epfd >= 0)
+        close(ev->epfd);
+    /* Sends still in the kernel read their staging areas: the ring goes first. */
+    uring_free(ev->ring);
+    for (uint32_t i = 0; i < ev->n_sends; i++)
+        lg_free(ev->sends[i].data);
+    lg_free(ev->sends);
     lg_free(ev);
 }
 
@@ -77,6 +140,25 @@ static struct reg *reg_get(struct evloop *ev, int fd)
     return &ev->regs[fd];
 }
 
+/* io_uring: arm a poll for @fd (multishot for edge-triggered registrations, one-shot
+ * for listeners, whose level semantics come from re-arming after each callback). */
+static int arm_poll(struct evloop *ev, int fd, const struct reg *r)
+{
+    struct io_uring_sqe *sqe = uring_sqe(ev->ring);
+    if (!sqe)
+        return -EAGAIN;
+    sqe->opcode = IORING_OP_POLL_ADD;
+    sqe->fd = fd;
+    if (r->listener) {
+        sqe->poll32_events = POLLIN;
+    } else {
+        sqe->poll32_events = POLLIN | POLLOUT | POLLRDHUP;
+        sqe->len = IORING_POLL_ADD_MULTI;
+    }
+    sqe->user_data = ud_make(UD_POLL, r->gen, (uint32_t)fd);
+    return 0;
+}
+
 static int add(struct evloop *ev, int fd, uint32_t events, evloop_io_fn *fn, void *arg)
 {
     struct reg *r = reg_get(ev, fd);
@@ -84,6 +166,16 @@ static int add(struct evloop *ev, int fd, uint32_t events, evloop_io_fn *fn, voi
         return -ENOMEM;
     r->fn = fn;
     r->arg = arg;
+    if (ev->ring) {
+        r->gen++;
+        r->listener = !(events & EPOLLET);
+        int rc = arm_poll(ev, fd, r);
+        if (rc < 0) {
+            r->fn = NULL;
+            r->arg = NULL;
+        }
+        return rc;
+    }
     struct epoll_event e = {.events = events, .data.fd = fd};
     if (epoll_ctl(ev->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
         int err = errno;
@@ -114,6 +206,29 @@ int evloop_listener_enable(struct evloop *ev, int fd, bool on, evloop_io_fn *fn,
 
 void evloop_del(struct evloop *ev, int fd)
 {
+    if (ev->ring) {
+        if ((size_t)fd >= ev->n_regs || !ev->regs[fd].fn)
+            return;
+        /* The poll holds a reference to the socket until it is removed: the removal goes
+         * to the kernel with this turn's other submissions, and completions still queued
+         * for the old generation are dropped. */
+        struct reg *r = &ev->regs[fd];
+        struct io_uring_sqe *sqe = uring_sqe(ev->ring);
+        if (sqe) {
+            /* Not POLL_REMOVE: it gives up (-EALREADY) on a poll whose wakeup is
+             * being handled, leaving the socket open; a cancel marks it either way. */
+            sqe->opcode = IORING_OP_ASYNC_CANCEL;
+            sqe->fd = -1;
+            sqe->addr = ud_make(UD_POLL, r->gen, (uint32_t)fd);
+            sqe->user_data = ud_make(UD_IGNORE, 0, 0);
+        } else {
+            log_error("io_uring: cannot queue a poll removal (fd=%d)", fd);
+        }
+        r->gen++;
+        r->fn = NULL;
+        r->arg = NULL;
+        return;
+    }
     epoll_ctl(ev->epfd, EPOLL_CTL_DEL, fd, NULL);
     if ((size_t)fd < ev->n_regs) {
         /* Events for this fd may still sit in the current epoll_wait batch: the slot
@@ -220,6 +335,190 @@ int evloop_defer(struct evloop *ev, evloop_timer_fn *fn, void *arg)
     return 0;
 }
 
+/* ---- io_uring sends ---- */
+
+static struct sendrec *send_get(struct evloop *ev)
+{
+    if (!ev->send_free) {
+        uint32_t n = ev->n_sends ? ev->n_sends * 2 : 64;
+        struct sendrec *r = lg_realloc(ev->sends, n * sizeof(*r));
+        if (!r)
+            return NULL;
+        memset(r + ev->n_sends, 0, (n - ev->n_sends) * sizeof(*r));
+        for (uint32_t i = n; i > ev->n_sends; i--) {
+            r[i - 1].next_free = ev->send_free;
+            ev->send_free = i;
+        }
+        ev->sends = r;
+        ev->n_sends = n;
+    }
+    return &ev->sends[ev->send_free - 1];
+}
+
+uint8_t *evloop_send_area(struct evloop *ev, size_t n)
+{
+    if (!ev->ring || n > EVLOOP_SEND_MAX || n == 0)
+        return NULL;
+    struct sendrec *r = send_get(ev);
+    if (!r)
+        return NULL;
+    if (r->cap < n) {
+        uint32_t cap = n < 512 ? 512 : (uint32_t)n;
+        uint8_t *d = lg_realloc(r->data, cap);
+        if (!d)
+            return NULL;
+        r->data = d;
+        r->cap = cap;
+    }
+    ev->area = (uint32_t)(r - ev->sends);
+    return r->data;
+}
+
+static int queue_send(struct evloop *ev, uint32_t idx)
+{
+    struct sendrec *r = &ev->sends[idx];
+    struct io_uring_sqe *sqe = uring_sqe(ev->ring);
+    if (!sqe)
+        return -EAGAIN;
+    sqe->opcode = IORING_OP_SEND;
+    sqe->fd = r->fd;
+    sqe->addr = (uint64_t)(uintptr_t)(r->data + r->off);
+    sqe->len = r->len - r->off;
+    /* MSG_WAITALL: the kernel retries a short send itself, so one completion means all
+     * of it went (or the socket failed). */
+    sqe->msg_flags = MSG_NOSIGNAL | MSG_WAITALL;
+    sqe->user_data = ud_make(UD_SEND, 0, idx);
+    return 0;
+}
+
+int evloop_send(struct evloop *ev, int fd, size_t n, evloop_sent_fn *fn, void *arg)
+{
+    uint32_t idx = ev->area;
+    struct sendrec *r = &ev->sends[idx];
+    LG_ASSERT(ev->send_free == idx + 1 && n <= r->cap);
+    r->fd = fd;
+    r->len = (uint32_t)n;
+    r->off = 0;
+    r->fn = fn;
+    r->arg = arg;
+    int rc = queue_send(ev, idx);
+    if (rc < 0)
+        return rc;
+    ev->send_free = r->next_free; /* taken only once queued */
+    r->next_free = 0;
+    return (int)idx;
+}
+
+void evloop_send_forget(struct evloop *ev, int handle)
+{
+    struct sendrec *r = &ev->sends[handle];
+    r->fn = NULL;
+    r->arg = NULL;
+    /* The caller is about to close the fd: the send must reach the kernel while the fd
+     * still names its socket (a new connection may get the number this turn). Then
+     * cancel it if it is still waiting for room, like a close would drop it. */
+    if (uring_submit(ev->ring) < 0)
+        log_error("io_uring: submit before close failed");
+    struct io_uring_sqe *sqe = uring_sqe(ev->ring);
+    if (sqe) {
+        sqe->opcode = IORING_OP_ASYNC_CANCEL;
+        sqe->fd = -1;
+        sqe->addr = ud_make(UD_SEND, 0, (uint32_t)handle);
+        sqe->user_data = ud_make(UD_IGNORE, 0, 0);
+    }
+}
+
+static void send_done(struct evloop *ev, uint32_t idx, int res)
+{
+    if (idx >= ev->n_sends)
+        return;
+    struct sendrec *r = &ev->sends[idx];
+    if (res > 0 && r->off + (uint32_t)res < r->len && r->fn) {
+        r->off += (uint32_t)res; /* short despite MSG_WAITALL (a signal): send the rest */
+        if (queue_send(ev, idx) == 0)
+            return;
+        res = -EAGAIN;
+    }
+    evloop_sent_fn *fn = r->fn;
+    void *arg = r->arg;
+    int total = res < 0 ? res : (int)r->len;
+    r->fn = NULL;
+    r->arg = NULL;
+    if (r->cap > SEND_KEEP_CAP) {
+        lg_free(r->data);
+        r->data = NULL;
+        r->cap = 0;
+    }
+    r->next_free = ev->send_free;
+    ev->send_free = idx + 1;
+    if (fn)
+        fn(ev, arg, total);
+}
+
+static void dispatch(struct evloop *ev, int fd, uint32_t e);
+
+static void poll_done(struct evloop *ev, uint64_t data, int res, uint32_t flags)
+{
+    int fd = (int)(uint32_t)data;
+    uint32_t gen = (uint32_t)(data >> 32) & UD_GEN_MASK;
+    if ((size_t)fd >= ev->n_regs)
+        return;
+    struct reg *r = &ev->regs[fd];
+    if (!r->fn || (r->gen & UD_GEN_MASK) != gen)
+        return; /* removed since: the fd number may belong to someone else now */
+    uint32_t e = res < 0 ? (uint32_t)(POLLERR) : (uint32_t)res;
+    bool rearm = r->listener || !(flags & IORING_CQE_F_MORE);
+    dispatch(ev, fd, e);
+    /* The callback may have removed (or re-added) the registration. */
+    if (rearm && (size_t)fd < ev->n_regs) {
+        r = &ev->regs[fd];
+        if (r->fn && (r->gen & UD_GEN_MASK) == gen && arm_poll(ev, fd, r) < 0)
+            log_error("io_uring: cannot re-arm the poll of fd %d", fd);
+    }
+}
+
+static int wait_uring(struct evloop *ev, uint64_t wait)
+{
+    int rc = uring_wait(ev->ring, wait);
+    if (rc < 0 && rc != -EAGAIN && rc != -EBUSY)
+        return rc;
+    clock_update();
+    unsigned head = uring_cq_head(ev->ring);
+    unsigned tail = uring_cq_tail(ev->ring);
+    while (head != tail) {
+        const struct io_uring_cqe *c = uring_cqe(ev->ring, head);
+        uint64_t data = c->user_data;
+        int res = c->res;
+        uint32_t flags = c->flags;
+        uring_seen(ev->ring, ++head);
+        switch (data >> 62) {
+        case UD_POLL:
+            poll_done(ev, data, res, flags);
+            break;
+        case UD_SEND:
+            send_done(ev, (uint32_t)data, res);
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+/* Readiness @e (poll bits; epoll's have the same values) to @fd's callback. */
+static void dispatch(struct evloop *ev, int fd, uint32_t e)
+{
+    struct reg *r = &ev->regs[fd]; /* looked up per event: callbacks may grow regs */
+    unsigned what = 0;
+    if (e & POLLIN)
+        what |= EVLOOP_READ;
+    if (e & POLLOUT)
+        what |= EVLOOP_WRITE;
+    if (e & (POLLERR | POLLHUP | POLLRDHUP))
+        what |= EVLOOP_ERROR | EVLOOP_READ;
+    r->fn(ev, fd, r->arg, what);
+}
+
 int evloop_run_once(struct evloop *ev, uint64_t max_wait_us)
 {
     uint64_t now = clock_update();
@@ -231,6 +530,12 @@ int evloop_run_once(struct evloop *ev, uint64_t max_wait_us)
         uint64_t d = next > now ? next - now : 0;
         if (d < wait)
             wait = d;
+    }
+    if (ev->ring) {
+        int rc = wait_uring(ev, wait);
+        if (rc < 0)
+            return rc;
+        goto timers;
     }
     struct epoll_event events[MAX_EVENTS];
     /* Round up so a timer is never woken for a fraction of a millisecond early. */
@@ -245,17 +550,9 @@ int evloop_run_once(struct evloop *ev, uint64_t max_wait_us)
         int fd = events[i].data.fd;
         if ((size_t)fd >= ev->n_regs || !ev->regs[fd].fn)
             continue;
-        struct reg *r = &ev->regs[fd]; /* looked up per event: callbacks may grow regs */
-        unsigned what = 0;
-        uint32_t e = events[i].events;
-        if (e & EPOLLIN)
-            what |= EVLOOP_READ;
-        if (e & EPOLLOUT)
-            what |= EVLOOP_WRITE;
-        if (e & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
-            what |= EVLOOP_ERROR | EVLOOP_READ;
-        r->fn(ev, fd, r->arg, what);
+        dispatch(ev, fd, events[i].events);
     }
+timers:
     now = clock_now_us();
     while (ev->heap_len && ev->heap[0]->when_us <= now) {
         struct evloop_timer *t = ev->heap[0];

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * evloop.h: one edge-triggered epoll loop with timers and end-of-turn work.
+ * evloop.h: one edge-triggered event loop with timers and end-of-turn work.
  * A file descriptor is registered once for read+write readiness and stays
  * registered for its lifetime (no epoll_ctl per transaction). Timers live in a
  * binary heap keyed by monotonic microseconds. Deferred callbacks run after all
  * I/O and timers of a turn: that is where objects closed during the turn are freed.
+ * Readiness comes from epoll, or from io_uring (evloop_use_uring), which also takes
+ * sends: they are queued during a turn and handed to the kernel, with everything
+ * else queued, in the one system call that waits for the next turn's events.
  */
 #ifndef LG_EVLOOP_H
 #define LG_EVLOOP_H
@@ -22,6 +25,10 @@ struct evloop;
 
 typedef void evloop_io_fn(struct evloop *ev, int fd, void *arg, unsigned events);
 typedef void evloop_timer_fn(struct evloop *ev, void *arg);
+/* An asynchronous send finished: @res is the bytes sent (all of them) or -errno. */
+typedef void evloop_sent_fn(struct evloop *ev, void *arg, int res);
+
+#define EVLOOP_SEND_MAX 65536 /* bytes per asynchronous send */
 
 /* Embedded by its owner; zero-initialize, then evloop_timer_init. */
 struct evloop_timer {
@@ -33,6 +40,22 @@ struct evloop_timer {
 
 struct evloop *evloop_new(void);
 void evloop_free(struct evloop *ev);
+/* Switch @ev to io_uring, before anything is registered. 0, or -errno with @why filled
+ * (the kernel refused: the loop stays on epoll). */
+int evloop_use_uring(struct evloop *ev, char *why, size_t why_n);
+/* Does @ev send asynchronously (evloop_send_area/evloop_send)? */
+bool evloop_async_send(const struct evloop *ev);
+
+/* Asynchronous sends (io_uring only). A staging area of @n bytes (at most
+ * EVLOOP_SEND_MAX), or NULL (no ring, out of memory: write synchronously). Copy the
+ * bytes in, then call evloop_send before anything else uses the loop. */
+uint8_t *evloop_send_area(struct evloop *ev, size_t n);
+/* Send the @n bytes of the staging area on @fd, which must stay open until @fn runs or
+ * evloop_send_forget. At most one send per socket at a time (the kernel does not order
+ * two). Returns a handle >= 0, or -errno (nothing queued: write synchronously). */
+int evloop_send(struct evloop *ev, int fd, size_t n, evloop_sent_fn *fn, void *arg) LG_MUSTCHECK;
+/* The sender is closing its fd: no callback; a send still waiting for room is dropped. */
+void evloop_send_forget(struct evloop *ev, int handle);
 
 /* Register @fd edge-triggered for read and write readiness; @fn gets @arg. 0 or -errno. */
 int evloop_add(struct evloop *ev, int fd, evloop_io_fn *fn, void *arg) LG_MUSTCHECK;

@@ -608,6 +608,13 @@ int main(int argc, char **argv)
     g_ev = evloop_new();
     if (!g_ev)
         die("cannot create event loop");
+    if (cfg->io_uring) {
+        char why[128];
+        if (evloop_use_uring(g_ev, why, sizeof(why)) < 0)
+            log_warn("io_uring unavailable (%s): using epoll and write()", why);
+        else
+            log_info("io_uring: sends and readiness batched per loop turn");
+    }
     evloop_timer_init(&resume_timer, resume_cb, NULL);
     evloop_timer_init(&janitor_timer, janitor_cb, NULL);
     if (evloop_timer_set(g_ev, &janitor_timer, clock_now_us() + JANITOR_PERIOD_US) < 0)

@@ -46,6 +46,10 @@ void stream_close(struct stream *s)
         return;
     s->closed = true;
     stream_unlink(s);
+    if (s->send_busy) {
+        evloop_send_forget(s->ev, s->send_handle); /* before the fd number is released */
+        s->send_busy = false;
+    }
     if (s->fd >= 0) {
         evloop_del(s->ev, s->fd);
         /* Closing with unread input makes the kernel send RST, and the peer may then
@@ -299,10 +303,70 @@ bool stream_is_drained(const struct stream *s)
     return buf_empty(&s->in) && buf_empty(&s->out) && s->msg_left == 0;
 }
 
+/* Mark @n bytes of @b as sent. */
+static inline void advance_sent(struct buf *b, size_t n)
+{
+    b->sent += (uint32_t)n;
+    if (b->sent == b->end)
+        b->sent = b->scan = b->end = 0;
+}
+
+static void sent_cb(struct evloop *ev, void *arg, int res)
+{
+    (void)ev;
+    struct stream *s = arg;
+    s->send_busy = false;
+    if (res < 0)
+        s->err = res;
+    else if (!buf_ready(&s->out) && !(s->peer && buf_ready(&s->peer->in)))
+        return; /* nothing waited for this send */
+    run(s);
+}
+
+/* io_uring: copy s->out, then the peer's examined bytes, into one staging area and
+ * queue its send; the buffers are free at once (memory stays bounded: one send in
+ * flight per socket). False if nothing was queued (nothing to send, or no staging
+ * area: the caller writes synchronously). */
+static bool send_async(struct stream *s)
+{
+    struct buf *pin = s->peer ? &s->peer->in : NULL;
+    size_t n1 = buf_ready(&s->out), n2 = pin ? buf_ready(pin) : 0;
+    size_t n = n1 + n2;
+    if (n == 0)
+        return false;
+    if (n > EVLOOP_SEND_MAX)
+        n = EVLOOP_SEND_MAX;
+    uint8_t *area = evloop_send_area(s->ev, n);
+    if (!area)
+        return false;
+    size_t a = n1 < n ? n1 : n;
+    memcpy(area, s->out.data + s->out.sent, a);
+    if (a < n)
+        memcpy(area + a, pin->data + pin->sent, n - a);
+    int h = evloop_send(s->ev, s->fd, n, sent_cb, s);
+    if (h < 0)
+        return false;
+    if (a)
+        advance_sent(&s->out, a);
+    if (a < n)
+        advance_sent(pin, n - a);
+    s->bytes_out += n;
+    s->send_busy = true;
+    s->send_handle = h;
+    return true;
+}
+
 /* Write s->out, then the peer's examined bytes, to s->fd. Returns true if bytes moved. */
 static bool do_write(struct stream *s)
 {
     bool moved = false;
+    if (s->send_busy)
+        goto out; /* the next write follows the one in flight */
+    if (!s->tls && s->can_write && !s->closed && !s->err && evloop_async_send(s->ev) &&
+        send_async(s)) {
+        moved = true;
+        goto out;
+    }
     while (!s->closed && !s->err && s->can_write) {
         struct buf *b;
         if (buf_ready(&s->out))
@@ -324,11 +388,9 @@ static bool do_write(struct stream *s)
         }
         moved = true;
         s->bytes_out += (uint64_t)n;
-        b->sent += (size_t)n;
-        if (b->sent == b->end) {
-            b->sent = b->scan = b->end = 0;
-        }
+        advance_sent(b, (size_t)n);
     }
+out:
     if (!(s->keep_buffers && s->peer))
         buf_release_if_empty(&s->out);
     return moved;
@@ -605,7 +667,8 @@ static inline bool may_write(const struct stream *s)
     if (s->closed || s->err)
         return false;
     bool idle = !(s->keep_buffers && s->peer);
-    return (s->can_write && (buf_ready(&s->out) || (s->peer && buf_ready(&s->peer->in)))) ||
+    return (s->can_write && !s->send_busy &&
+            (buf_ready(&s->out) || (s->peer && buf_ready(&s->peer->in)))) ||
            (idle && s->out.data && buf_empty(&s->out));
 }
 

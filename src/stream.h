@@ -93,6 +93,7 @@ struct stream {
                                      query time from request to ReadyForQuery) */
     int fd;
     int err;           /* remembered write error, reported on next run */
+    int send_handle;   /* with send_busy: the evloop's handle of the send in flight */
     uint32_t msg_left; /* bytes of a passing message not yet examined */
     uint32_t max_msg;  /* max_packet_size: larger messages are refused (0: none) */
     /* Per message type ('0'..'\x7f'; no protocol type lies outside), STREAM_T_* flags:
@@ -100,6 +101,8 @@ struct stream {
     uint8_t tflags[STREAM_NTYPES];
     bool raw;                 /* startup phase: frames have no type byte */
     bool can_read, can_write; /* edge-triggered readiness latches */
+    bool send_busy;           /* an asynchronous send (io_uring) is in flight: the
+                                 next waits for its completion, keeping their order */
     bool hup;                 /* the peer hung up or errored: read until EOF */
     bool closed;
     bool paused; /* owner asked to stop examining (STREAM_PAUSE) */
