@@ -26,6 +26,7 @@
 #define MAX_EVENTS    256
 #define RING_ENTRIES  4096
 #define SEND_KEEP_CAP 16384 /* a finished send keeps its staging area up to this size */
+#define EXPECT_WAIT_US 1000 /* longest wait while expected completions may be late */
 
 /* io_uring user_data: kind in the top bits, then a generation, then fd or send slot. */
 enum { UD_POLL = 1, UD_SEND = 2, UD_IGNORE = 3 };
@@ -64,6 +65,8 @@ struct evloop {
     struct sendrec *sends;
     uint32_t n_sends, send_free; /* send_free: index + 1 of the first free record */
     uint32_t area;               /* io_uring: record handed out by evloop_send_area */
+    unsigned expect; /* completions queued this turn that the kernel posts at submission
+                        (sends that find room, cancels): not a reason to end the wait */
     struct reg *regs;            /* indexed by fd: epoll's data is the fd, so the array may move */
     size_t n_regs;
     struct evloop_timer **heap;
@@ -221,6 +224,7 @@ void evloop_del(struct evloop *ev, int fd)
             sqe->fd = -1;
             sqe->addr = ud_make(UD_POLL, r->gen, (uint32_t)fd);
             sqe->user_data = ud_make(UD_IGNORE, 0, 0);
+            ev->expect++;
         } else {
             log_error("io_uring: cannot queue a poll removal (fd=%d)", fd);
         }
@@ -388,6 +392,7 @@ static int queue_send(struct evloop *ev, uint32_t idx)
      * of it went (or the socket failed). */
     sqe->msg_flags = MSG_NOSIGNAL | MSG_WAITALL;
     sqe->user_data = ud_make(UD_SEND, 0, idx);
+    ev->expect++;
     return 0;
 }
 
@@ -425,6 +430,7 @@ void evloop_send_forget(struct evloop *ev, int handle)
         sqe->fd = -1;
         sqe->addr = ud_make(UD_SEND, 0, (uint32_t)handle);
         sqe->user_data = ud_make(UD_IGNORE, 0, 0);
+        ev->expect++;
     }
 }
 
@@ -479,7 +485,18 @@ static void poll_done(struct evloop *ev, uint64_t data, int res, uint32_t flags)
 
 static int wait_uring(struct evloop *ev, uint64_t wait)
 {
-    int rc = uring_wait(ev->ring, wait);
+    /* A send that finds room in its socket completes during the submission, and its
+     * completion would end the wait at once: one more turn and system call per send
+     * when the load is light. So wait for one completion beyond those expected. A send
+     * that must wait for room (a slow reader) then holds the wait to at most 1 ms. */
+    unsigned min = 0;
+    if (wait) {
+        min = ev->expect + 1;
+        if (ev->expect && wait > EXPECT_WAIT_US)
+            wait = EXPECT_WAIT_US;
+    }
+    ev->expect = 0;
+    int rc = uring_wait(ev->ring, min, wait);
     if (rc < 0 && rc != -EAGAIN && rc != -EBUSY)
         return rc;
     clock_update();

@@ -340,7 +340,8 @@ static bool send_async(struct stream *s)
     if (!area)
         return false;
     size_t a = n1 < n ? n1 : n;
-    memcpy(area, s->out.data + s->out.sent, a);
+    if (a) /* s->out may have no storage (NULL + 0 is undefined) */
+        memcpy(area, s->out.data + s->out.sent, a);
     if (a < n)
         memcpy(area + a, pin->data + pin->sent, n - a);
     int h = evloop_send(s->ev, s->fd, n, sent_cb, s);

@@ -133,23 +133,17 @@ static int enter(struct uring *u, unsigned min_complete, unsigned flags, void *a
     unsigned n = uring_unsubmitted(u);
     if (n)
         __atomic_store_n(u->sq_tail, u->sq_local_tail, __ATOMIC_RELEASE);
-    for (;;) {
-        int rc = sys_enter(u->fd, n, min_complete, flags, arg, argsz);
-        if (rc >= 0) {
-            u->sq_submitted += (unsigned)rc;
-            return 0;
-        }
-        if (errno == EINTR || errno == ETIME) {
-            /* Submission happens before the wait, so what was queued went in. */
-            u->sq_submitted = u->sq_local_tail;
-            return 0;
-        }
-        if (errno == EAGAIN || errno == EBUSY) {
-            /* Kernel short of memory or completion space: take completions first. */
-            return -errno;
-        }
-        return -errno;
+    int rc = sys_enter(u->fd, n, min_complete, flags, arg, argsz);
+    if (rc >= 0) {
+        u->sq_submitted += (unsigned)rc;
+        return 0;
     }
+    if (errno == EINTR || errno == ETIME) {
+        /* Submission happens before the wait, so what was queued went in. */
+        u->sq_submitted = u->sq_local_tail;
+        return 0;
+    }
+    return -errno; /* EAGAIN, EBUSY: short of memory or room; take completions */
 }
 
 int uring_submit(struct uring *u)
@@ -159,7 +153,7 @@ int uring_submit(struct uring *u)
     return enter(u, 0, 0, NULL, 0);
 }
 
-int uring_wait(struct uring *u, uint64_t timeout_us)
+int uring_wait(struct uring *u, unsigned min, uint64_t timeout_us)
 {
     struct __kernel_timespec ts = {
             .tv_sec = (long long)(timeout_us / 1000000),
@@ -168,7 +162,6 @@ int uring_wait(struct uring *u, uint64_t timeout_us)
     struct io_uring_getevents_arg arg;
     memset(&arg, 0, sizeof(arg));
     arg.ts = (uint64_t)(uintptr_t)&ts;
-    unsigned min = timeout_us ? 1 : 0;
     return enter(u, min, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
 }
 

@@ -28,9 +28,9 @@ struct io_uring_sqe *uring_sqe(struct uring *u);
 unsigned uring_unsubmitted(const struct uring *u);
 /* Hand queued entries to the kernel without waiting. 0 or -errno. */
 int uring_submit(struct uring *u) LG_MUSTCHECK;
-/* Submit, then wait until a completion is ready or @timeout_us passes (0: do not wait).
- * 0 or -errno (-EINTR, -ETIME are 0). */
-int uring_wait(struct uring *u, uint64_t timeout_us) LG_MUSTCHECK;
+/* Submit, then wait until @min completions are ready (counting those not yet seen) or
+ * @timeout_us passes (@min 0: do not wait). 0 or -errno (-EINTR, -ETIME are 0). */
+int uring_wait(struct uring *u, unsigned min, uint64_t timeout_us) LG_MUSTCHECK;
 
 /* Completions: [*head, tail) of the ring; entry i is uring_cqe(u, i). Call uring_seen()
  * with the new head when done with them. */
