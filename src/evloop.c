@@ -23,10 +23,10 @@
 #include "log.h"
 #include "uring.h"
 
-#define MAX_EVENTS    256
-#define RING_ENTRIES  4096
-#define SEND_KEEP_CAP 16384 /* a finished send keeps its staging area up to this size */
-#define EXPECT_WAIT_US 1000 /* longest wait while expected completions may be late */
+#define MAX_EVENTS     256
+#define RING_ENTRIES   4096
+#define SEND_KEEP_CAP  16384 /* a finished send keeps its staging area up to this size */
+#define EXPECT_WAIT_US 1000  /* longest wait while expected completions may be late */
 
 /* io_uring user_data: kind in the top bits, then a generation, then fd or send slot. */
 enum { UD_POLL = 1, UD_SEND = 2, UD_IGNORE = 3 };
@@ -65,8 +65,8 @@ struct evloop {
     struct sendrec *sends;
     uint32_t n_sends, send_free; /* send_free: index + 1 of the first free record */
     uint32_t area;               /* io_uring: record handed out by evloop_send_area */
-    unsigned expect; /* completions queued this turn that the kernel posts at submission
-                        (sends that find room, cancels): not a reason to end the wait */
+    unsigned expect;             /* completions queued this turn that the kernel posts at submission
+                                    (sends that find room, cancels): not a reason to end the wait */
     struct reg *regs;            /* indexed by fd: epoll's data is the fd, so the array may move */
     size_t n_regs;
     struct evloop_timer **heap;
