@@ -23,10 +23,13 @@
 #include "log.h"
 #include "uring.h"
 
-#define MAX_EVENTS     256
-#define RING_ENTRIES   4096
-#define SEND_KEEP_CAP  16384 /* a finished send keeps its staging area up to this size */
-#define EXPECT_WAIT_US 1000  /* longest wait while expected completions may be late */
+#define MAX_EVENTS    256
+#define RING_ENTRIES  4096
+/* A finished send keeps its staging area for the next one if the area is small and the
+ * record among the first few: after a burst of sends to thousands of sockets, at most
+ * SEND_KEEP_N * SEND_KEEP_CAP bytes stay allocated. */
+#define SEND_KEEP_CAP 4096
+#define SEND_KEEP_N   1024
 
 /* io_uring user_data: kind in the top bits, then a generation, then fd or send slot. */
 enum { UD_POLL = 1, UD_SEND = 2, UD_IGNORE = 3 };
@@ -52,7 +55,10 @@ struct sendrec {
     uint32_t next_free; /* free list link (index + 1; 0 ends it) */
     evloop_sent_fn *fn; /* NULL: forgotten (the stream closed): just free it */
     void *arg;
+    uint32_t gen; /* bumped per send: a late cancel cannot hit the record's next send */
+    uint8_t where;
 };
+enum { SEND_FREE = 0, SEND_PENDING, SEND_IN_RING };
 
 struct deferred {
     evloop_timer_fn *fn;
@@ -65,9 +71,9 @@ struct evloop {
     struct sendrec *sends;
     uint32_t n_sends, send_free; /* send_free: index + 1 of the first free record */
     uint32_t area;               /* io_uring: record handed out by evloop_send_area */
-    unsigned expect;             /* completions queued this turn that the kernel posts at submission
-                                    (sends that find room, cancels): not a reason to end the wait */
-    struct reg *regs;            /* indexed by fd: epoll's data is the fd, so the array may move */
+    uint32_t *pend; /* sends of this turn not yet queued to the ring (record indexes) */
+    uint32_t pend_len, pend_cap;
+    struct reg *regs; /* indexed by fd: epoll's data is the fd, so the array may move */
     size_t n_regs;
     struct evloop_timer **heap;
     size_t heap_len, heap_cap;
@@ -124,6 +130,7 @@ void evloop_free(struct evloop *ev)
     for (uint32_t i = 0; i < ev->n_sends; i++)
         lg_free(ev->sends[i].data);
     lg_free(ev->sends);
+    lg_free(ev->pend);
     lg_free(ev);
 }
 
@@ -224,7 +231,6 @@ void evloop_del(struct evloop *ev, int fd)
             sqe->fd = -1;
             sqe->addr = ud_make(UD_POLL, r->gen, (uint32_t)fd);
             sqe->user_data = ud_make(UD_IGNORE, 0, 0);
-            ev->expect++;
         } else {
             log_error("io_uring: cannot queue a poll removal (fd=%d)", fd);
         }
@@ -391,8 +397,7 @@ static int queue_send(struct evloop *ev, uint32_t idx)
     /* MSG_WAITALL: the kernel retries a short send itself, so one completion means all
      * of it went (or the socket failed). */
     sqe->msg_flags = MSG_NOSIGNAL | MSG_WAITALL;
-    sqe->user_data = ud_make(UD_SEND, 0, idx);
-    ev->expect++;
+    sqe->user_data = ud_make(UD_SEND, r->gen, idx);
     return 0;
 }
 
@@ -406,12 +411,58 @@ int evloop_send(struct evloop *ev, int fd, size_t n, evloop_sent_fn *fn, void *a
     r->off = 0;
     r->fn = fn;
     r->arg = arg;
-    int rc = queue_send(ev, idx);
-    if (rc < 0)
-        return rc;
+    r->gen++;
+    if (ev->pend_len == ev->pend_cap) {
+        uint32_t cap = ev->pend_cap ? ev->pend_cap * 2 : 64;
+        uint32_t *p = lg_realloc(ev->pend, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        ev->pend = p;
+        ev->pend_cap = cap;
+    }
+    ev->pend[ev->pend_len++] = idx;
+    r->where = SEND_PENDING;
     ev->send_free = r->next_free; /* taken only once queued */
     r->next_free = 0;
     return (int)idx;
+}
+
+static void send_done(struct evloop *ev, uint32_t idx, int res);
+
+/* End of a turn: hand this turn's sends to the kernel. Several go to the ring, to be
+ * submitted with the wait (one system call for all). A lone send is made at once with
+ * send(): measured at one client, a send submitted by the io_uring_enter that then
+ * sleeps costs about 1.5x the CPU of send() followed by that sleep. Its completion may
+ * bring more sends (the stream's next bytes), so this repeats a few times. */
+static void flush_sends(struct evloop *ev)
+{
+    for (int pass = 0; pass < 8 && ev->pend_len; pass++) {
+        if (ev->pend_len == 1) {
+            uint32_t idx = ev->pend[0];
+            struct sendrec *r = &ev->sends[idx];
+            ev->pend_len = 0;
+            ssize_t n = send(r->fd, r->data, r->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n == (ssize_t)r->len || (n < 0 && errno != EAGAIN)) {
+                send_done(ev, idx, n < 0 ? -errno : (int)n); /* may queue more */
+                continue;
+            }
+            if (n > 0)
+                r->off = (uint32_t)n; /* the rest waits for room, in the ring */
+            ev->pend[0] = idx;
+            ev->pend_len = 1;
+        }
+        uint32_t done = 0;
+        while (done < ev->pend_len && queue_send(ev, ev->pend[done]) == 0)
+            ev->sends[ev->pend[done++]].where = SEND_IN_RING;
+        if (done < ev->pend_len) {
+            /* The kernel takes no more now: the rest goes next turn, soon. */
+            memmove(ev->pend, ev->pend + done, (ev->pend_len - done) * sizeof(*ev->pend));
+            ev->pend_len -= done;
+            log_error("io_uring: submission queue full; %u sends wait a turn", ev->pend_len);
+            return;
+        }
+        ev->pend_len = 0;
+    }
 }
 
 void evloop_send_forget(struct evloop *ev, int handle)
@@ -419,18 +470,32 @@ void evloop_send_forget(struct evloop *ev, int handle)
     struct sendrec *r = &ev->sends[handle];
     r->fn = NULL;
     r->arg = NULL;
-    /* The caller is about to close the fd: the send must reach the kernel while the fd
-     * still names its socket (a new connection may get the number this turn). Then
-     * cancel it if it is still waiting for room, like a close would drop it. */
+    if (r->where == SEND_PENDING) {
+        /* Not in the ring yet: write what the socket takes now, as a write before a
+         * close would, and drop the rest. */
+        for (uint32_t i = 0; i < ev->pend_len; i++) {
+            if (ev->pend[i] == (uint32_t)handle) {
+                ev->pend[i] = ev->pend[--ev->pend_len];
+                break;
+            }
+        }
+        if (send(r->fd, r->data + r->off, r->len - r->off, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+            errno != EAGAIN && errno != EPIPE && errno != ECONNRESET)
+            log_error("send before close (fd=%d): %s", r->fd, strerror(errno));
+        send_done(ev, (uint32_t)handle, 0);
+        return;
+    }
+    /* In the ring: it must reach the kernel while the fd still names its socket (a new
+     * connection may get the number this turn). Then cancel it if it is still waiting
+     * for room, like a close would drop it. */
     if (uring_submit(ev->ring) < 0)
         log_error("io_uring: submit before close failed");
     struct io_uring_sqe *sqe = uring_sqe(ev->ring);
     if (sqe) {
         sqe->opcode = IORING_OP_ASYNC_CANCEL;
         sqe->fd = -1;
-        sqe->addr = ud_make(UD_SEND, 0, (uint32_t)handle);
+        sqe->addr = ud_make(UD_SEND, r->gen, (uint32_t)handle);
         sqe->user_data = ud_make(UD_IGNORE, 0, 0);
-        ev->expect++;
     }
 }
 
@@ -450,7 +515,8 @@ static void send_done(struct evloop *ev, uint32_t idx, int res)
     int total = res < 0 ? res : (int)r->len;
     r->fn = NULL;
     r->arg = NULL;
-    if (r->cap > SEND_KEEP_CAP) {
+    r->where = SEND_FREE;
+    if (r->cap > SEND_KEEP_CAP || idx >= SEND_KEEP_N) {
         lg_free(r->data);
         r->data = NULL;
         r->cap = 0;
@@ -485,17 +551,12 @@ static void poll_done(struct evloop *ev, uint64_t data, int res, uint32_t flags)
 
 static int wait_uring(struct evloop *ev, uint64_t wait)
 {
-    /* A send that finds room in its socket completes during the submission, and its
-     * completion would end the wait at once: one more turn and system call per send
-     * when the load is light. So wait for one completion beyond those expected. A send
-     * that must wait for room (a slow reader) then holds the wait to at most 1 ms. */
-    unsigned min = 0;
-    if (wait) {
-        min = ev->expect + 1;
-        if (ev->expect && wait > EXPECT_WAIT_US)
-            wait = EXPECT_WAIT_US;
-    }
-    ev->expect = 0;
+    /* Sends found room at once complete during the submission, so their completions end
+     * this wait at once: the next turn takes them with whatever else arrived. (Waiting
+     * for one completion beyond them would spare that turn, but a send that must wait
+     * for room would then hold the wait for nothing.) A lone send went out by send(). */
+    flush_sends(ev);
+    unsigned min = wait && !ev->pend_len ? 1 : 0; /* sends left over: no sleeping */
     int rc = uring_wait(ev->ring, min, wait);
     if (rc < 0 && rc != -EAGAIN && rc != -EBUSY)
         return rc;
