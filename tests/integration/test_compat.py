@@ -7,6 +7,7 @@ import struct
 import threading
 from contextlib import closing
 
+import psycopg
 import pytest
 
 import harness
@@ -98,3 +99,41 @@ def test_reset_returns_to_startup_value(lg):
         cur.execute("RESET DateStyle")
         cur.execute("SHOW DateStyle")
         assert cur.fetchone()[0] == "Postgres, MDY"
+
+
+SETTINGS = ("SELECT current_setting('client_encoding'), current_setting('TimeZone'),"
+            " current_setting('DateStyle'), current_setting('application_name')")
+
+
+@pytest.mark.parametrize("mode", ["transaction", "statement"])
+def test_new_client_gets_fresh_parameters_not_another_clients_set(make_lg, mode):
+    """psycopg 3 tests/test_connection_info.py::test_normalize_encoding runs
+    set_config('client_encoding', 'eucjp') on its connection; in transaction mode every
+    connection opened after it (test_copy.py's, for one) logged in with client_encoding
+    EUC_JP and failed to encode its data. The welcome gave a new client the reported
+    parameters its first server had at that moment, which another client had SET, instead
+    of the ones a fresh connection gets; TimeZone, DateStyle and application_name too."""
+    lg = make_lg(main={"pool_mode": mode, "default_pool_size": "1"})
+    with closing(psycopg.connect(lg.dsn(), autocommit=True)) as a:
+        fresh = a.execute(SETTINGS).fetchone()
+        assert fresh[0] != "EUC_JP" and fresh[1] != "Asia/Tokyo"
+        a.execute("SELECT set_config('client_encoding', 'eucjp', false),"
+                  " set_config('TimeZone', 'Asia/Tokyo', false)")
+        a.execute("SET DateStyle = 'SQL, DMY'")
+        a.execute("SET application_name = 'client_a'")
+        mine = ("EUC_JP", "Asia/Tokyo", "SQL, DMY", "client_a")
+        assert a.execute(SETTINGS).fetchone() == mine
+        for _ in range(2):  # one server: b lands where a's settings are
+            with closing(psycopg.connect(lg.dsn(), autocommit=True)) as b:
+                assert b.info.parameter_status("client_encoding") == fresh[0]
+                assert b.info.parameter_status("TimeZone") == fresh[1]
+                assert b.info.parameter_status("DateStyle") == fresh[2]
+                assert b.execute(SETTINGS).fetchone() == fresh
+                assert b.execute("SELECT %s::text", ["\u20ac"]).fetchone() == ("\u20ac",)
+            assert a.execute(SETTINGS).fetchone() == mine
+        # A client's own startup values still win over the fresh ones.
+        dsn = lg.dsn(application_name="client_c", options="-c TimeZone=America/Lima")
+        with closing(psycopg.connect(dsn, autocommit=True)) as c:
+            assert c.info.parameter_status("TimeZone") == "America/Lima"
+            assert c.execute(SETTINGS).fetchone() == (fresh[0], "America/Lima", fresh[2],
+                                                      "client_c")
