@@ -137,3 +137,58 @@ def test_new_client_gets_fresh_parameters_not_another_clients_set(make_lg, mode)
             assert c.info.parameter_status("TimeZone") == "America/Lima"
             assert c.execute(SETTINGS).fetchone() == (fresh[0], "America/Lima", fresh[2],
                                                       "client_c")
+
+
+@pytest.mark.lg_config(main={"pool_mode": "transaction", "default_pool_size": "1"})
+def test_extended_deallocate_all_of_one_client_spares_the_others_statements(lg):
+    """psycopg 3.1 sends "DEALLOCATE ALL" with the extended protocol (an unnamed Parse)
+    at every rollback() of a connection that has prepared statements. Lifeguard only
+    followed it in a simple Query, so the server dropped the lg_* statements of every
+    client while lifeguard still counted them as there: the next client to use one got
+    'prepared statement "lg_1" does not exist' (psycopg tests/test_prepared.py in
+    transaction mode)."""
+    from psycopg import pq
+
+    with closing(psycopg.connect(lg.dsn(), autocommit=True)) as b:
+        assert b.execute("SELECT %s::int + 1", [1], prepare=True).fetchone() == (2,)
+        with closing(psycopg.connect(lg.dsn(), autocommit=True)) as a:
+            assert a.execute("SELECT %s::int + 2", [1], prepare=True).fetchone() == (3,)
+            res = a.pgconn.exec_params(b"DEALLOCATE ALL", [])
+            assert res.status == pq.ExecStatus.COMMAND_OK, res.error_message
+            # (behind psycopg's back, as directly: a new query, a new name)
+            assert a.execute("SELECT %s::int + 3", [2], prepare=True).fetchone() == (5,)
+        for i in range(3):
+            assert b.execute("SELECT %s::int + 1", [i], prepare=True).fetchone() == (i + 1,)
+
+
+@pytest.mark.lg_config(main={"pool_mode": "transaction", "default_pool_size": "1"})
+def test_deallocate_by_name_reaches_the_statement_the_client_named(lg):
+    """psycopg 3.1 evicts statements from its cache (prepared_max) with
+    "DEALLOCATE _pg3_N", extended protocol. On the server the statement is lifeguard's
+    lg_<id>, so PostgreSQL answered 'prepared statement "_pg3_0" does not exist' and the
+    client's query failed (psycopg tests/test_prepared.py::test_evict_lru_deallocate).
+    Lifeguard now rewrites a lone DEALLOCATE of one of the client's statements to its own
+    name, in a Parse or a simple Query, and forgets the statement."""
+    from psycopg import pq
+
+    with closing(psycopg.connect(lg.dsn(), autocommit=True, prepare_threshold=0)) as c:
+        c.prepared_max = 2
+        for i in range(6):
+            assert c.execute(f"SELECT {i}").fetchone() == (i,)
+        assert c.execute("SELECT 'a'").fetchone() == ("a",)
+        pgc = c.pgconn
+        for query, name in [(b"DEALLOCATE  Stmt_1 ;", b"stmt_1"),
+                            (b'deallocate prepare "Stmt 2"', b"Stmt 2")]:
+            assert pgc.prepare(name, b"SELECT 42").status == pq.ExecStatus.COMMAND_OK
+            # the other connection's work moves nothing here: one server
+            assert pgc.exec_prepared(name, []).get_value(0, 0) == b"42"
+            res = pgc.exec_params(query, []) if b"Stmt_1" in query else pgc.exec_(query)
+            assert res.status == pq.ExecStatus.COMMAND_OK, res.error_message
+            assert res.command_status == b"DEALLOCATE"
+            res = pgc.exec_prepared(name, [])
+            assert res.status == pq.ExecStatus.FATAL_ERROR
+            assert res.error_field(pq.DiagnosticField.SQLSTATE) == b"26000"
+            assert name.decode() in res.error_message.decode()
+        # a statement the client never prepared: PostgreSQL's own answer
+        res = pgc.exec_params(b"DEALLOCATE nosuch", [])
+        assert res.error_field(pq.DiagnosticField.SQLSTATE) == b"26000"
