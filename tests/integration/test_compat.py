@@ -192,3 +192,33 @@ def test_deallocate_by_name_reaches_the_statement_the_client_named(lg):
         # a statement the client never prepared: PostgreSQL's own answer
         res = pgc.exec_params(b"DEALLOCATE nosuch", [])
         assert res.error_field(pq.DiagnosticField.SQLSTATE) == b"26000"
+
+
+@pytest.mark.lg_config(main={"pool_mode": "transaction", "default_pool_size": "2"})
+def test_deallocate_by_name_on_a_server_that_lacks_the_statement(lg):
+    """The same DEALLOCATE when the client's next transaction lands on the other server,
+    which never saw its statement: lifeguard prepares it there first (its ParseComplete
+    hidden), so the client still gets DEALLOCATE, as directly."""
+    from psycopg import pq
+
+    crossed = 0
+    for _ in range(5):
+        with closing(psycopg.connect(lg.dsn(), autocommit=True)) as c, \
+                closing(psycopg.connect(lg.dsn())) as holder:
+            pgc = c.pgconn
+            assert pgc.prepare(b"x", b"SELECT 7").status == pq.ExecStatus.COMMAND_OK
+            here = int(pgc.exec_(b"SELECT pg_backend_pid()").get_value(0, 0))
+            # holder keeps a server in an open transaction: c must use the other one
+            held = holder.execute("SELECT pg_backend_pid()").fetchone()[0]
+            crossed += held == here
+            for query, run in [(b"DEALLOCATE x", pgc.exec_),
+                               (b"DEALLOCATE x", lambda q: pgc.exec_params(q, []))]:
+                assert pgc.prepare(b"x", b"SELECT 7").status == pq.ExecStatus.COMMAND_OK
+                res = run(query)
+                assert res.status == pq.ExecStatus.COMMAND_OK, res.error_message
+                assert res.command_status == b"DEALLOCATE"
+                assert pgc.exec_(b"SELECT 8").get_value(0, 0) == b"8"
+                res = pgc.exec_prepared(b"x", [])
+                assert res.error_field(pq.DiagnosticField.SQLSTATE) == b"26000"
+            holder.rollback()
+    assert crossed, "never landed on the server without the statement"
