@@ -595,12 +595,17 @@ static void server_ready(struct pool_waiter *w, struct server *s)
     c->server = s;
     client_set_state(c, CLIENT_ACTIVE);
     if (!c->welcomed) {
+        /* The tracked parameters as this client is to see them: its own, else what a
+         * fresh connection gets; a server where another client SET them is set back
+         * before this client uses it (reapplied below). */
+        bool stale = client_param_welcome(c, s);
         struct buf *out = &c->st.out;
         int rc = 0;
         for (size_t i = 0; i < server_param_count(s) && rc == 0; i++) {
             const char *n, *v;
             server_param_at(s, i, &n, &v);
-            rc = pgproto_put_param_status(out, n, v);
+            const char *mine = client_param_value(c, n);
+            rc = pgproto_put_param_status(out, n, mine ? mine : v);
         }
         uint32_t spid = 0, skey;
         server_backend_key(s, &spid, &skey);
@@ -621,9 +626,6 @@ static void server_ready(struct pool_waiter *w, struct server *s)
             return;
         }
         c->welcomed = true;
-        /* Remember the tracked parameters as this client sees them now, so that a server
-         * where another client changed them is set back before this client uses it. */
-        client_param_welcome(c, s);
         if (pool_mode_of(c->pool) != POOL_MODE_SESSION) {
             c->st.hold_unlinked = true;
         }
@@ -632,6 +634,15 @@ static void server_ready(struct pool_waiter *w, struct server *s)
             static const char observed[] = {'P', 'B', 'D', 'C', 'S', 'Q', 'F'};
             for (size_t i = 0; i < sizeof(observed); i++)
                 stream_observe(&c->st, (uint8_t)observed[i]);
+        }
+        if (stale) {
+            /* Not linked yet: the client's input waits (CLIENT_WAITING), and if it leaves
+             * meanwhile the SETs' end gives the server back, as at checkout. */
+            c->server = NULL;
+            client_set_state(c, CLIENT_WAITING);
+            stream_flush(&c->st);
+            pool_reapply(s, w);
+            return;
         }
     }
     pool_link(s, &c->st, w);

@@ -90,8 +90,12 @@ void client_auth_done(struct client *c);
 /* ---- client_param.c ---- */
 /* Drop the client's parameter set. */
 void client_param_free(struct client *c);
-/* At the welcome: remember the tracked parameters as the client sees them on @s. */
-void client_param_welcome(struct client *c, struct server *s);
+/* At the welcome: the tracked parameters as the client is to see them on @s: its own
+ * values (as @s reports them) and, for the rest, @s's values at its login. True if @s now
+ * holds other values (another client SET them): they must be set back first. */
+bool client_param_welcome(struct client *c, struct server *s);
+/* The client's value of tracked or startup parameter @name, or NULL. */
+const char *client_param_value(const struct client *c, const char *name);
 /* Collect the parameters to apply on servers from the startup packet (and its
  * "options"). 0, or -1 with @c closed. */
 int client_param_collect(struct client *c, const struct pgproto_startup *su);

@@ -228,13 +228,39 @@ void client_param_changed(struct pool_waiter *w, const char *name, const char *v
     apply_changes(c, &chg, 1);
 }
 
-void client_param_welcome(struct client *c, struct server *s)
+const char *client_param_value(const struct client *c, const char *name)
+{
+    const struct paramset *set = c->params;
+    for (size_t i = 0; set && i < set->n; i++)
+        if (strcasecmp(set->p[i].name, name) == 0)
+            return set->p[i].value;
+    return NULL;
+}
+
+bool client_param_welcome(struct client *c, struct server *s)
 {
     struct pgproto_param chg[CLIENT_MAX_WANT];
     size_t n = 0;
     for (size_t i = 0; i < server_param_count(s) && n < CLIENT_MAX_WANT; i++) {
-        server_param_at(s, i, &chg[n].name, &chg[n].value);
-        n += is_tracked_param(chg[n].name);
+        const char *name, *value;
+        server_param_at(s, i, &name, &value);
+        if (!is_tracked_param(name))
+            continue;
+        /* What the client asked for is on the server now (the checkout applied it, and
+         * the server spelt it its way); anything else is what a fresh connection gets,
+         * not what another client SET here before. */
+        const char *login = server_param_login_at(s, i);
+        if (login && !client_param_value(c, name))
+            value = login;
+        chg[n].name = name;
+        chg[n].value = value;
+        n++;
     }
     apply_changes(c, chg, n); /* one new set for them all */
+    for (size_t i = 0; i < n; i++) {
+        const char *have = server_param(s, chg[i].name);
+        if (have && strcmp(have, client_param_value(c, chg[i].name)) != 0)
+            return true;
+    }
+    return false;
 }

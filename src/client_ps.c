@@ -127,11 +127,158 @@ static long cstr_at(const uint8_t *p, size_t n, size_t off)
     return z ? (long)(z - (p + off)) : -1;
 }
 
+/* Case-insensitive "word" at @s (after spaces), followed by a non-identifier byte. */
+static const char *word(const char *s, const char *end, const char *w)
+{
+    while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+        s++;
+    size_t n = strlen(w);
+    if ((size_t)(end - s) < n || strncasecmp(s, w, n) != 0)
+        return NULL;
+    s += n;
+    if (s < end && ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
+                    (*s >= '0' && *s <= '9')))
+        return NULL;
+    return s;
+}
+
+/* "DEALLOCATE [PREPARE] name [;]" and nothing else in @q..@end: the statement name in
+ * @name (an unquoted one folded to lower case, as PostgreSQL does). False otherwise, and
+ * for ALL. */
+static bool deallocate_one(const char *q, const char *end, char *name, size_t cap)
+{
+    const char *r = word(q, end, "DEALLOCATE");
+    if (!r)
+        return false;
+    const char *r2 = word(r, end, "PREPARE");
+    if (r2)
+        r = r2;
+    if (word(r, end, "ALL"))
+        return false;
+    while (r < end && (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r'))
+        r++;
+    size_t n = 0;
+    if (r < end && *r == '"') {
+        for (r++;; r++) {
+            if (r >= end)
+                return false;
+            if (*r == '"') {
+                if (r + 1 < end && r[1] == '"')
+                    r++;
+                else
+                    break;
+            }
+            if (n + 1 >= cap)
+                return false;
+            name[n++] = *r;
+        }
+        r++;
+    } else {
+        for (; r < end && ((*r >= 'a' && *r <= 'z') || (*r >= 'A' && *r <= 'Z') || *r == '_' ||
+                           (*r >= '0' && *r <= '9') || *r == '$');
+             r++) {
+            if (n + 1 >= cap)
+                return false;
+            name[n++] = (*r >= 'A' && *r <= 'Z') ? (char)(*r + 'a' - 'A') : *r;
+        }
+    }
+    if (n == 0)
+        return false;
+    name[n] = '\0';
+    while (r < end && (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r' || *r == ';'))
+        r++;
+    return r == end;
+}
+
+/* The query text of a Query, or of an unnamed Parse, at @qoff of the whole message at the
+ * cursor: if it deallocates one of the client's named statements by its name, that name
+ * means nothing to the server: make sure the server holds the statement (its Parse is
+ * inserted first if not) and rewrite the text to deallocate lifeguard's name, so that the
+ * client gets the same answer as directly and no other statement is touched. Called
+ * before the message's own ps_owe(). >0 done (rewritten or not ours), 0 wait, <0 closed. */
+static int rewrite_deallocate(struct client *c, struct ps_server *ps, uint8_t type, size_t total,
+                              size_t n, size_t qoff, bool *rewritten)
+{
+    *rewritten = false;
+    if (!c->ps || total > qoff + 512) /* none, or too long to be a lone DEALLOCATE */
+        return 1;
+    if (n < total)
+        return total <= c->st.in.cap ? 0 : 1;
+    const uint8_t *p = c->st.in.data + c->st.in.scan;
+    long ql = cstr_at(p, total, qoff);
+    char name[256];
+    if (ql < 0 ||
+        !deallocate_one((const char *)p + qoff, (const char *)p + qoff + ql, name, sizeof(name)))
+        return 1;
+    const struct ps_entry *e = ps_client_get(c->ps, name);
+    if (!e)
+        return 1; /* not a protocol-level statement of this client: PostgreSQL answers */
+    uint64_t id = e->id;
+    char sql[16 + PS_NAME_MAX];
+    char sname[PS_NAME_MAX];
+    ps_server_name(id, sname);
+    size_t sl = (size_t)snprintf(sql, sizeof(sql), "DEALLOCATE %s", sname);
+    size_t tail = total - qoff - (size_t)ql - 1; /* a Parse's parameter types */
+    size_t newlen = qoff + sl + 1 + tail;
+    int rc = ensure_prepared(c, ps, e, newlen > total ? newlen - total : 0);
+    if (rc <= 0)
+        return rc;
+    p = c->st.in.data + c->st.in.scan; /* ensure_prepared may have moved the message */
+    uint8_t *msg = lg_malloc(newlen);
+    if (!msg)
+        return ps_fail(c, "53200", "out of memory");
+    put_header(msg, type, newlen - PGPROTO_HEADER);
+    memcpy(msg + PGPROTO_HEADER, p + PGPROTO_HEADER, qoff - PGPROTO_HEADER);
+    memcpy(msg + qoff, sql, sl + 1);
+    memcpy(msg + qoff + sl + 1, p + qoff + (size_t)ql + 1, tail);
+    rc = stream_replace_prefix(&c->st, total, msg, newlen);
+    lg_free(msg);
+    if (rc < 0)
+        return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "message too large");
+    ps_server_del(ps, id);
+    ps_client_del(c->ps, name);
+    *rewritten = true;
+    return 1;
+}
+
+/* DISCARD ALL or DEALLOCATE [PREPARE] ALL at the start of @q: every statement is gone,
+ * on the server and for the client. */
+static bool drops_all(const char *q, const char *end)
+{
+    const char *r;
+    if ((r = word(q, end, "DISCARD")))
+        return word(r, end, "ALL") != NULL;
+    if ((r = word(q, end, "DEALLOCATE"))) {
+        const char *r2 = word(r, end, "PREPARE");
+        return word(r2 ? r2 : r, end, "ALL") != NULL;
+    }
+    return false;
+}
+
 static int head_parse(struct client *c, struct ps_server *ps, size_t total, const uint8_t *p,
                       size_t n)
 {
     long nl = cstr_at(p, n, PGPROTO_HEADER);
     if (nl == 0) { /* unnamed: nothing to translate, but its ParseComplete is owed */
+        /* Drivers send their statement maintenance this way too (psycopg 3 runs
+         * "DEALLOCATE name" and, at every rollback, "DEALLOCATE ALL" with the extended
+         * protocol): the server's statements are shared, so translate or follow them. */
+        size_t qoff = PGPROTO_HEADER + 1;
+        size_t look = LG_MIN(total, qoff + 256);
+        if (n < look && n < c->st.in.cap)
+            return 0;
+        const char *q = (const char *)p + qoff;
+        const char *qend = q + (LG_MIN(n, look) > qoff ? LG_MIN(n, look) - qoff : 0);
+        const char *z = memchr(q, '\0', (size_t)(qend - q));
+        bool clear = drops_all(q, z ? z : qend);
+        bool rewritten;
+        int rc = rewrite_deallocate(c, ps, 'P', total, n, qoff, &rewritten);
+        if (rc <= 0)
+            return rc;
+        if (clear) {
+            ps_client_clear(c->ps);
+            ps_server_clear(ps);
+        }
         if (ps_owe(ps, PS_OWED_PARSE, 0) < 0)
             return ps_fail(c, "54000", "too many messages in flight");
         return 1;
@@ -250,21 +397,6 @@ static int head_describe_close(struct client *c, struct ps_server *ps, uint8_t t
     return 1;
 }
 
-/* Case-insensitive "word" at @s (after spaces), followed by a non-identifier byte. */
-static const char *word(const char *s, const char *end, const char *w)
-{
-    while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-        s++;
-    size_t n = strlen(w);
-    if ((size_t)(end - s) < n || strncasecmp(s, w, n) != 0)
-        return NULL;
-    s += n;
-    if (s < end && ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-                    (*s >= '0' && *s <= '9')))
-        return NULL;
-    return s;
-}
-
 /* Simple Query: watch for statements that change prepared statements or cannot work
  * in transaction pooling. Only the first bytes are looked at. */
 static int head_query(struct client *c, struct ps_server *ps, size_t total, const uint8_t *p,
@@ -273,11 +405,16 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
     size_t want = LG_MIN(total, (size_t)256);
     if (n < want && n < c->st.in.cap)
         return 0;
+    bool rewritten;
+    int rc = rewrite_deallocate(c, ps, 'Q', total, n, PGPROTO_HEADER, &rewritten);
+    if (rc <= 0)
+        return rc;
     if (ps_owe(ps, PS_OWED_SYNC, 0) < 0)
         return ps_fail(c, "54000", "too many messages in flight");
+    if (rewritten)
+        return 1;
     const char *q = (const char *)p + PGPROTO_HEADER;
     const char *end = (const char *)p + LG_MIN(n, total) - (n >= total ? 1 : 0);
-    const char *r;
     const char *first = q;
     while (first < end && (*first == ' ' || *first == '\t' || *first == '\n' || *first == '\r'))
         first++;
@@ -285,21 +422,13 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
     char f0 = first < end ? (char)(*first | 0x20) : 0;
     if (f0 != 'd' && f0 != 'l' && f0 != 'p')
         return 1;
-    if ((r = word(q, end, "DISCARD")) && word(r, end, "ALL")) {
+    if (drops_all(q, end)) {
         ps_client_clear(c->ps);
         ps_server_clear(ps);
-    } else if ((r = word(q, end, "DEALLOCATE"))) {
-        const char *r2 = word(r, end, "PREPARE");
-        if (r2)
-            r = r2;
-        if (word(r, end, "ALL")) {
-            ps_client_clear(c->ps);
-            ps_server_clear(ps);
-        } else {
-            log_warn("C-%llu %s/%s: DEALLOCATE of a single statement in transaction pooling "
-                     "is passed through unchanged",
-                     (unsigned long long)c->id, c->dbname, c->user);
-        }
+    } else if (word(q, end, "DEALLOCATE")) {
+        log_debug("C-%llu %s/%s: DEALLOCATE passed through (not one of the client's "
+                  "protocol-level statements, or not alone in its query)",
+                  (unsigned long long)c->id, c->dbname, c->user);
     } else if (word(q, end, "LISTEN") || word(q, end, "PREPARE")) {
         log_warn("C-%llu %s/%s: %.*s in %s pooling mode does not outlive the transaction "
                  "(see docs/pooling-modes.md)",

@@ -94,6 +94,10 @@ int pool_mode_of(const struct pool *p);      /* enum pool_mode */
 /* Ask for a server. Always asynchronous: @w->on_ready or @w->on_fail runs later (never
  * inside this call). -ENOMEM if it could not be queued. */
 int pool_checkout(struct pool *p, struct pool_waiter *w) LG_MUSTCHECK;
+/* @w, just handed @s (in its on_ready, not linked), changed its want list: apply it on
+ * @s as at checkout, then on_ready runs again (or on_fail; the waiter may leave meanwhile,
+ * as during a checkout). */
+void pool_reapply(struct server *s, struct pool_waiter *w);
 /* Withdraw a queued waiter (its owner is closing). Safe if not queued. */
 void pool_cancel_wait(struct pool_waiter *w);
 

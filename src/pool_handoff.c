@@ -102,6 +102,8 @@ static void setup_done(void *arg, struct server *s, const struct pgproto_error *
     w->ops->on_ready(w, s);
 }
 
+static void apply_want(struct server *s, struct pool_waiter *w);
+
 void pool_hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
 {
     log_noise("pool \"%s\": checkout S-%llu", p->name, (unsigned long long)server_id(s));
@@ -110,6 +112,17 @@ void pool_hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
     stats_histogram_observe(&p->wait_hist, waited);
     pool_dequeue(w);
     server_set_state(s, SERVER_ACTIVE);
+    apply_want(s, w);
+}
+
+void pool_reapply(struct server *s, struct pool_waiter *w)
+{
+    apply_want(s, w);
+}
+
+/* SET what @w wants and @s lacks, then @w's on_ready (at once if nothing differs). */
+static void apply_want(struct server *s, struct pool_waiter *w)
+{
     char sql[4096];
     size_t len = 0;
     bool ok = true;
@@ -156,7 +169,6 @@ void pool_hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
     h->s = s;
     h->sync_hash = sync_hash;
     w->handoff = h; /* pool_cancel_wait() detaches the waiter if it leaves meanwhile */
-    (void)p;
 }
 
 void pool_handoff_detach(struct pool_waiter *w)

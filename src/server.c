@@ -181,6 +181,11 @@ void server_param_at(const struct server *s, size_t i, const char **name, const 
     *value = s->params[i].value;
 }
 
+const char *server_param_login_at(const struct server *s, size_t i)
+{
+    return s->params[i].login_value;
+}
+
 const char *server_param(const struct server *s, const char *name)
 {
     for (size_t i = 0; i < s->n_params; i++)
@@ -249,6 +254,7 @@ static void free_server(struct evloop *ev, void *arg)
     for (size_t i = 0; i < s->n_params; i++) {
         lg_free(s->params[i].name);
         lg_free(s->params[i].value);
+        lg_free(s->params[i].login_value);
     }
     lg_free(s->exec_value);
     ps_server_free(s->ps);
@@ -535,6 +541,11 @@ static int on_login_message(struct server *s, uint8_t type, const uint8_t *p, ui
         }
         s->tx_status = (char)p[0];
         s->logged_in = true;
+        /* What a fresh connection sees: a client that did not ask for a value of its own
+         * gets these, whatever other clients later SET here (out of memory: none kept,
+         * and the current value stands in). */
+        for (size_t i = 0; i < s->n_params; i++)
+            s->params[i].login_value = lg_strdup(s->params[i].value);
         evloop_timer_cancel(s->ev, &s->timer);
         log_debug("S-%llu %s/%s logged in, backend pid %u", (unsigned long long)s->id,
                   s->target->dbname, s->target->user, s->be_pid);

@@ -88,6 +88,9 @@ void server_mark_synced(struct server *s, uint64_t want_hash);
 /* Reported parameters, for the client's welcome. */
 size_t server_param_count(const struct server *s);
 void server_param_at(const struct server *s, size_t i, const char **name, const char **value);
+/* The value parameter @i had when the server's login completed, or NULL if it was first
+ * reported later (or memory ran out). */
+const char *server_param_login_at(const struct server *s, size_t i);
 /* Transaction status from the last ReadyForQuery: 'I', 'T' or 'E'. */
 char server_tx_status(const struct server *s);
 /* PostgreSQL's BackendKeyData for this connection, for forwarding cancels. */

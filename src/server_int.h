@@ -35,6 +35,7 @@ struct server {
     struct scram_client *scram; /* during SCRAM login only */
     struct {
         char *name, *value;
+        char *login_value; /* value when the login completed; NULL if first reported later */
     } params[MAX_PARAMS];
     size_t n_params;
     /* lifeguard's own statement in flight */

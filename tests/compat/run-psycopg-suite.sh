@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# run-psycopg-suite.sh: psycopg 3's own test suite, once directly against a scratch
+# PostgreSQL 15 and once per pool mode through lifeguard, then the tests that fail only
+# through lifeguard. By hand only (not part of `make test`); it fetches nothing: point it
+# at a psycopg source tree you have (its tests/ must match the installed psycopg, 3.1.x
+# on Debian 12: `apt-get source psycopg3` where deb-src is reachable).
+#
+#   PSYCOPG_SRC=/path/to/psycopg tests/compat/run-psycopg-suite.sh [session|transaction ...]
+#
+#   LG_BINARY=path  LG_COMPAT_DIR=dir (default /tmp/lg-psycopg)  LG_PG_PORT=19442
+#   LG_POOLER_PORT=19443   PYTEST_ARGS="-k 'not pool'" (extra pytest arguments)
+#
+# Needs root (PostgreSQL and the pooler run as postgres), /usr/bin/python3 with
+# python3-psycopg, python3-pytest, python3-pytest-timeout (a LISTEN test waits forever in
+# transaction mode), python3-pytest-asyncio, python3-anyio (Debian). Results:
+# $LG_COMPAT_DIR/<direct|MODE>.txt (pytest output) and .failed (failing test ids).
+#
+# What to expect (2026-11-27, psycopg 3.1.7 tests, PostgreSQL 15): session mode fails
+# only where a test takes the backend pid for the connection's identity (a reused
+# server keeps its pid; psycopg_pool's test_reset_badstate and friends, test_ctrl_c);
+# transaction mode adds LISTEN/NOTIFY, pg_terminate_backend(backend_pid),
+# pg_prepared_statements counts (lifeguard's statements of other clients are there) and
+# temp tables (see docs/pooling-modes.md).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+src=${PSYCOPG_SRC:?set PSYCOPG_SRC to a psycopg source tree (with tests/)}
+src=$(readlink -f "$src")
+modes=("$@")
+[ ${#modes[@]} -gt 0 ] || modes=(session transaction)
+work=${LG_COMPAT_DIR:-/tmp/lg-psycopg}
+pg_port=${LG_PG_PORT:-19442}
+lg_port=${LG_POOLER_PORT:-19443}
+binary=$(readlink -f "${LG_BINARY:-$repo/build/debug/lifeguard}")
+pgbin=/usr/lib/postgresql/15/bin
+asuser=(setpriv --reuid=postgres --regid=postgres --init-groups)
+
+[ "$(id -u)" = 0 ] || { echo "run-psycopg-suite.sh: run as root" >&2; exit 1; }
+[ -d "$src/tests" ] || { echo "run-psycopg-suite.sh: no tests/ in $src" >&2; exit 1; }
+[ -x "$binary" ] || { echo "run-psycopg-suite.sh: no pooler at $binary (make)" >&2; exit 1; }
+
+pooler_pid=
+cleanup() {
+    [ -n "$pooler_pid" ] && kill "$pooler_pid" 2>/dev/null && wait "$pooler_pid" 2>/dev/null || true
+    [ -f "$work/data/postmaster.pid" ] &&
+        "${asuser[@]}" "$pgbin/pg_ctl" -D "$work/data" stop -m fast >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+rm -rf "$work"
+mkdir -p "$work/run"
+chown -R postgres:postgres "$work"
+"${asuser[@]}" "$pgbin/initdb" -D "$work/data" -A trust -U postgres >"$work/initdb.log" 2>&1
+"${asuser[@]}" "$pgbin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w -o \
+    "-p $pg_port -k $work/run -c listen_addresses=127.0.0.1 -c max_connections=200 -c max_prepared_transactions=10" \
+    start >/dev/null
+
+run_suite() { # name port
+    "${asuser[@]}" "$pgbin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
+        -c "DROP DATABASE IF EXISTS psycopg_test WITH (FORCE)" -c "CREATE DATABASE psycopg_test"
+    (cd "$src" && PSYCOPG_TEST_DSN="host=127.0.0.1 port=$2 user=postgres dbname=psycopg_test" \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider -o timeout=60 -rfE ${PYTEST_ARGS:-} tests \
+        >"$work/$1.txt" 2>&1) || true
+    grep -E '^(FAILED|ERROR) ' "$work/$1.txt" | sed 's/ - .*//' | sort -u >"$work/$1.failed" || true
+    echo "$1: $(tail -n1 "$work/$1.txt")"
+}
+
+run_suite direct "$pg_port"
+for mode in "${modes[@]}"; do
+    cat >"$work/run/$mode.ini" <<EOF
+[databases]
+* = host=127.0.0.1 port=$pg_port
+
+[lifeguard]
+listen_addr = 127.0.0.1
+listen_port = $lg_port
+auth_type = trust
+auth_file = $work/run/userlist.txt
+pool_mode = $mode
+default_pool_size = 40
+max_client_conn = 500
+EOF
+    echo '"postgres" ""' >"$work/run/userlist.txt"
+    chown postgres:postgres "$work/run/$mode.ini" "$work/run/userlist.txt"
+    "${asuser[@]}" "$binary" "$work/run/$mode.ini" >"$work/$mode.pooler.log" 2>&1 &
+    pooler_pid=$!
+    for _ in $(seq 50); do
+        "${asuser[@]}" "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$lg_port" && break
+        sleep 0.1
+    done
+    run_suite "$mode" "$lg_port"
+    kill "$pooler_pid" 2>/dev/null || true
+    wait "$pooler_pid" 2>/dev/null || true
+    pooler_pid=
+    echo "$mode: failing only through the pooler:"
+    comm -13 "$work/direct.failed" "$work/$mode.failed" | sed 's/^/  /'
+done
