@@ -637,6 +637,8 @@ static int on_exec_message(struct server *s, uint8_t type, const uint8_t *p, uin
     case 's':
     case 'N':
     case 't':
+    case 'A': /* NotificationResponse may come at any time (a LISTEN a client left behind):
+                 it is nobody's to read now, and no reason to fail this statement */
         return STREAM_CONSUMED;
     default:
         server_close(s, "unexpected message '%c' during lifeguard's statement", type);
