@@ -268,7 +268,7 @@ if cg:
       "run twice at two `-R` rates (same wall time, so timer-driven work cancels; so do start-up "
       "and the 16 SCRAM logins); instructions = (Ir2 - Ir1) / (tx2 - tx1). Paced transactions "
       "arrive one at a time, so this is the unbatched cost per transaction (each needs its own "
-      "epoll_wait wake-up), the same for both poolers.")
+      "wake-up of the pooler), the same for both poolers.")
     P()
     P("| pooler | -R low: tx / Ir | -R high: tx / Ir | instructions per tx |")
     P("|---|---:|---:|---:|")
@@ -283,7 +283,7 @@ if st:
     P()
     P("pgbench `-S -c 16 -j 2` for a few seconds with `strace -c -f -p PID` attached to a fresh "
       "pooler (the 16 logins are included: a few hundred calls). strace slows the pooler, "
-      "which changes batching somewhat (fewer events per epoll_wait).")
+      "which changes batching somewhat (fewer events per wait).")
     P()
     P("| pooler | transactions | calls | calls per tx | top calls per tx |")
     P("|---|---:|---:|---:|---|")
