@@ -465,7 +465,15 @@ static void flush_sends(struct evloop *ev)
     }
 }
 
-void evloop_send_forget(struct evloop *ev, int handle)
+/* A last write before a close: what the socket takes now. */
+static void send_last(int fd, const void *p, size_t n)
+{
+    if (n && send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != EPIPE &&
+        errno != ECONNRESET)
+        log_error("send before close (fd=%d): %s", fd, strerror(errno));
+}
+
+void evloop_send_forget(struct evloop *ev, int handle, const void *tail, size_t n)
 {
     struct sendrec *r = &ev->sends[handle];
     r->fn = NULL;
@@ -479,22 +487,32 @@ void evloop_send_forget(struct evloop *ev, int handle)
                 break;
             }
         }
-        if (send(r->fd, r->data + r->off, r->len - r->off, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
-            errno != EAGAIN && errno != EPIPE && errno != ECONNRESET)
+        size_t left = r->len - r->off;
+        ssize_t sent = send(r->fd, r->data + r->off, left, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent == (ssize_t)left)
+            send_last(r->fd, tail, n);
+        else if (sent < 0 && errno != EAGAIN && errno != EPIPE && errno != ECONNRESET)
             log_error("send before close (fd=%d): %s", r->fd, strerror(errno));
         send_done(ev, (uint32_t)handle, 0);
         return;
     }
     /* In the ring: it must reach the kernel while the fd still names its socket (a new
-     * connection may get the number this turn). Then cancel it if it is still waiting
-     * for room, like a close would drop it. */
+     * connection may get the number this turn). If it completed (it found room), the tail
+     * follows it; else cancel it if it is still waiting for room, as a close drops it. */
+    uint64_t ud = ud_make(UD_SEND, r->gen, (uint32_t)handle);
     if (uring_submit(ev->ring) < 0)
         log_error("io_uring: submit before close failed");
+    int res;
+    if (uring_cq_find(ev->ring, ud, &res)) {
+        if (res > 0)
+            send_last(r->fd, tail, n);
+        return; /* the completion frees the record when the loop reads it */
+    }
     struct io_uring_sqe *sqe = uring_sqe(ev->ring);
     if (sqe) {
         sqe->opcode = IORING_OP_ASYNC_CANCEL;
         sqe->fd = -1;
-        sqe->addr = ud_make(UD_SEND, r->gen, (uint32_t)handle);
+        sqe->addr = ud;
         sqe->user_data = ud_make(UD_IGNORE, 0, 0);
     }
 }

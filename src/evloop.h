@@ -54,8 +54,10 @@ uint8_t *evloop_send_area(struct evloop *ev, size_t n);
  * evloop_send_forget. At most one send per socket at a time (the kernel does not order
  * two). Returns a handle >= 0, or -errno (nothing queued: write synchronously). */
 int evloop_send(struct evloop *ev, int fd, size_t n, evloop_sent_fn *fn, void *arg) LG_MUSTCHECK;
-/* The sender is closing its fd: no callback; a send still waiting for room is dropped. */
-void evloop_send_forget(struct evloop *ev, int handle);
+/* The sender is closing its fd: no callback; a send still waiting for room is dropped.
+ * If it went out whole, the @n bytes at @tail (what the sender built since, such as the
+ * error explaining the close) are written after it, as far as the socket takes them. */
+void evloop_send_forget(struct evloop *ev, int handle, const void *tail, size_t n);
 
 /* Register @fd edge-triggered for read and write readiness; @fn gets @arg. 0 or -errno. */
 int evloop_add(struct evloop *ev, int fd, evloop_io_fn *fn, void *arg) LG_MUSTCHECK;

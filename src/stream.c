@@ -47,7 +47,10 @@ void stream_close(struct stream *s)
     s->closed = true;
     stream_unlink(s);
     if (s->send_busy) {
-        evloop_send_forget(s->ev, s->send_handle); /* before the fd number is released */
+        /* Before the fd number is released. What s->out holds (an error explaining the
+         * close, built while the send was in flight) follows it if it went out. */
+        size_t n = buf_ready(&s->out);
+        evloop_send_forget(s->ev, s->send_handle, n ? s->out.data + s->out.sent : NULL, n);
         s->send_busy = false;
     }
     if (s->fd >= 0) {

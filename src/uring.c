@@ -200,3 +200,16 @@ void uring_seen(struct uring *u, unsigned head)
 {
     __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
 }
+
+bool uring_cq_find(const struct uring *u, uint64_t user_data, int *res)
+{
+    unsigned tail = uring_cq_tail(u);
+    for (unsigned i = *u->cq_head; i != tail; i++) {
+        const struct io_uring_cqe *c = &u->cqes[i & u->cq_mask];
+        if (c->user_data == user_data) {
+            *res = c->res;
+            return true;
+        }
+    }
+    return false;
+}

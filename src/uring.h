@@ -38,5 +38,7 @@ unsigned uring_cq_head(const struct uring *u);
 unsigned uring_cq_tail(const struct uring *u);
 const struct io_uring_cqe *uring_cqe(const struct uring *u, unsigned i);
 void uring_seen(struct uring *u, unsigned head);
+/* Is a completion for @user_data waiting (not yet seen)? Its result in @res. */
+bool uring_cq_find(const struct uring *u, uint64_t user_data, int *res);
 
 #endif

@@ -3,7 +3,8 @@
  * test_evloop.c: the event loop's io_uring engine over real socket pairs: readiness from
  * multishot polls, sends queued in a turn (several: through the ring; a lone one: send()
  * at the end of the turn), a send larger than the socket can take (completes only once
- * the reader drains it, bytes in order), a forgotten send (no callback, nothing leaked),
+ * the reader drains it, bytes in order), a forgotten send (no callback, nothing leaked;
+ * a pending one goes out with the bytes built after it),
  * the epoll engine refusing asynchronous sends, and timers under both. Not a test of
  * streams (the integration suite runs every test over io_uring).
  */
@@ -187,14 +188,33 @@ static void test_forgotten_sends_call_nothing(void **state)
     assert_int_equal(evloop_run_once(ev, 0), 0); /* in the ring, waiting for room */
     int hb = queue(sv[1], "pending", &b);        /* still pending: not in the ring */
     assert_true(hb >= 0);
-    evloop_send_forget(ev, hb);
-    evloop_send_forget(ev, ha);
+    evloop_send_forget(ev, hb, NULL, 0);
+    evloop_send_forget(ev, ha, NULL, 0);
     for (int i = 0; i < 5; i++) {
         drain(sv[1], (char[4096]){0}, 4096);
         assert_int_equal(evloop_run_once(ev, 1000), 0);
     }
     assert_int_equal(a.calls, 0);
     assert_int_equal(b.calls, 0);
+}
+
+/* A sender closing with a send not yet handed to the kernel: the send goes out at once,
+ * then what the sender built since (an error explaining the close), in that order. */
+static void test_forget_writes_the_send_then_the_tail(void **state)
+{
+    (void)state;
+    struct sent a = {0}, b = {0};
+    int ha = queue(sv[0], "relayed,", &a);
+    assert_true(ha >= 0);
+    assert_true(queue(sv[1], "other", &b) >= 0); /* two pending: neither goes at once */
+    evloop_send_forget(ev, ha, "FATAL", 5);
+    char buf[32] = {0};
+    assert_int_equal(drain(sv[1], buf, sizeof(buf) - 1), 13);
+    assert_string_equal(buf, "relayed,FATAL");
+    for (int i = 0; i < 5 && b.calls == 0; i++)
+        assert_int_equal(evloop_run_once(ev, 1000), 0);
+    assert_int_equal(a.calls, 0);
+    assert_int_equal(b.calls, 1);
 }
 
 static int fired;
@@ -243,6 +263,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_send_waits_for_room_and_arrives_whole, setup_uring,
                                             teardown),
             cmocka_unit_test_setup_teardown(test_forgotten_sends_call_nothing, setup_uring,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_forget_writes_the_send_then_the_tail, setup_uring,
                                             teardown),
             cmocka_unit_test_setup_teardown(test_timer_fires_with_nothing_else, setup_uring,
                                             teardown),
