@@ -134,7 +134,8 @@ void client_visit(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us)
             snap.wait_us = st == CLIENT_WAITING ? now - c->waiter.enqueued_us : 0;
             snap.ptr = c;
             snap.link = c->server;
-            snap.tls = "";
+            char tls[96];
+            snap.tls = stream_tls_describe(&c->st, tls, sizeof(tls));
             int i = paramset_find(c->params, "application_name");
             if (i >= 0)
                 snap.application_name = c->params->p[i].value;

@@ -86,7 +86,8 @@ void pool_visit_servers(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us
                 c.ptr = s;
                 c.link = server_holder(s);
                 c.remote_pid = (int)pid;
-                c.tls = "";
+                char tls[96];
+                c.tls = server_tls_describe(s, tls, sizeof(tls));
                 c.application_name = server_param(s, "application_name");
                 fn(arg, &c);
             }

@@ -152,6 +152,11 @@ uint64_t server_id(const struct server *s)
 {
     return s->id;
 }
+const char *server_tls_describe(const struct server *s, char *buf, size_t n)
+{
+    return stream_tls_describe(&s->st, buf, n);
+}
+
 uint64_t server_connected_at_us(const struct server *s)
 {
     return s->connected_at_us;

@@ -98,6 +98,8 @@ void server_backend_key(const struct server *s, uint32_t *pid, uint32_t *key);
 const struct server_target *server_target(const struct server *s);
 uint64_t server_id(const struct server *s);
 uint64_t server_connected_at_us(const struct server *s);
+/* TLS protocol/cipher of the connection to PostgreSQL, "" without TLS. Returns @buf. */
+const char *server_tls_describe(const struct server *s, char *buf, size_t n);
 /* When the server last became IDLE (monotonic µs). */
 uint64_t server_idle_since_us(const struct server *s);
 struct ps_server;

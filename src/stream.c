@@ -793,3 +793,12 @@ const char *stream_describe(const struct stream *s, char *buf, size_t n)
         snprintf(buf, n, "?");
     return buf;
 }
+
+const char *stream_tls_describe(const struct stream *s, char *buf, size_t n)
+{
+    if (s->tls && !s->tls_handshaking)
+        return tls_describe(s->tls, buf, n);
+    if (n)
+        buf[0] = '\0';
+    return buf;
+}

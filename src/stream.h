@@ -71,6 +71,8 @@ struct stream_ops {
     void (*describe)(const struct stream *s, char *buf, size_t n);
 };
 
+/* "TLSv1.3/TLS_AES_256_GCM_SHA384" for a stream with TLS, "" otherwise. Returns @buf. */
+const char *stream_tls_describe(const struct stream *s, char *buf, size_t n);
 /* The label of @s for logs (ops->describe), or "?" without one. Returns @buf. */
 const char *stream_describe(const struct stream *s, char *buf, size_t n);
 

@@ -106,6 +106,29 @@ def test_tls_to_the_server_with_verify_ca(make_lg, pg, certs):
         lg2.conn()
 
 
+def test_show_clients_and_servers_name_the_tls_version_and_cipher(make_lg, pg, certs):
+    """SHOW CLIENTS/SERVERS' tls column, as PgBouncer fills it: protocol/cipher of the
+    connection, empty without TLS."""
+    enable_server_ssl(pg, certs)
+    lg = make_lg(main={**tls_main(certs, "prefer"), "server_tls_sslmode": "require",
+                       "admin_users": "trustuser"})
+    with closing(lg.conn(sslmode="require")) as c, c.cursor() as cur, \
+            closing(lg.conn(sslmode="disable")) as plain, plain.cursor() as pcur:
+        cur.execute("SELECT 1")
+        pcur.execute("SELECT 1")
+        with closing(lg.conn(db="pgbouncer", sslmode="disable")) as a, a.cursor() as ac:
+            ac.execute("SHOW CLIENTS")
+            cols = [d[0] for d in ac.description]
+            rows = [dict(zip(cols, r)) for r in ac.fetchall() if r[cols.index("database")] == "p0"]
+            tls = sorted(r["tls"] for r in rows)
+            assert len(tls) == 2 and tls[0] == "" and tls[1].startswith("TLSv1."), tls
+            assert "/" in tls[1], tls
+            ac.execute("SHOW SERVERS")
+            cols = [d[0] for d in ac.description]
+            tls = [dict(zip(cols, r))["tls"] for r in ac.fetchall()]
+            assert tls and all(t.startswith("TLSv1.") for t in tls), tls
+
+
 def presented_cn(lg):
     res = harness.run(["openssl", "s_client", "-starttls", "postgres", "-connect",
                        f"{lg.host}:{lg.port}", "-brief"], check=False, timeout=20)
