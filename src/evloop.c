@@ -557,7 +557,13 @@ static void poll_done(struct evloop *ev, uint64_t data, int res, uint32_t flags)
     if (!r->fn || (r->gen & UD_GEN_MASK) != gen)
         return; /* removed since: the fd number may belong to someone else now */
     uint32_t e = res < 0 ? (uint32_t)(POLLERR) : (uint32_t)res;
-    bool rearm = r->listener || !(flags & IORING_CQE_F_MORE);
+    /* A poll the kernel ended (its multishot stopped, or a listener's one-shot fired) is
+     * armed again. A connection's poll that failed is not: its owner sees an error and
+     * closes, where a retry would only fail again every turn. A listener's is, unless its
+     * fd is gone (a listener that stops polling would never accept again). */
+    bool rearm = r->listener ? res != -EBADF : res >= 0 && !(flags & IORING_CQE_F_MORE);
+    if (res < 0)
+        log_error("io_uring: poll of fd %d failed: %s", fd, strerror(-res));
     dispatch(ev, fd, e);
     /* The callback may have removed (or re-added) the registration. */
     if (rearm && (size_t)fd < ev->n_regs) {
