@@ -432,7 +432,7 @@ static void send_done(struct evloop *ev, uint32_t idx, int res);
 /* End of a turn: hand this turn's sends to the kernel. Several go to the ring, to be
  * submitted with the wait (one system call for all). A lone send is made at once with
  * send(): measured at one client, a send submitted by the io_uring_enter that then
- * sleeps costs about 1.5x the CPU of send() followed by that sleep. Its completion may
+ * sleeps cost 1.5-1.8x the CPU of send() followed by that sleep. Its completion may
  * bring more sends (the stream's next bytes), so this repeats a few times. */
 static void flush_sends(struct evloop *ev)
 {
@@ -465,12 +465,15 @@ static void flush_sends(struct evloop *ev)
     }
 }
 
-/* A last write before a close: what the socket takes now. */
-static void send_last(int fd, const void *p, size_t n)
+/* A last write before a close: what the socket takes now. Returns the bytes written. */
+static size_t send_last(int fd, const void *p, size_t n)
 {
-    if (n && send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != EPIPE &&
-        errno != ECONNRESET)
+    if (n == 0)
+        return 0;
+    ssize_t sent = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent < 0 && errno != EAGAIN && errno != EPIPE && errno != ECONNRESET)
         log_error("send before close (fd=%d): %s", fd, strerror(errno));
+    return sent < 0 ? 0 : (size_t)sent;
 }
 
 void evloop_send_forget(struct evloop *ev, int handle, const void *tail, size_t n)
@@ -488,11 +491,8 @@ void evloop_send_forget(struct evloop *ev, int handle, const void *tail, size_t 
             }
         }
         size_t left = r->len - r->off;
-        ssize_t sent = send(r->fd, r->data + r->off, left, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (sent == (ssize_t)left)
+        if (send_last(r->fd, r->data + r->off, left) == left)
             send_last(r->fd, tail, n);
-        else if (sent < 0 && errno != EAGAIN && errno != EPIPE && errno != ECONNRESET)
-            log_error("send before close (fd=%d): %s", r->fd, strerror(errno));
         send_done(ev, (uint32_t)handle, 0);
         return;
     }
