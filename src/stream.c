@@ -185,51 +185,6 @@ void stream_observe(struct stream *s, uint8_t type)
 }
 
 /* Make @n bytes of room at the cursor (moving [scan, end) up). */
-static int open_gap(struct buf *b, size_t n)
-{
-    if (buf_space(b) < n)
-        buf_compact(b);
-    if (buf_space(b) < n)
-        return -ENOSPC;
-    memmove(b->data + b->scan + n, b->data + b->scan, b->end - b->scan);
-    b->end += n;
-    return 0;
-}
-
-int stream_insert(struct stream *s, const void *p, size_t n)
-{
-    struct buf *b = &s->in;
-    int rc = open_gap(b, n);
-    if (rc < 0)
-        return rc;
-    memcpy(b->data + b->scan, p, n);
-    b->scan += n;
-    return 0;
-}
-
-int stream_replace_prefix(struct stream *s, size_t old, const void *p, size_t n)
-{
-    struct buf *b = &s->in;
-    LG_ASSERT(old >= PGPROTO_HEADER && old <= buf_unscanned(b));
-    uint32_t len = pgproto_get_u32(b->data + b->scan + 1);
-    size_t rest = (size_t)len + 1 - old; /* of the message, after the replaced prefix */
-    if (n > old) {
-        int rc = open_gap(b, n - old);
-        if (rc < 0)
-            return rc;
-    } else if (n < old) {
-        memmove(b->data + b->scan + n, b->data + b->scan + old, b->end - b->scan - old);
-        b->end -= old - n;
-    }
-    if (n)
-        memcpy(b->data + b->scan, p, n);
-    b->scan += n;
-    s->msg_left = (uint32_t)rest;
-    s->replaced = true;
-    s->head_done = rest != 0;
-    return 0;
-}
-
 void stream_neutral(struct stream *s, uint8_t type)
 {
     set_type_flag(s, type, STREAM_T_NEUTRAL, true);
