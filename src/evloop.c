@@ -150,6 +150,19 @@ static struct reg *reg_get(struct evloop *ev, int fd)
     return &ev->regs[fd];
 }
 
+/* io_uring: cancel the request queued as @ud (its own completion is ignored). */
+static bool queue_cancel(struct evloop *ev, uint64_t ud)
+{
+    struct io_uring_sqe *sqe = uring_sqe(ev->ring);
+    if (!sqe)
+        return false;
+    sqe->opcode = IORING_OP_ASYNC_CANCEL;
+    sqe->fd = -1;
+    sqe->addr = ud;
+    sqe->user_data = ud_make(UD_IGNORE, 0, 0);
+    return true;
+}
+
 /* io_uring: arm a poll for @fd (multishot for edge-triggered registrations, one-shot
  * for listeners, whose level semantics come from re-arming after each callback). */
 static int arm_poll(struct evloop *ev, int fd, const struct reg *r)
@@ -223,17 +236,10 @@ void evloop_del(struct evloop *ev, int fd)
          * to the kernel with this turn's other submissions, and completions still queued
          * for the old generation are dropped. */
         struct reg *r = &ev->regs[fd];
-        struct io_uring_sqe *sqe = uring_sqe(ev->ring);
-        if (sqe) {
-            /* Not POLL_REMOVE: it gives up (-EALREADY) on a poll whose wakeup is
-             * being handled, leaving the socket open; a cancel marks it either way. */
-            sqe->opcode = IORING_OP_ASYNC_CANCEL;
-            sqe->fd = -1;
-            sqe->addr = ud_make(UD_POLL, r->gen, (uint32_t)fd);
-            sqe->user_data = ud_make(UD_IGNORE, 0, 0);
-        } else {
+        /* Not POLL_REMOVE: it gives up (-EALREADY) on a poll whose wakeup is being
+         * handled, leaving the socket open; a cancel marks it either way. */
+        if (!queue_cancel(ev, ud_make(UD_POLL, r->gen, (uint32_t)fd)))
             log_error("io_uring: cannot queue a poll removal (fd=%d)", fd);
-        }
         r->gen++;
         r->fn = NULL;
         r->arg = NULL;
@@ -508,13 +514,8 @@ void evloop_send_forget(struct evloop *ev, int handle, const void *tail, size_t 
             send_last(r->fd, tail, n);
         return; /* the completion frees the record when the loop reads it */
     }
-    struct io_uring_sqe *sqe = uring_sqe(ev->ring);
-    if (sqe) {
-        sqe->opcode = IORING_OP_ASYNC_CANCEL;
-        sqe->fd = -1;
-        sqe->addr = ud;
-        sqe->user_data = ud_make(UD_IGNORE, 0, 0);
-    }
+    if (!queue_cancel(ev, ud))
+        log_error("io_uring: cannot queue the cancel of a send (fd=%d)", r->fd);
 }
 
 static void send_done(struct evloop *ev, uint32_t idx, int res)

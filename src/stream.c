@@ -289,15 +289,13 @@ static bool send_async(struct stream *s)
 {
     struct buf *pin = s->peer ? &s->peer->in : NULL;
     size_t n1 = buf_ready(&s->out), n2 = pin ? buf_ready(pin) : 0;
-    size_t n = n1 + n2;
+    size_t n = LG_MIN(n1 + n2, (size_t)EVLOOP_SEND_MAX);
     if (n == 0)
         return false;
-    if (n > EVLOOP_SEND_MAX)
-        n = EVLOOP_SEND_MAX;
     uint8_t *area = evloop_send_area(s->ev, n);
     if (!area)
         return false;
-    size_t a = n1 < n ? n1 : n;
+    size_t a = LG_MIN(n1, n);
     if (a) /* s->out may have no storage (NULL + 0 is undefined) */
         memcpy(area, s->out.data + s->out.sent, a);
     if (a < n)

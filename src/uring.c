@@ -123,7 +123,8 @@ void uring_free(struct uring *u)
     lg_free(u);
 }
 
-unsigned uring_unsubmitted(const struct uring *u)
+/* Entries taken but not yet handed to the kernel. */
+static unsigned uring_unsubmitted(const struct uring *u)
 {
     return u->sq_local_tail - u->sq_submitted;
 }

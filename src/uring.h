@@ -24,8 +24,6 @@ void uring_free(struct uring *u);
 
 /* A zeroed submission entry, or NULL if the ring is full and could not be submitted. */
 struct io_uring_sqe *uring_sqe(struct uring *u);
-/* Entries taken but not yet handed to the kernel. */
-unsigned uring_unsubmitted(const struct uring *u);
 /* Hand queued entries to the kernel without waiting. 0 or -errno. */
 int uring_submit(struct uring *u) LG_MUSTCHECK;
 /* Submit, then wait until @min completions are ready (counting those not yet seen) or
