@@ -230,11 +230,8 @@ void client_param_changed(struct pool_waiter *w, const char *name, const char *v
 
 const char *client_param_value(const struct client *c, const char *name)
 {
-    const struct paramset *set = c->params;
-    for (size_t i = 0; set && i < set->n; i++)
-        if (strcasecmp(set->p[i].name, name) == 0)
-            return set->p[i].value;
-    return NULL;
+    int i = paramset_find(c->params, name);
+    return i < 0 ? NULL : c->params->p[i].value;
 }
 
 bool client_param_welcome(struct client *c, struct server *s)

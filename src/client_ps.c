@@ -127,17 +127,33 @@ static long cstr_at(const uint8_t *p, size_t n, size_t off)
     return z ? (long)(z - (p + off)) : -1;
 }
 
+static bool is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+static bool is_ident(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+           (ch >= '0' && ch <= '9');
+}
+
+static const char *skip_space(const char *s, const char *end)
+{
+    while (s < end && is_space(*s))
+        s++;
+    return s;
+}
+
 /* Case-insensitive "word" at @s (after spaces), followed by a non-identifier byte. */
 static const char *word(const char *s, const char *end, const char *w)
 {
-    while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-        s++;
+    s = skip_space(s, end);
     size_t n = strlen(w);
     if ((size_t)(end - s) < n || strncasecmp(s, w, n) != 0)
         return NULL;
     s += n;
-    if (s < end && ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-                    (*s >= '0' && *s <= '9')))
+    if (s < end && is_ident(*s))
         return NULL;
     return s;
 }
@@ -155,8 +171,7 @@ static bool deallocate_one(const char *q, const char *end, char *name, size_t ca
         r = r2;
     if (word(r, end, "ALL"))
         return false;
-    while (r < end && (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r'))
-        r++;
+    r = skip_space(r, end);
     size_t n = 0;
     if (r < end && *r == '"') {
         for (r++;; r++) {
@@ -174,9 +189,7 @@ static bool deallocate_one(const char *q, const char *end, char *name, size_t ca
         }
         r++;
     } else {
-        for (; r < end && ((*r >= 'a' && *r <= 'z') || (*r >= 'A' && *r <= 'Z') || *r == '_' ||
-                           (*r >= '0' && *r <= '9') || *r == '$');
-             r++) {
+        for (; r < end && (is_ident(*r) || *r == '$'); r++) {
             if (n + 1 >= cap)
                 return false;
             name[n++] = (*r >= 'A' && *r <= 'Z') ? (char)(*r + 'a' - 'A') : *r;
@@ -185,7 +198,7 @@ static bool deallocate_one(const char *q, const char *end, char *name, size_t ca
     if (n == 0)
         return false;
     name[n] = '\0';
-    while (r < end && (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r' || *r == ';'))
+    while (r < end && (is_space(*r) || *r == ';'))
         r++;
     return r == end;
 }
@@ -415,9 +428,7 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
         return 1;
     const char *q = (const char *)p + PGPROTO_HEADER;
     const char *end = (const char *)p + LG_MIN(n, total) - (n >= total ? 1 : 0);
-    const char *first = q;
-    while (first < end && (*first == ' ' || *first == '\t' || *first == '\n' || *first == '\r'))
-        first++;
+    const char *first = skip_space(q, end);
     /* Most queries start with none of D, L, P: skip the keyword checks for them. */
     char f0 = first < end ? (char)(*first | 0x20) : 0;
     if (f0 != 'd' && f0 != 'l' && f0 != 'p')
