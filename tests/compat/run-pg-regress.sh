@@ -38,6 +38,8 @@ lg_port=${LG_POOLER_PORT:-26432}
 binary=$(readlink -f "${LG_BINARY:-$repo/build/debug/lifeguard}")
 pgbin=/usr/lib/postgresql/15/bin
 asuser=(setpriv --reuid=postgres --regid=postgres --init-groups)
+# shellcheck source=tests/compat/pooler.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pooler.sh"
 
 [ "$(id -u)" = 0 ] || { echo "run-pg-regress.sh: run as root" >&2; exit 1; }
 [ -x "$binary" ] || { echo "run-pg-regress.sh: no pooler at $binary (make)" >&2; exit 1; }
@@ -151,16 +153,9 @@ EOF
         echo 'ignore_startup_parameters = options' >>"$ini" # PgBouncer 1.18 refuses PGOPTIONS
     fi
     chown postgres:postgres "$ini" "$work/run/userlist.txt"
-    "${asuser[@]}" "$binary" "$ini" >"$work/out/$mode.pooler.log" 2>&1 &
-    pooler_pid=$!
-    for _ in $(seq 50); do
-        "${asuser[@]}" "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$lg_port" && break
-        sleep 0.1
-    done
+    start_pooler "$binary" "$ini" "$work/out/$mode.pooler.log"
     run_suite "$mode" "$lg_port"
-    kill "$pooler_pid" 2>/dev/null || true
-    wait "$pooler_pid" 2>/dev/null || true
-    pooler_pid=
+    stop_pooler
     only=$(comm -13 "$work/out/direct.failed" "$work/out/$mode.failed" | tr '\n' ' ')
     echo "$mode: failing only through the pooler: ${only:-none}"
 done

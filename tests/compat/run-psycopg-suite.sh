@@ -35,6 +35,8 @@ lg_port=${LG_POOLER_PORT:-19443}
 binary=$(readlink -f "${LG_BINARY:-$repo/build/debug/lifeguard}")
 pgbin=/usr/lib/postgresql/15/bin
 asuser=(setpriv --reuid=postgres --regid=postgres --init-groups)
+# shellcheck source=tests/compat/pooler.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pooler.sh"
 
 [ "$(id -u)" = 0 ] || { echo "run-psycopg-suite.sh: run as root" >&2; exit 1; }
 [ -d "$src/tests" ] || { echo "run-psycopg-suite.sh: no tests/ in $src" >&2; exit 1; }
@@ -82,16 +84,9 @@ max_client_conn = 500
 EOF
     echo '"postgres" ""' >"$work/run/userlist.txt"
     chown postgres:postgres "$work/run/$mode.ini" "$work/run/userlist.txt"
-    "${asuser[@]}" "$binary" "$work/run/$mode.ini" >"$work/$mode.pooler.log" 2>&1 &
-    pooler_pid=$!
-    for _ in $(seq 50); do
-        "${asuser[@]}" "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$lg_port" && break
-        sleep 0.1
-    done
+    start_pooler "$binary" "$work/run/$mode.ini" "$work/$mode.pooler.log"
     run_suite "$mode" "$lg_port"
-    kill "$pooler_pid" 2>/dev/null || true
-    wait "$pooler_pid" 2>/dev/null || true
-    pooler_pid=
+    stop_pooler
     echo "$mode: failing only through the pooler:"
     comm -13 "$work/direct.failed" "$work/$mode.failed" | sed 's/^/  /'
 done
