@@ -98,6 +98,9 @@ static void wake_siblings(struct pool *p)
     }
 }
 
+static void wait_timeout_cb(struct evloop *ev, void *arg);
+static int arm_wait_timer(struct pool *p);
+
 void pool_module_init(struct evloop *ev, const struct config *cfg)
 {
     g_ev = ev;
@@ -120,6 +123,10 @@ void pool_set_config(const struct config *cfg)
         p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : cfg->max_overflow;
         p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : cfg->min_pool_size;
         set_caps(p, db, ue, cfg);
+        /* A changed pool_timeout applies to those already waiting too. */
+        evloop_timer_cancel(g_ev, &p->wait_timer);
+        if (arm_wait_timer(p) < 0)
+            log_error("pool \"%s\": cannot arm the pool_timeout timer", p->name);
         pool_schedule_service(p);
     }
 }
@@ -142,6 +149,7 @@ struct list_node *pool_all(void)
 static void pool_free(struct pool *p)
 {
     evloop_timer_cancel(g_ev, &p->retry_timer);
+    evloop_timer_cancel(g_ev, &p->wait_timer);
     list_del(&p->node);
     lg_free(p->name);
     lg_free(p->client_db);
@@ -202,6 +210,7 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
     for (int i = 0; i < SERVER_NSTATES; i++)
         list_init(&p->servers[i]);
     evloop_timer_init(&p->retry_timer, retry_cb, p);
+    evloop_timer_init(&p->wait_timer, wait_timeout_cb, p);
     const struct user_entry *ue = cfg_find_user(g_cfg, client_user);
     p->pool_size = db->pool_size >= 0           ? db->pool_size
                    : (ue && ue->pool_size >= 0) ? ue->pool_size
@@ -314,7 +323,7 @@ void pool_dequeue(struct pool_waiter *w)
     list_del(&w->node);
     w->queued = false;
     w->pool->n_waiting--;
-    evloop_timer_cancel(g_ev, &w->timer);
+    /* The pool's wait timer stays: when it fires it looks at whoever is first then. */
 }
 
 static void fail_waiter(struct pool_waiter *w, const struct lg_err *err)
@@ -323,10 +332,8 @@ static void fail_waiter(struct pool_waiter *w, const struct lg_err *err)
     w->ops->on_fail(w, err);
 }
 
-static void waiter_timeout(struct evloop *ev, void *arg)
+static void waiter_timeout(struct pool_waiter *w)
 {
-    (void)ev;
-    struct pool_waiter *w = arg;
     struct pool *p = w->pool;
     struct lg_err e;
     memcpy(e.sqlstate, "53300", 6);
@@ -341,6 +348,38 @@ static void waiter_timeout(struct evloop *ev, void *arg)
     log_warn("%s", e.msg);
     p->c.pool_timeouts++;
     fail_waiter(w, &e);
+}
+
+/* Arm the pool's wait timer for its oldest waiter, unless it is armed no later already.
+ * One timer per pool, not one per waiter: the queue is FIFO and every waiter has the same
+ * pool_timeout, so the head's deadline is the earliest, and a hand-over (which takes
+ * the head, mostly) costs no timer-heap work. Returns 0 or -ENOMEM. */
+static int arm_wait_timer(struct pool *p)
+{
+    if (!g_cfg->pool_timeout_us || list_empty(&p->waiters))
+        return 0;
+    const struct pool_waiter *head = container_of(p->waiters.next, struct pool_waiter, node);
+    uint64_t when = head->enqueued_us + g_cfg->pool_timeout_us;
+    if (evloop_timer_armed(&p->wait_timer) && p->wait_timer.when_us <= when)
+        return 0;
+    return evloop_timer_set(g_ev, &p->wait_timer, when);
+}
+
+/* Fail the waiters whose pool_timeout has passed (oldest first), then re-arm for the
+ * next. Fires early only after a hand-over took the head: it just re-arms then. */
+static void wait_timeout_cb(struct evloop *ev, void *arg)
+{
+    (void)ev;
+    struct pool *p = arg;
+    uint64_t now = clock_now_us();
+    while (!list_empty(&p->waiters) && g_cfg->pool_timeout_us) {
+        struct pool_waiter *w = container_of(p->waiters.next, struct pool_waiter, node);
+        if (w->enqueued_us + g_cfg->pool_timeout_us > now)
+            break;
+        waiter_timeout(w);
+    }
+    if (arm_wait_timer(p) < 0)
+        log_error("pool \"%s\": cannot arm the pool_timeout timer", p->name);
 }
 
 /* The steady state of transaction pooling: nobody waits and the most recently used idle
@@ -365,18 +404,15 @@ int pool_checkout(struct pool *p, struct pool_waiter *w)
     w->pool = p;
     w->queued = true;
     w->enqueued_us = clock_now_us();
-    evloop_timer_init(&w->timer, waiter_timeout, w);
     if (checkout_now(p, w))
         return 0;
-    if (g_cfg->pool_timeout_us) {
-        int rc = evloop_timer_set(g_ev, &w->timer, w->enqueued_us + g_cfg->pool_timeout_us);
-        if (rc < 0) {
-            w->queued = false;
-            return rc;
-        }
-    }
     list_append(&p->waiters, &w->node);
     p->n_waiting++;
+    int rc = arm_wait_timer(p);
+    if (rc < 0) {
+        pool_dequeue(w);
+        return rc;
+    }
     pool_schedule_service(p);
     return 0;
 }

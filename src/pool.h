@@ -54,7 +54,6 @@ struct pool_waiter_ops {
 struct pool_waiter {
     struct list_node node;
     struct pool *pool;
-    struct evloop_timer timer; /* pool_timeout deadline */
     uint64_t enqueued_us;
     const struct pgproto_param *want;  /* parameters to SET on the server first */
     uint64_t want_hash;                /* hash of want[] (0: unknown, always compare) */

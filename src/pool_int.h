@@ -38,6 +38,7 @@ struct pool {
     uint64_t next_connect_us; /* no connect attempts before this */
     bool local_shortage;      /* the last attempt failed for want of descriptors/memory */
     struct evloop_timer retry_timer;
+    struct evloop_timer wait_timer; /* pool_timeout of the oldest waiter (the queue's head) */
     bool service_queued;
     struct stats_counters c;          /* for SHOW STATS and /metrics */
     struct stats_histogram wait_hist; /* checkout wait */

@@ -57,6 +57,57 @@ def test_waiters_are_served_in_order_and_time_out_with_53300(lg):
     assert order == [0, 1, 2]
 
 
+def test_pool_timeout_per_waiter_with_one_timer_and_reload_shortens_it(make_lg):
+    """The pool keeps one pool_timeout timer for its oldest waiter (not one per waiter):
+    every waiter must still time out on its own deadline (oldest first), and a RELOAD
+    that shortens the timeout applies to those already waiting."""
+    lg = make_lg(main={"admin_users": "trustuser", "default_pool_size": "1",
+                       "query_wait_timeout": "2"})
+    holder = lg.conn()
+    results = {}
+    lock = threading.Lock()
+
+    def waiter(i):
+        t0 = time.monotonic()
+        try:
+            lg.conn().close()
+            r = "served"
+        except psycopg2.OperationalError as e:
+            r = "53300" if "timeout" in str(e) else str(e)
+        with lock:
+            results[i] = (r, time.monotonic() - t0)
+
+    threads = []
+    for i in range(6):  # queued 0.25 s apart: deadlines 2.0 s after each
+        t = threading.Thread(target=waiter, args=(i,))
+        t.start()
+        threads.append(t)
+        time.sleep(0.25)
+    for t in threads:
+        t.join(10)
+    assert [results[i][0] for i in range(6)] == ["53300"] * 6, results
+    for i in range(6):
+        assert 1.8 <= results[i][1] < 2.0 + 1.5 * harness.SLOW, results
+    # A long timeout, then a reload to 1 s while a client waits: it times out after ~1 s.
+    lg.config["main"]["query_wait_timeout"] = "30"
+    lg.write_config()
+    with closing(lg.conn(user="trustuser", db="pgbouncer")) as a, a.cursor() as cur:
+        cur.execute("RELOAD")
+    results.clear()
+    t = threading.Thread(target=waiter, args=(0,))
+    t.start()
+    time.sleep(0.3)
+    lg.config["main"]["query_wait_timeout"] = "1"
+    lg.write_config()
+    with closing(lg.conn(user="trustuser", db="pgbouncer")) as a, a.cursor() as cur:
+        cur.execute("RELOAD")
+    t.join(10)
+    assert results[0][0] == "53300" and results[0][1] < 5, results
+    holder.close()
+    with closing(lg.conn()) as c, c.cursor() as cur:  # the pool still serves
+        cur.execute("SELECT 1")
+
+
 @pytest.mark.lg_config(main={"default_pool_size": "3", "server_idle_timeout": "1",
                              "min_pool_size": "1"})
 def test_idle_servers_close_down_to_min_pool_size(lg, pg):
