@@ -2,7 +2,8 @@
 /*
  * client_param.c: the parameters a client wants on every server it gets: collected at
  * login from the startup packet and its "options" (-c name=value, --name=value), and
- * updated when the client runs SET (the server's ParameterStatus).
+ * updated when the client runs SET (the server's ParameterStatus); and the startup packet
+ * as a session-mode server is opened with it (c->startup, the key pool_session.c matches).
  * Not here: applying them on a server (pool_handoff.c builds the SET) or the login flow.
  * Invariant: every name in c->params passed pgproto_is_param_name(), so it may be spelt in
  * SQL. The set itself is shared (paramset.h): a change makes a new set, never edits one.

@@ -6,7 +6,8 @@
  * that differ on that server. Servers open on demand up to pool_size (plus
  * max_overflow while clients wait and all are busy), with exponential backoff and
  * jitter after connect failures. Not here: applying parameters at hand-over
- * (pool_handoff.c), cancel forwarding (pool_cancel.c), upkeep
+ * (pool_handoff.c), matching session-mode servers by startup parameters
+ * (pool_session.c), cancel forwarding (pool_cancel.c), upkeep
  * and pre-ping (pool_janitor.c), SHOW and /metrics (pool_obs.c). Invariant: every
  * server is on exactly one list, named by its state; only server_set_state() moves it.
  */

@@ -3,7 +3,9 @@
  * pool_handoff.c: giving a server to a waiter. Parameters the waiter wants that differ on
  * the server are applied first with one "SELECT pg_catalog.set_config(...), ..." (values
  * quoted here, names checked by pgproto_is_param_name); then the waiter's on_ready runs.
- * A server already found equal to the waiter's want-list hash skips the comparison.
+ * A server already found equal to the waiter's want-list hash skips the comparison, and a
+ * session-mode server opened with the waiter's own startup parameters skips those (they
+ * are its RESET values; a SET would only make their source "session").
  * Not here: choosing the server or the waiter (pool.c), release (pool_txn.c).
  * Invariant: the waiter may leave while the SETs run (pool_handoff_detach); the server
  * then goes back to the pool, and a failed SET never reaches the waiter as a server.

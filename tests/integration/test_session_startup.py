@@ -250,3 +250,17 @@ def test_bad_startup_value_fails_only_its_client_and_causes_no_backoff(lg, pg):
     log = lg.log_text()
     assert "retrying in" not in log, "a client's bad value must not back the pool off"
     assert "bogus/zone" in log  # logged, with the client
+
+
+@pytest.mark.lg_config(main={"default_pool_size": "1", "session_startup_parameters": "0"})
+def test_switched_off_any_server_serves_any_client_with_set_config(lg):
+    """session_startup_parameters = 0: the old way (one server for clients with different
+    parameters, which are applied with set_config: source "session")."""
+    with closing(conn3(lg, options="-c TimeZone=PST8PDT")) as a, a.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+        assert settings(cur)[1::2] == ("PST8PDT", "session")
+    with closing(conn3(lg, options="-c TimeZone=Asia/Tokyo")) as b, b.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        assert cur.fetchone()[0] == pid
+        assert settings(cur)[1::2] == ("Asia/Tokyo", "session")
