@@ -109,13 +109,22 @@ void pool_session_service(struct pool *p)
         bool replace = total >= size && !list_empty(idle);
         if (!replace && total >= most)
             break; /* full and all busy: wait for a release (it comes back here) */
-        if (!pool_under_caps(p))
-            break; /* pool_wake_siblings() brings us back when a server frees up */
         if (replace) {
             server_close(server_from_node(idle->next),
                          "making room for a client with other startup parameters (pool full)");
             total--;
         }
+        /* At max_db_connections / max_user_connections, an idle server of another pool
+         * makes room (pool_under_caps), else one of ours that fits nobody waiting. */
+        bool room;
+        while (!(room = pool_under_caps(p)) && !list_empty(idle)) {
+            server_close(server_from_node(idle->next),
+                         "making room for a client with other startup parameters (%s)",
+                         "max_db_connections or max_user_connections reached");
+            total--;
+        }
+        if (!room)
+            break; /* pool_wake_siblings() brings us back when a server frees up */
         /* Not a client (a health probe, an auth lookup): the parameters the pool's
          * clients last came with, which the next client most likely wants. */
         const struct paramset *startup = w->keyed ? w->startup : p->recent_startup;

@@ -264,3 +264,16 @@ def test_switched_off_any_server_serves_any_client_with_set_config(lg):
         cur.execute("SELECT pg_backend_pid()")
         assert cur.fetchone()[0] == pid
         assert settings(cur)[1::2] == ("Asia/Tokyo", "session")
+
+
+@pytest.mark.lg_config(main={"max_db_connections": "1", "query_wait_timeout": "5"})
+def test_at_max_db_connections_an_idle_server_of_the_pool_makes_room(lg, pg):
+    """pool_size 5 but max_db_connections 1: the pool's own idle server, opened with other
+    parameters, is closed for the waiting client instead of leaving it to time out."""
+    with closing(conn3(lg, options="-c TimeZone=PST8PDT")) as a, a.cursor() as cur:
+        assert settings(cur)[1::2] == ("PST8PDT", "client")
+    with closing(conn3(lg, options="-c TimeZone=Asia/Tokyo")) as b, b.cursor() as cur:
+        assert settings(cur)[1::2] == ("Asia/Tokyo", "client")
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    wait_until(lambda: backends(pg) == {pid}, 10)
