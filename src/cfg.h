@@ -93,6 +93,8 @@ struct config {
     int max_user_connections; /* 0 = unlimited */
     char *server_reset_query; /* "DISCARD ALL"; "" disables */
     bool server_reset_query_always;
+    bool session_startup_parameters; /* session mode: servers opened with the client's
+                                        startup parameters; default 1 */
     char *server_check_query;        /* "" = empty query (default), like PgBouncer's "select 1" */
     char *ignore_startup_parameters; /* comma-separated */
     /* times, all microseconds; 0 = disabled where that makes sense. The ini gives

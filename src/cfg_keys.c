@@ -130,6 +130,12 @@ const struct cfg_key cfg_keys[] = {
             "run when a server returns to the pool in session mode; empty = none"),
         BOOL("server_reset_query_always", server_reset_query_always, "0", CFG_RELOAD,
              "also run server_reset_query in transaction and statement mode"),
+        BOOL("session_startup_parameters", session_startup_parameters, "1", CFG_RELOAD,
+             "session mode: open each server with its client's startup parameters (DateStyle, "
+             "TimeZone, options, ...; not application_name) so RESET returns to them as on a "
+             "direct connection; a client only gets a server opened with the same ones, and an "
+             "idle server opened with others is closed to make room when the pool is full. 0 = "
+             "any server, parameters applied with set_config (RESET gives the server default)"),
         STR("server_check_query", server_check_query, "", CFG_RELOAD,
             "pre-ping query for idle servers; empty = an empty query"),
         USEC("server_check_delay", server_check_delay_us, "30", CFG_RELOAD,

@@ -45,6 +45,7 @@ struct client {
     struct evloop_timer login_timer; /* client_login_timeout */
     const char *user, *dbname;       /* intern.h references */
     const struct paramset *params;   /* parameters to SET on the server (shared, paramset.h) */
+    const struct paramset *startup;  /* startup packet as a session-mode server gets it */
     struct ps_client *ps;            /* named prepared statements (transaction mode) */
     uint64_t seen_in, seen_out;      /* byte counters at the last janitor look */
     uint64_t active_at_us;           /* when bytes last moved */

@@ -2,7 +2,8 @@
 /*
  * client_param.c: the parameters a client wants on every server it gets: collected at
  * login from the startup packet and its "options" (-c name=value, --name=value), and
- * updated when the client runs SET (the server's ParameterStatus).
+ * updated when the client runs SET (the server's ParameterStatus); and the startup packet
+ * as a session-mode server is opened with it (c->startup, the key pool_session.c matches).
  * Not here: applying them on a server (pool_handoff.c builds the SET) or the login flow.
  * Invariant: every name in c->params passed pgproto_is_param_name(), so it may be spelt in
  * SQL. The set itself is shared (paramset.h): a change makes a new set, never edits one.
@@ -24,10 +25,63 @@ struct collect {
     size_t used;
 };
 
+/* Startup parameters a session-mode server is opened with, in bytes (names, values and
+ * their NULs): PostgreSQL drops a startup packet over 10000 bytes without a word, which
+ * would look like a server that is down. A client with more gets its parameters with
+ * set_config on a server opened with none, as when session_startup_parameters is off. */
+#define STARTUP_KEY_MAX_BYTES 8192
+
 void client_param_free(struct client *c)
 {
     paramset_put(c->params);
     c->params = NULL;
+    paramset_put(c->startup);
+    c->startup = NULL;
+    c->waiter.startup = NULL;
+}
+
+/* Whether startup parameter @name goes into a session-mode server's own startup packet.
+ * Not application_name: a later client on that server would get this one's as its RESET
+ * value (it is applied with set_config instead). Not "_pq_." protocol options: PostgreSQL
+ * answers them with NegotiateProtocolVersion, which is the client's business. */
+static bool goes_in_server_startup(const char *name)
+{
+    return strcasecmp(name, "application_name") != 0 && strncmp(name, "_pq_.", 5) != 0;
+}
+
+/* The key a session-mode server is matched by: the startup packet's parameters as the
+ * server is to get them ("options" whole), NULL for none. 0, or -1 with @c closed. */
+static int collect_startup(struct client *c, const struct pgproto_startup *su)
+{
+    const struct config *cfg = client_cfg();
+    struct pgproto_param k[CLIENT_MAX_WANT];
+    size_t n = 0, bytes = 0;
+    for (size_t i = 0; i < su->n_params; i++) {
+        const char *name = su->params[i].name, *value = su->params[i].value;
+        if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0 ||
+            cfg_list_contains(cfg->ignore_startup_parameters, name) ||
+            !goes_in_server_startup(name) || (strcmp(name, "options") == 0 && !*value))
+            continue;
+        bytes += strlen(name) + strlen(value) + 2;
+        if (n == CLIENT_MAX_WANT || bytes > STARTUP_KEY_MAX_BYTES) {
+            log_debug("C-%llu: startup parameters too many or too long for a server's own "
+                      "startup packet; applied with set_config",
+                      (unsigned long long)c->id);
+            return 0;
+        }
+        k[n].name = name;
+        k[n].value = value;
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    c->startup = paramset_get(k, n);
+    if (!c->startup) {
+        client_close(c, "53200", "out of memory");
+        return -1;
+    }
+    c->waiter.startup = c->startup;
+    return 0;
 }
 
 /* Make @set the client's parameters (taking over the reference), for the next checkout. */
@@ -167,7 +221,8 @@ int client_param_collect(struct client *c, const struct pgproto_startup *su)
         return -1;
     }
     use_set(c, set);
-    return 0;
+    c->waiter.keyed = true;
+    return collect_startup(c, su);
 }
 
 static bool is_tracked_param(const char *name)

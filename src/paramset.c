@@ -106,6 +106,17 @@ int paramset_find(const struct paramset *s, const char *name)
     return -1;
 }
 
+bool paramset_same(const struct paramset *a, const struct paramset *b)
+{
+    uint32_t na = a ? a->n : 0, nb = b ? b->n : 0;
+    if (a == b || (na == 0 && nb == 0))
+        return true;
+    if (na != nb || a->hash != b->hash)
+        return false;
+    /* Interned strings: equal text is the same pointer. */
+    return memcmp(a->p, b->p, na * sizeof(a->p[0])) == 0;
+}
+
 size_t paramset_count(void)
 {
     return table.n;

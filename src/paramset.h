@@ -10,6 +10,7 @@
 #ifndef LG_PARAMSET_H
 #define LG_PARAMSET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,10 @@ const struct paramset *paramset_get(const struct pgproto_param *p, size_t n) LG_
 void paramset_put(const struct paramset *s);
 /* Index of @name in @s (ASCII case-insensitive, as PostgreSQL folds GUC names), or -1. */
 int paramset_find(const struct paramset *s, const char *name);
+/* True if @a and @b hold the same pairs in the same order. NULL is the empty set. Equal
+ * hashes are only a hint: the pairs are compared (two equal sets are usually one object,
+ * but not always: a set whose reference count saturated gets a twin). */
+bool paramset_same(const struct paramset *a, const struct paramset *b);
 /* Distinct sets held (tests). */
 size_t paramset_count(void);
 

@@ -6,7 +6,8 @@
  * that differ on that server. Servers open on demand up to pool_size (plus
  * max_overflow while clients wait and all are busy), with exponential backoff and
  * jitter after connect failures. Not here: applying parameters at hand-over
- * (pool_handoff.c), cancel forwarding (pool_cancel.c), upkeep
+ * (pool_handoff.c), matching session-mode servers by startup parameters
+ * (pool_session.c), cancel forwarding (pool_cancel.c), upkeep
  * and pre-ping (pool_janitor.c), SHOW and /metrics (pool_obs.c). Invariant: every
  * server is on exactly one list, named by its state; only server_set_state() moves it.
  */
@@ -20,6 +21,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "log.h"
+#include "paramset.h"
 #include "pool_int.h"
 #include "prepared.h"
 #include "stats.h"
@@ -42,7 +44,7 @@ static void set_caps(struct pool *p, const struct db_entry *db, const struct use
                                                                   : cfg->max_user_connections;
 }
 
-static size_t open_servers(const struct pool *q)
+size_t pool_open_count(const struct pool *q)
 {
     return pool_nservers(q, SERVER_CONNECTING) + pool_nservers(q, SERVER_IDLE) +
            pool_nservers(q, SERVER_ACTIVE);
@@ -51,7 +53,7 @@ static size_t open_servers(const struct pool *q)
 /* Room under max_db_connections / max_user_connections for one more server of @p. If the
  * cap is reached, close one idle server of another pool sharing the database or user
  * (its clients are not waiting; ours are). */
-static bool under_caps(struct pool *p)
+bool pool_under_caps(struct pool *p)
 {
     for (int pass = 0; pass < 2; pass++) {
         bool by_db = pass == 0;
@@ -66,7 +68,7 @@ static bool under_caps(struct pool *p)
             if (strcmp(by_db ? q->client_db : q->client_user,
                        by_db ? p->client_db : p->client_user) != 0)
                 continue;
-            used += open_servers(q);
+            used += pool_open_count(q);
             if (q != p && !list_empty(&q->servers[SERVER_IDLE]))
                 spare = q;
         }
@@ -84,7 +86,7 @@ static bool under_caps(struct pool *p)
 
 /* A server of @p closed or went idle: pools sharing its database or user may be
  * waiting under a cap for exactly that. */
-static void wake_siblings(struct pool *p)
+void pool_wake_siblings(struct pool *p)
 {
     if (p->max_db_connections <= 0 && p->max_user_connections <= 0)
         return;
@@ -163,6 +165,7 @@ static void pool_free(struct pool *p)
     }
     explicit_bzero(p->target.client_key, sizeof(p->target.client_key));
     lg_free(p->target.application_name);
+    paramset_put(p->recent_startup);
     lg_free(p);
 }
 
@@ -391,7 +394,8 @@ static bool checkout_now(struct pool *p, struct pool_waiter *w)
     if (p->paused || !list_empty(&p->waiters) || list_empty(idle) || !w->want_hash)
         return false;
     struct server *s = server_from_node(idle->prev);
-    if (!server_params_synced(s, w->want_hash) || pool_janitor_needs_ping(s))
+    if (!server_params_synced(s, w->want_hash) || pool_janitor_needs_ping(s) ||
+        !pool_server_fits(p, s, w))
         return false;
     list_append(&p->waiters, &w->node);
     p->n_waiting++;
@@ -446,11 +450,16 @@ static void connect_failed(struct pool *p, const struct lg_err *err)
              err->msg, (double)p->backoff_us / 1e6);
 }
 
+bool pool_keyed(const struct pool *p)
+{
+    return p->pool_mode == POOL_MODE_SESSION && g_cfg->session_startup_parameters;
+}
+
 /* Returns false if the attempt failed at once (backoff armed). */
-bool pool_open_server(struct pool *p)
+bool pool_open_server(struct pool *p, const struct paramset *startup)
 {
     struct lg_err err;
-    struct server *s = server_connect(p, &p->target, g_ev, g_cfg, &err);
+    struct server *s = server_connect(p, &p->target, startup, g_ev, g_cfg, &err);
     if (!s) {
         if (strncmp(err.sqlstate, "53", 2) == 0) {
             /* Out of descriptors or memory here, not PostgreSQL failing: retry soon at a
@@ -471,10 +480,30 @@ bool pool_open_server(struct pool *p)
     return true;
 }
 
+bool pool_connect_allowed(struct pool *p)
+{
+    if (clock_now_us() >= p->next_connect_us)
+        return true;
+    if (!evloop_timer_armed(&p->retry_timer) &&
+        evloop_timer_set(g_ev, &p->retry_timer, p->next_connect_us) < 0)
+        log_error("pool \"%s\": cannot arm retry timer", p->name);
+    return false;
+}
+
+void pool_arm_retry(struct pool *p)
+{
+    if (evloop_timer_set(g_ev, &p->retry_timer, p->next_connect_us) < 0)
+        log_error("pool \"%s\": cannot arm retry timer", p->name);
+}
+
 static void service(struct pool *p)
 {
     if (p->paused)
         return; /* PAUSE: waiters wait (pool_timeout still applies) */
+    if (pool_keyed(p)) {
+        pool_session_service(p);
+        return;
+    }
     while (!list_empty(&p->waiters)) {
         struct list_node *idle = &p->servers[SERVER_IDLE];
         if (list_empty(idle))
@@ -495,19 +524,13 @@ static void service(struct pool *p)
     size_t limit = (size_t)p->pool_size;
     if (total >= limit)
         limit += (size_t)p->max_overflow; /* all pool_size busy and clients wait */
-    uint64_t now = clock_now_us();
-    if (now < p->next_connect_us) {
-        if (!evloop_timer_armed(&p->retry_timer) &&
-            evloop_timer_set(g_ev, &p->retry_timer, p->next_connect_us) < 0)
-            log_error("pool \"%s\": cannot arm retry timer", p->name);
+    if (!pool_connect_allowed(p))
         return;
-    }
     while (connecting < p->n_waiting && total < limit) {
-        if (!under_caps(p))
-            break; /* wake_siblings() brings us back when a server frees up */
-        if (!pool_open_server(p)) {
-            if (evloop_timer_set(g_ev, &p->retry_timer, p->next_connect_us) < 0)
-                log_error("pool \"%s\": cannot arm retry timer", p->name);
+        if (!pool_under_caps(p))
+            break; /* pool_wake_siblings() brings us back when a server frees up */
+        if (!pool_open_server(p, NULL)) {
+            pool_arm_retry(p);
             break;
         }
         connecting++;
@@ -532,10 +555,22 @@ static bool is_connect_failure(const struct lg_err *err)
            strcmp(err->sqlstate, "53300") == 0;
 }
 
+/* The first client waiting for a server opened with @startup, or NULL. */
+static struct pool_waiter *first_with_startup(struct pool *p, const struct paramset *startup)
+{
+    struct list_node *n;
+    list_for_each (n, &p->waiters) {
+        struct pool_waiter *w = container_of(n, struct pool_waiter, node);
+        if (w->keyed && paramset_same(w->startup, startup))
+            return w;
+    }
+    return NULL;
+}
+
 void pool_on_server_closed(struct pool *p, struct server *s, const struct lg_err *err,
                            bool during_login)
 {
-    wake_siblings(p);
+    pool_wake_siblings(p);
     struct pool_waiter *holder = server_holder(s);
     if (holder) {
         server_set_holder(s, NULL);
@@ -543,6 +578,19 @@ void pool_on_server_closed(struct pool *p, struct server *s, const struct lg_err
             holder->ops->on_lost(holder, err);
     }
     if (during_login) {
+        const struct paramset *startup = server_startup(s);
+        if (startup && !is_connect_failure(err)) {
+            /* Opened with a client's startup parameters, and PostgreSQL refused the login
+             * for a reason of its own (an invalid value, an unknown parameter, or one that
+             * would refuse anyone, in which case every other login fails the same way).
+             * Only the waiters that would send the same parameters get the error: a client
+             * must not be able to fail other clients, nor put the pool into backoff. */
+            struct pool_waiter *w;
+            while ((w = first_with_startup(p, startup)))
+                fail_waiter(w, err); /* from the head again: on_fail may close others */
+            pool_schedule_service(p);
+            return;
+        }
         if (!is_connect_failure(err)) {
             /* The server refused us for a reason that retrying will not fix (no such
              * database, authentication): every waiter gets that error now. */
@@ -621,7 +669,7 @@ void pool_to_idle(struct server *s)
     log_noise("pool \"%s\": checkin S-%llu", p->name, (unsigned long long)server_id(s));
     server_set_state(s, SERVER_IDLE);
     pool_schedule_service(p);
-    wake_siblings(p);
+    pool_wake_siblings(p);
 }
 
 static void reset_done(void *arg, struct server *s, const struct pgproto_error *err,

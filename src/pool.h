@@ -21,6 +21,7 @@
 
 struct pool;
 struct config;
+struct paramset;
 struct db_entry;
 struct stream;
 
@@ -59,8 +60,13 @@ struct pool_waiter {
     uint64_t want_hash;                /* hash of want[] (0: unknown, always compare) */
     const struct pool_waiter_ops *ops; /* shared by every waiter of a kind */
     void *handoff;                     /* pool.c: set while parameters are being applied */
+    /* Session mode (session_startup_parameters): the client's startup parameters, less
+     * application_name, that a server must have been opened with to serve it (NULL: none).
+     * Owned by the waiter's owner; pool.c and server.c take references of their own. */
+    const struct paramset *startup;
     uint32_t n_want;
     bool queued;
+    bool keyed; /* a client: match servers by @startup in session mode (else any server) */
 };
 
 void pool_module_init(struct evloop *ev, const struct config *cfg);

@@ -3,7 +3,9 @@
  * pool_handoff.c: giving a server to a waiter. Parameters the waiter wants that differ on
  * the server are applied first with one "SELECT pg_catalog.set_config(...), ..." (values
  * quoted here, names checked by pgproto_is_param_name); then the waiter's on_ready runs.
- * A server already found equal to the waiter's want-list hash skips the comparison.
+ * A server already found equal to the waiter's want-list hash skips the comparison, and a
+ * session-mode server opened with the waiter's own startup parameters skips those (they
+ * are its RESET values; a SET would only make their source "session").
  * Not here: choosing the server or the waiter (pool.c), release (pool_txn.c).
  * Invariant: the waiter may leave while the SETs run (pool_handoff_detach); the server
  * then goes back to the pool, and a failed SET never reaches the waiter as a server.
@@ -11,8 +13,10 @@
 #include "pool.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "alloc.h"
+#include "cfg.h"
 #include "clock.h"
 #include "log.h"
 #include "pgproto.h"
@@ -120,6 +124,35 @@ void pool_reapply(struct server *s, struct pool_waiter *w)
     apply_want(s, w);
 }
 
+/* Session mode: @s was opened with @w's startup parameters, so it holds them as its
+ * RESET values (PostgreSQL's source "client"). True when there are any. */
+static bool opened_for(struct server *s, const struct pool_waiter *w)
+{
+    return w->startup && w->keyed && pool_keyed(server_pool(s)) && pool_startup_fits(s, w);
+}
+
+/* Does server_reset_query put every setting back to its RESET value? */
+static bool reset_restores_all(void)
+{
+    const char *q = pool_cfg()->server_reset_query;
+    return q && (strcasestr(q, "DISCARD ALL") || strcasestr(q, "RESET ALL"));
+}
+
+/* @s was opened with the startup parameters @want came from: is it still at that value?
+ * A reported parameter is if it kept its login value (PostgreSQL spells values its own
+ * way, so the client's spelling is not compared); an unreported one if
+ * server_reset_query resets everything between clients. */
+static bool still_at_startup(struct server *s, const char *name, bool reported)
+{
+    if (strcasecmp(name, "application_name") == 0 || strncmp(name, "_pq_.", 5) == 0)
+        return false; /* never in a server's startup packet (client_param.c) */
+    if (!reported)
+        return reset_restores_all();
+    const char *login = server_param_login(s, name);
+    const char *have = server_param(s, name);
+    return login && strcmp(login, have) == 0;
+}
+
 /* SET what @w wants and @s lacks, then @w's on_ready (at once if nothing differs). */
 static void apply_want(struct server *s, struct pool_waiter *w)
 {
@@ -130,12 +163,16 @@ static void apply_want(struct server *s, struct pool_waiter *w)
     /* Clients configured alike share a want-list hash: a server already found equal to
      * it, with no parameter change since, needs no comparison at all. */
     size_t n_check = server_params_synced(s, w->want_hash) ? 0 : w->n_want;
+    bool own = n_check && opened_for(s, w);
     for (size_t i = 0; i < n_check && ok; i++) {
         const char *have = server_param(s, w->want[i].name);
         if (!have)
             all_reported = false;
         if (have && strcmp(have, w->want[i].value) == 0)
             continue;
+        if (own && still_at_startup(s, w->want[i].name, have != NULL))
+            continue; /* set at login from this very startup packet: SET would only make
+                         its source "session" */
         if (!pgproto_is_param_name(w->want[i].name))
             continue; /* client.c refuses such names; never build SQL from one */
         ok = append_set(sql, sizeof(sql), &len, w->want[i].name, w->want[i].value);

@@ -40,17 +40,19 @@ struct pool {
     struct evloop_timer retry_timer;
     struct evloop_timer wait_timer; /* pool_timeout of the oldest waiter (the queue's head) */
     bool service_queued;
-    struct stats_counters c;          /* for SHOW STATS and /metrics */
-    struct stats_histogram wait_hist; /* checkout wait */
-    struct stats_histogram xact_hist; /* transaction-mode link time (one transaction) */
-    bool paused;                      /* PAUSE: no hand-overs, no new servers */
-    uint64_t tx_warning_logged_us;    /* last "shared connection?" warning (rate limit) */
-    struct stats_counters prev;       /* counters at the start of the stats_period */
-    struct stats_averages avg;        /* rates over the last stats_period */
-    int max_db_connections;           /* servers over all pools of this database; 0 = no cap */
-    int max_user_connections;         /* servers over all pools of this user; 0 = no cap */
-    uint64_t reconnect_before_us;     /* RECONNECT: servers connected earlier are closed
-                                         when they come back to the pool */
+    struct stats_counters c;               /* for SHOW STATS and /metrics */
+    struct stats_histogram wait_hist;      /* checkout wait */
+    struct stats_histogram xact_hist;      /* transaction-mode link time (one transaction) */
+    bool paused;                           /* PAUSE: no hand-overs, no new servers */
+    uint64_t tx_warning_logged_us;         /* last "shared connection?" warning (rate limit) */
+    struct stats_counters prev;            /* counters at the start of the stats_period */
+    struct stats_averages avg;             /* rates over the last stats_period */
+    int max_db_connections;                /* servers over all pools of this database; 0 = no cap */
+    int max_user_connections;              /* servers over all pools of this user; 0 = no cap */
+    uint64_t reconnect_before_us;          /* RECONNECT: servers connected earlier are closed
+                                              when they come back to the pool */
+    const struct paramset *recent_startup; /* session mode: startup parameters of the last
+                                              server opened for a client (a reference) */
 };
 
 /* Servers of @p in state @st. */
@@ -65,12 +67,40 @@ struct evloop *pool_ev(void);
 const struct config *pool_cfg(void);
 /* The list of every pool (struct pool, linked by ->node), oldest first. */
 struct list_node *pool_all(void);
-/* Open one more server for @p. false if the attempt failed at once (backoff armed). */
-bool pool_open_server(struct pool *p);
+/* Open one more server for @p, with @startup in its StartupMessage (NULL: none; see
+ * server_connect). false if the attempt failed at once (backoff armed). */
+bool pool_open_server(struct pool *p, const struct paramset *startup);
+/* Servers of @p connecting, idle or active (what counts against pool_size). */
+size_t pool_open_count(const struct pool *p);
+/* Room under max_db_connections / max_user_connections for one more server of @p (may
+ * close an idle server of another pool to make it). */
+bool pool_under_caps(struct pool *p);
+/* A server of @p closed or went idle: wake pools waiting under a shared cap. */
+void pool_wake_siblings(struct pool *p);
+/* True if a connect attempt may start now; else the retry timer is armed (backoff). */
+bool pool_connect_allowed(struct pool *p);
+/* An attempt failed at once: come back when the backoff ends. */
+void pool_arm_retry(struct pool *p);
+/* Servers of @p are matched to clients by startup parameters (session mode with
+ * session_startup_parameters). */
+bool pool_keyed(const struct pool *p);
 /* Hand idle servers to waiters and open servers for them, at the end of this turn. */
 void pool_schedule_service(struct pool *p);
 /* Take @w off its pool's wait queue (and its timer); nothing if not queued. */
 void pool_dequeue(struct pool_waiter *w);
+
+/* ---- pool_session.c ---- */
+/* @s was opened with @w's startup parameters (NULL and none are the same). */
+bool pool_startup_fits(const struct server *s, const struct pool_waiter *w);
+/* May idle server @s of @p go to waiter @w? Always outside session mode; in it, only if
+ * @s was opened with @w's startup parameters (or @w is not a client). */
+static inline bool pool_server_fits(const struct pool *p, const struct server *s,
+                                    const struct pool_waiter *w)
+{
+    return !w->keyed || !pool_keyed(p) || pool_startup_fits(s, w);
+}
+/* Hand idle servers to waiters and open servers for them when pool_keyed(@p). */
+void pool_session_service(struct pool *p);
 
 /* ---- pool_handoff.c ---- */
 /* Give server @s (idle, of @p) to waiter @w (queued): SET what differs, then on_ready,

@@ -78,7 +78,10 @@ static void janitor_one(struct pool *p, uint64_t now)
     }
     if (total < (size_t)p->min_pool_size && now >= p->next_connect_us) {
         size_t want = (size_t)p->min_pool_size - total;
-        while (want-- && pool_open_server(p))
+        /* Session mode: the parameters the pool's clients last came with, so that the
+         * next one does not have to replace the server. */
+        const struct paramset *startup = pool_keyed(p) ? p->recent_startup : NULL;
+        while (want-- && pool_open_server(p, startup))
             ;
     }
 }

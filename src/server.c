@@ -22,6 +22,7 @@
 #include "log.h"
 #include "md5.h"
 #include "net.h"
+#include "paramset.h"
 #include "pool.h"
 #include "prepared.h"
 #include "scram.h"
@@ -38,15 +39,20 @@ void server_set_tls(struct tls_ctx *ctx, int mode)
     g_tls_mode = mode;
 }
 
+/* The StartupMessage: who we are, and in session mode the startup parameters of the
+ * client the server is opened for, as libpq sends them (PostgreSQL makes them the
+ * session's RESET values, source "client"). */
 static int put_startup(struct server *s)
 {
     const struct server_target *t = s->target;
-    struct pgproto_param params[4];
+    struct pgproto_param params[3 + PARAMSET_MAX];
     size_t n = 0;
     params[n++] = (struct pgproto_param){"user", t->user};
     params[n++] = (struct pgproto_param){"database", t->dbname};
     if (t->application_name)
         params[n++] = (struct pgproto_param){"application_name", t->application_name};
+    for (uint32_t i = 0; s->startup && i < s->startup->n; i++)
+        params[n++] = s->startup->p[i];
     return pgproto_put_startup(&s->st.out, params, n);
 }
 
@@ -191,6 +197,19 @@ const char *server_param_login_at(const struct server *s, size_t i)
     return s->params[i].login_value;
 }
 
+const struct paramset *server_startup(const struct server *s)
+{
+    return s->startup;
+}
+
+const char *server_param_login(const struct server *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_params; i++)
+        if (strcasecmp(s->params[i].name, name) == 0)
+            return s->params[i].login_value;
+    return NULL;
+}
+
 const char *server_param(const struct server *s, const char *name)
 {
     for (size_t i = 0; i < s->n_params; i++)
@@ -263,6 +282,7 @@ static void free_server(struct evloop *ev, void *arg)
     }
     lg_free(s->exec_value);
     ps_server_free(s->ps);
+    paramset_put(s->startup);
     lg_free(s);
 }
 
@@ -427,10 +447,15 @@ static void on_close(struct stream *st, int err)
         server_close(s, "%s", strerror(-err));
 }
 
-struct server *server_connect(struct pool *pool, const struct server_target *t, struct evloop *ev,
+struct server *server_connect(struct pool *pool, const struct server_target *t,
+                              const struct paramset *startup, struct evloop *ev,
                               const struct config *cfg, struct lg_err *err)
 {
     struct server *s = lg_calloc(1, sizeof(*s));
+    if (s && startup && startup->n && !(s->startup = paramset_get(startup->p, startup->n))) {
+        lg_free(s);
+        s = NULL;
+    }
     if (!s) {
         memcpy(err->sqlstate, "53200", 6);
         snprintf(err->msg, sizeof(err->msg), "out of memory");
@@ -452,6 +477,7 @@ struct server *server_connect(struct pool *pool, const struct server_target *t, 
         memcpy(err->sqlstate, local ? "53000" : "08006", 6);
         snprintf(err->msg, sizeof(err->msg), "could not connect to server %s:%d: %s", t->host,
                  t->port, strerror(-fd));
+        paramset_put(s->startup);
         lg_free(s);
         return NULL;
     }
@@ -480,6 +506,7 @@ struct server *server_connect(struct pool *pool, const struct server_target *t, 
         memcpy(err->sqlstate, "53200", 6);
         snprintf(err->msg, sizeof(err->msg), "could not start server connection: %s",
                  strerror(-rc));
+        paramset_put(s->startup);
         lg_free(s);
         return NULL;
     }

@@ -20,6 +20,7 @@ struct pool;
 struct stream;
 struct evloop;
 struct config;
+struct paramset;
 
 enum server_state {
     SERVER_CONNECTING = 0,
@@ -54,8 +55,12 @@ void server_set_tls(struct tls_ctx *ctx, int mode);
 
 /* Open a connection and start logging in. The server is on its pool's CONNECTING list;
  * the pool hears the outcome through pool_on_server_login() or pool_on_server_closed().
- * NULL with @err filled if it could not even start (socket error, out of memory). */
-struct server *server_connect(struct pool *pool, const struct server_target *t, struct evloop *ev,
+ * @startup (NULL: none): parameters for its StartupMessage besides user, database and
+ * the target's application_name (session mode: a client's); the server keeps its own
+ * reference. NULL with @err filled if it could not even start (socket error, out of
+ * memory). */
+struct server *server_connect(struct pool *pool, const struct server_target *t,
+                              const struct paramset *startup, struct evloop *ev,
                               const struct config *cfg, struct lg_err *err);
 
 /* Log why (once), close the socket, tell the pool, free at the end of the turn.
@@ -79,6 +84,10 @@ void server_set_state(struct server *s, enum server_state st);
 enum server_state server_state(const struct server *s);
 struct stream *server_stream(struct server *s);
 struct pool *server_pool(const struct server *s);
+/* The startup parameters @s was opened with (see server_connect), NULL for none. */
+const struct paramset *server_startup(const struct server *s);
+/* The value reported parameter @name had when @s's login completed, or NULL. */
+const char *server_param_login(const struct server *s, const char *name);
 /* The value of reported parameter @name, or NULL. */
 const char *server_param(const struct server *s, const char *name);
 /* True if this server's reported parameters were found equal to a want list with hash

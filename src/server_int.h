@@ -44,16 +44,18 @@ struct server {
     bool exec_has_err, exec_has_row;
     struct pgproto_error exec_err;
     char *exec_value;
-    void *holder;           /* pool.c: the waiter this server is linked for */
-    struct ps_server *ps;   /* prepared statements held here (transaction mode) */
-    size_t max_prepared;    /* max_prepared_statements */
-    uint64_t idle_since_us; /* when it last became IDLE */
-    char last_err[6];       /* SQLSTATE of the last ErrorResponse relayed */
-    bool awaiting_ssl;      /* SSLRequest sent, waiting for 'S' or 'N' */
-    uint64_t param_gen;     /* bumped whenever a reported parameter changes */
-    uint64_t synced_hash;   /* want-list hash last found equal to our parameters */
-    uint64_t synced_gen;    /* param_gen at that moment */
-    bool tls;               /* the connection uses TLS */
+    void *holder;                   /* pool.c: the waiter this server is linked for */
+    struct ps_server *ps;           /* prepared statements held here (transaction mode) */
+    size_t max_prepared;            /* max_prepared_statements */
+    uint64_t idle_since_us;         /* when it last became IDLE */
+    char last_err[6];               /* SQLSTATE of the last ErrorResponse relayed */
+    bool awaiting_ssl;              /* SSLRequest sent, waiting for 'S' or 'N' */
+    uint64_t param_gen;             /* bumped whenever a reported parameter changes */
+    uint64_t synced_hash;           /* want-list hash last found equal to our parameters */
+    uint64_t synced_gen;            /* param_gen at that moment */
+    bool tls;                       /* the connection uses TLS */
+    const struct paramset *startup; /* client startup parameters sent at login (a
+                                       reference, paramset.h), NULL for none */
 };
 
 /* server.c: the login failed for a reason PostgreSQL gave or lifeguard found (@sqlstate). */

@@ -17,15 +17,16 @@
 # make. Results: $LG_COMPAT_DIR/out/<direct|MODE>/regression.diffs.
 #
 # What to expect (lifeguard, session mode, PostgreSQL 15.18): 217 tests; direct: all
-# pass; through lifeguard 7 fail, for these reasons:
-#   date timestamp timestamptz horology, and guc's first hunk: pg_regress sets
-#     PGDATESTYLE/PGTZ; lifeguard applies startup parameters with set_config(), so
-#     `RESET datestyle` returns to the server default instead of the client's value
-#     (test_compat.py::test_reset_returns_to_startup_value, a strict xfail).
-#   guc (second hunk): plpgsql was already loaded in the reused backend.
-#   temp: `\c -` gets the same backend back, its temp namespace already exists.
+# pass; through lifeguard 3 fail, for these reasons:
+#   guc (the plpgsql hunk): plpgsql was already loaded in the reused backend.
+#   temp: `\c -` gets the same backend back, its temp namespace already exists (so the
+#     PREPARE TRANSACTION fails for another reason first).
 #   stats: pg_stat_database.sessions does not grow when `\c` reuses a backend.
-# The last three are what any pooler that reuses backends shows.
+# They are what any pooler that reuses backends shows. date, timestamp, timestamptz,
+# horology and guc's first hunk (pg_regress's PGDATESTYLE/PGTZ, `RESET datestyle`) pass
+# since a session-mode server is opened with its client's startup parameters
+# (session_startup_parameters; test_compat.py::test_reset_returns_to_startup_value);
+# session_startup_parameters = 0 brings back the old behaviour, and those failures.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

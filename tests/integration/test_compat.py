@@ -85,15 +85,11 @@ def test_session_departed_clients_key_cancels_nothing(lg, pg):
         assert result == ["survived"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="startup parameters are applied with set_config() (source 'session'), so RESET "
-    "goes back to the server's default, not the client's startup value; PostgreSQL's "
-    "regression tests date, timestamp, timestamptz, horology and guc fail on it",
-)
+@pytest.mark.lifeguard_only  # PgBouncer SETs startup parameters: RESET gives the default
 def test_reset_returns_to_startup_value(lg):
     """PostgreSQL src/test/regress (date.sql: SET datestyle ...; RESET datestyle) with
-    pg_regress's PGDATESTYLE='Postgres, MDY'."""
+    pg_regress's PGDATESTYLE='Postgres, MDY'. A session-mode server is opened with the
+    client's startup parameters, so they are its RESET values (test_session_startup.py)."""
     with closing(lg.conn(options="-c DateStyle=Postgres,MDY")) as c, c.cursor() as cur:
         cur.execute("SET DateStyle = ISO")
         cur.execute("RESET DateStyle")

@@ -71,6 +71,43 @@ static void empty_set_and_lookup(void **state)
     assert_int_equal(alloc_live_count(), base);
 }
 
+/* paramset_same: what pool.c matches a session-mode server's startup parameters with. */
+static void same_compares_content_and_null_is_empty(void **state)
+{
+    (void)state;
+    int64_t base = alloc_live_count();
+    const struct paramset *e = paramset_get(NULL, 0);
+    assert_true(paramset_same(NULL, NULL));
+    assert_true(paramset_same(NULL, e)); /* no parameters: one key, however spelt */
+    assert_true(paramset_same(e, NULL));
+    struct pgproto_param a[] = {{"DateStyle", "Postgres, MDY"}, {"TimeZone", "PST8PDT"}};
+    struct pgproto_param b[] = {{"DateStyle", "Postgres, MDY"}, {"TimeZone", "UTC"}};
+    const struct paramset *x = paramset_get(a, 2), *y = paramset_get(b, 2);
+    const struct paramset *x1 = paramset_get(a, 1);
+    assert_true(paramset_same(x, x));
+    assert_false(paramset_same(x, y));
+    assert_false(paramset_same(x, NULL));
+    assert_false(paramset_same(e, x));
+    assert_false(paramset_same(x, x1)); /* a prefix is not the same list */
+    /* A set whose count saturated gets a twin: a different object, the same list. */
+    struct paramset *xm = (struct paramset *)(uintptr_t)x;
+    uint32_t refs = xm->refs;
+    xm->refs = UINT32_MAX;
+    const struct paramset *twin = paramset_get(a, 2);
+    xm->refs = refs;
+    assert_non_null(twin);
+    assert_ptr_not_equal(twin, x);
+    assert_true(paramset_same(x, twin));
+    assert_true(paramset_same(twin, x));
+    paramset_put(twin);
+    paramset_put(x);
+    paramset_put(x1);
+    paramset_put(y);
+    paramset_put(e);
+    assert_int_equal(paramset_count(), 0);
+    assert_int_equal(alloc_live_count(), base);
+}
+
 static void many_sets_grow_the_table(void **state)
 {
     (void)state;
@@ -122,6 +159,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(equal_content_is_one_set),
             cmocka_unit_test(empty_set_and_lookup),
+            cmocka_unit_test(same_compares_content_and_null_is_empty),
             cmocka_unit_test(many_sets_grow_the_table),
             cmocka_unit_test(allocation_failures_leak_nothing),
     };
