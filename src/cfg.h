@@ -141,11 +141,13 @@ struct config {
     /* PgBouncer's names and value syntax. Protocols: cfg_parse_tls_protocols() words;
      * ciphers: an OpenSSL cipher list for TLS <= 1.2, or default/secure/fast/normal
      * (OpenSSL's defaults) or all; tls13_ciphers: TLS 1.3 suites, "" = OpenSSL's;
-     * ecdhcurve: auto/none (OpenSSL's groups) or group names for SSL_CTX_set1_groups_list */
+     * ecdhcurve: auto/none (OpenSSL's groups) or group names for SSL_CTX_set1_groups_list;
+     * dheparams: none, auto (2048-bit) or legacy (1024-bit) finite-field DHE for TLS <= 1.2 */
     char *client_tls_protocols;
     char *client_tls_ciphers;
     char *client_tls13_ciphers;
     char *client_tls_ecdhcurve;
+    char *client_tls_dheparams;
     char *server_tls_protocols;
     char *server_tls_ciphers;
     char *server_tls13_ciphers;

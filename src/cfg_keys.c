@@ -220,6 +220,11 @@ const struct cfg_key cfg_keys[] = {
         STR("client_tls_ecdhcurve", client_tls_ecdhcurve, "auto", CFG_RELOAD,
             "key exchange groups offered to clients, colon-separated (e.g. `prime256v1`, "
             "`X25519:secp384r1`); auto (or none) = OpenSSL's defaults"),
+        STR("client_tls_dheparams", client_tls_dheparams, "auto", CFG_RELOAD,
+            "finite-field Diffie-Hellman (DHE cipher suites, TLS 1.2 and older) towards "
+            "clients: auto = 2048-bit or larger, matched to the certificate key (OpenSSL's "
+            "built-in groups), none = no DHE suites, legacy = 1024-bit (OpenSSL refuses it "
+            "at its default security level 2, so lifeguard does too)"),
         SENUM("server_tls_sslmode", server_tls_sslmode, "disable", sslmodes, CFG_RESTART,
               "TLS towards PostgreSQL (TCP only): disable, allow/prefer (TLS if the server "
               "offers it), require, verify-ca, verify-full (checks the host name)"),
@@ -248,7 +253,6 @@ const struct cfg_key cfg_keys[] = {
         PGB("auth_ldap_options", "LDAP authentication"),
         PGB("autodb_idle_timeout", "automatically created databases"),
         PGB("cancel_wait_timeout", "cancel request deadline"),
-        PGB("client_tls_dheparams", "DH parameters for TLS"),
         PGB("conffile", "path of the config file"),
         PGB("disable_pqexec", "refusing the simple query protocol"),
         PGB("dns_max_ttl", "DNS cache"),

@@ -170,7 +170,8 @@ static struct tls_opts tls_opts_of(const struct config *cfg, bool server_side)
                              .protocols = mask,
                              .ciphers = cfg->client_tls_ciphers,
                              .tls13_ciphers = cfg->client_tls13_ciphers,
-                             .groups = cfg->client_tls_ecdhcurve};
+                             .groups = cfg->client_tls_ecdhcurve,
+                             .dheparams = cfg->client_tls_dheparams};
 }
 
 /* Build the TLS contexts @cfg asks for: towards clients if client_tls_sslmode is on, towards

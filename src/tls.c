@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdint.h>
@@ -64,6 +66,47 @@ static bool tls13_all_known(SSL_CTX *ctx, const char *list, char *bad, size_t ba
         p += n + (p[n] == ':');
     }
     return true;
+}
+
+/* PgBouncer's client_tls_dheparams: finite-field DHE for TLS <= 1.2 suites (TLS 1.3 key
+ * exchange is the groups'). 0 or -EINVAL. */
+static int apply_dhe(SSL_CTX *ctx, const struct tls_opts *o, char *err, size_t errlen)
+{
+    const char *d = o->dheparams;
+    if (!d)
+        return 0; /* a client-side context (towards PostgreSQL) */
+    if (!*d || strcasecmp(d, "auto") == 0) {
+        SSL_CTX_set_dh_auto(ctx, 1);
+        return 0;
+    }
+    if (strcasecmp(d, "none") == 0) {
+        SSL_CTX_set_dh_auto(ctx, 0);
+        return 0;
+    }
+    if (strcasecmp(d, "legacy") == 0) {
+        /* A 1024-bit group (RFC 5114's, OpenSSL's "dh_1024_160"), if OpenSSL's security
+         * level allows it; at level 2 (Debian's default) it does not: say so. */
+        EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+        EVP_PKEY *pk = NULL;
+        OSSL_PARAM params[] = {
+                OSSL_PARAM_construct_utf8_string("group", (char *)"dh_1024_160", 0),
+                OSSL_PARAM_construct_end()};
+        bool ok = pc && EVP_PKEY_paramgen_init(pc) > 0 && EVP_PKEY_CTX_set_params(pc, params) > 0 &&
+                  EVP_PKEY_paramgen(pc, &pk) > 0 && SSL_CTX_set0_tmp_dh_pkey(ctx, pk) == 1;
+        EVP_PKEY_CTX_free(pc);
+        if (!ok) {
+            char why[200];
+            EVP_PKEY_free(pk); /* not taken by the context on failure */
+            snprintf(err, errlen,
+                     "%s_dheparams = legacy: 1024-bit DH refused by OpenSSL (security level %d: "
+                     "%s)",
+                     o->prefix, SSL_CTX_get_security_level(ctx), ssl_reason(why, sizeof(why)));
+            return -EINVAL;
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "%s_dheparams = %.100s: none, auto or legacy", o->prefix, d);
+    return -EINVAL;
 }
 
 /* Apply the protocol, cipher and group settings of @o to @ctx. 0 or -EINVAL (the setting
@@ -124,7 +167,7 @@ static int apply_opts(SSL_CTX *ctx, const struct tls_opts *o, char *err, size_t 
                  ssl_reason(why, sizeof(why)));
         return -EINVAL;
     }
-    return 0;
+    return apply_dhe(ctx, o, err, errlen);
 }
 
 int tls_opts_check(const struct tls_opts *o, char *err, size_t errlen)

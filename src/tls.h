@@ -35,6 +35,7 @@ struct tls_opts {
                                   default/secure/fast/normal (OpenSSL's defaults) and all */
     const char *tls13_ciphers; /* TLS 1.3 suites, colon-separated */
     const char *groups;        /* key exchange groups, colon-separated; auto/none = default */
+    const char *dheparams;     /* server side: none, auto or legacy (NULL = auto) */
     const char *cert_file;     /* client side only: certificate to present, with key_file */
     const char *key_file;
 };

@@ -2,6 +2,7 @@
 clients exempt, large results and COPY over TLS, garbage handshakes contained."""
 
 import io
+import re
 import socket
 import struct
 from contextlib import closing
@@ -259,11 +260,33 @@ def test_client_tls13_ciphers_and_ecdhcurve(make_lg, certs):
     assert not ok, out
 
 
+@pytest.mark.parametrize("dhe", ["auto", "none"])
+def test_client_tls_dheparams_offers_or_refuses_dhe_suites(make_lg, certs, dhe):
+    """PgBouncer's client_tls_dheparams: auto (the default) lets a TLS 1.2 client that
+    offers only DHE suites in, with a 2048-bit or larger group; none refuses it, while
+    ECDHE still works."""
+    lg = make_lg(main={**tls_main(certs, "require"), "client_tls_protocols": "tlsv1.2",
+                       "client_tls_dheparams": dhe})
+    ok, out = s_client(lg, "-cipher", "DHE-RSA-AES128-GCM-SHA256")
+    if dhe == "auto":
+        assert ok and "Ciphersuite: DHE-RSA-AES128-GCM-SHA256" in out, out
+        m = re.search(r"Server Temp Key: DH, (\d+) bits", out)
+        assert m and int(m.group(1)) >= 2048, out
+    else:
+        assert not ok, out
+    ok, out = s_client(lg, "-cipher", "ECDHE-RSA-AES128-GCM-SHA256")
+    assert ok, out
+    with closing(lg.conn(sslmode="require")) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+
+
 @pytest.mark.parametrize("key,value", [
     ("client_tls_protocols", "tlsv1.2,tlsv1.4"),
     ("client_tls_ciphers", "NO-SUCH-CIPHER"),
     ("client_tls13_ciphers", "TLS_AES_128_GCM_SHA256:TLS_NOPE"),
     ("client_tls_ecdhcurve", "nocurve"),
+    ("client_tls_dheparams", "ffdhe9000"),
+    ("client_tls_dheparams", "legacy"),  # 1024-bit: refused at OpenSSL's security level 2
     ("server_tls_protocols", "sslv3"),
     ("server_tls_ciphers", "NO-SUCH-CIPHER"),  # checked though server TLS is off
 ])

@@ -480,7 +480,7 @@ static void test_unknown_and_pgbouncer_keys(void **state)
 
     struct cfg_diag d;
     struct config *c = expect_ok(AUTH "so_reuseport = 1\ndns_max_ttl = 15\nSO_REUSEPORT = 0\n"
-                                      "peer_id = 1\nclient_tls_dheparams = \n",
+                                      "peer_id = 1\njob_name = \n",
                                  &d);
     /* each PgBouncer-only key is warned about once */
     assert_int_equal(d.warnings, 4);
