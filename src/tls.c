@@ -88,9 +88,8 @@ static int apply_dhe(SSL_CTX *ctx, const struct tls_opts *o, char *err, size_t e
          * level allows it; at level 2 (Debian's default) it does not: say so. */
         EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
         EVP_PKEY *pk = NULL;
-        OSSL_PARAM params[] = {
-                OSSL_PARAM_construct_utf8_string("group", (char *)"dh_1024_160", 0),
-                OSSL_PARAM_construct_end()};
+        OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("group", (char *)"dh_1024_160", 0),
+                               OSSL_PARAM_construct_end()};
         bool ok = pc && EVP_PKEY_paramgen_init(pc) > 0 && EVP_PKEY_CTX_set_params(pc, params) > 0 &&
                   EVP_PKEY_paramgen(pc, &pk) > 0 && SSL_CTX_set0_tmp_dh_pkey(ctx, pk) == 1;
         EVP_PKEY_CTX_free(pc);
