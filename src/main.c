@@ -19,6 +19,7 @@
 #include "client.h"
 #include "clock.h"
 #include "console.h"
+#include "daemon.h"
 #include "evloop.h"
 #include "hba.h"
 #include "health.h"
@@ -351,10 +352,13 @@ static void usage(FILE *out)
     fprintf(out,
             "lifeguard %s: a PostgreSQL connection pooler\n\n"
             "Usage: lifeguard [OPTIONS] FILE.ini\n\n"
-            "Runs in the foreground and logs to stderr. SIGINT or SIGTERM stop it.\n"
+            "Runs in the foreground and logs to stderr (and logfile). SIGINT or SIGTERM stop\n"
+            "it; with -d it runs in the background (pidfile and logfile required).\n"
             "The ini file uses PgBouncer's format: [databases], [users], and [lifeguard]\n"
             "(or [pgbouncer]). Settings can be overridden with LIFEGUARD_<KEY> variables.\n\n"
             "Options:\n"
+            "  -d, --daemon       run in the background; exits 0 once serving, 1 if it\n"
+            "                     could not start\n"
             "  -v, --verbose      more logging (repeat for more)\n"
             "  -q, --quiet        only warnings and errors\n"
             "  -V, --version      print the version and exit\n"
@@ -506,6 +510,8 @@ static void write_pidfile(const char *path)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
+            {"daemon", no_argument, NULL, 'd'},
+            {"reboot", no_argument, NULL, 'R'},
             {"verbose", no_argument, NULL, 'v'},
             {"quiet", no_argument, NULL, 'q'},
             {"version", no_argument, NULL, 'V'},
@@ -514,9 +520,17 @@ int main(int argc, char **argv)
             {"config-doc", no_argument, NULL, 'D'},
             {NULL, 0, NULL, 0},
     };
-    int verbose = 0, quiet = 0, check = 0, c;
-    while ((c = getopt_long(argc, argv, "vqVh", opts, NULL)) != -1) {
+    int verbose = 0, quiet = 0, check = 0, daemonize = 0, c;
+    while ((c = getopt_long(argc, argv, "dRvqVh", opts, NULL)) != -1) {
         switch (c) {
+        case 'd':
+            daemonize = 1;
+            break;
+        case 'R':
+            fprintf(stderr, "lifeguard: online restart (-R, --reboot) is not supported: stop "
+                            "the running process (SIGINT lets clients finish) and start a new "
+                            "one\n");
+            return 2;
         case 'v':
             verbose++;
             break;
@@ -594,6 +608,19 @@ int main(int argc, char **argv)
     log_set_format((enum log_format)cfg->log_format);
     if (cfg->logfile && *cfg->logfile && log_set_file(cfg->logfile) < 0)
         die("cannot open logfile %s", cfg->logfile);
+    int ready_fd = -1;
+    if (daemonize) {
+        /* As PgBouncer: in the background the pidfile is how one stops it, and the
+         * logfile the only place its log goes. */
+        if (!cfg->pidfile || !*cfg->pidfile)
+            die("-d (daemon) needs pidfile set");
+        if (!cfg->logfile || !*cfg->logfile)
+            die("-d (daemon) needs logfile set");
+        char derr[128];
+        ready_fd = daemon_start(derr, sizeof(derr)); /* before io_uring: tied to its task */
+        if (ready_fd < 0)
+            die("cannot run in the background: %s", derr);
+    }
 
     sigset_t mask;
     sigemptyset(&mask);
@@ -676,6 +703,8 @@ int main(int argc, char **argv)
     if (cfg->pidfile && *cfg->pidfile)
         write_pidfile(cfg->pidfile);
     log_info("lifeguard %s started (pid %d)", LIFEGUARD_VERSION, (int)getpid());
+    if (ready_fd >= 0)
+        daemon_ready(ready_fd);
 
     while (!stopping) {
         int rc = evloop_run_once(g_ev, draining ? 100000 : 1000000);

@@ -74,3 +74,62 @@ def test_sigint_exits_0(make_lg):
     lg = make_lg()
     lg.signal(signal.SIGINT)
     assert lg.proc.wait(timeout=15 * harness.SLOW) == 0
+
+
+def _wait_gone(pid, timeout):
+    import os
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_daemon_mode_exits_0_once_serving_and_stops_by_pidfile(make_lg):
+    """PgBouncer's -d (its own test suite starts the pooler that way): the command returns
+    0 once the pooler serves, the pidfile names the background process, SIGTERM stops it
+    and removes the pidfile."""
+    import os
+    import signal
+
+    lg = make_lg(start=False)
+    pidfile = lg.workdir / "lg.pid"
+    logfile = lg.workdir / "lg-daemon.log"
+    lg.config["main"]["pidfile"] = str(pidfile)
+    lg.config["main"]["logfile"] = str(logfile)
+    lg.write_config()
+    res = harness.run_binary(["-d", str(lg.ini_path)], timeout=20)
+    assert res.returncode == 0, res.stderr
+    pid = int(pidfile.read_text().split()[0])
+    try:
+        assert lg.sql("SELECT 1") == [(1,)]  # serving when -d returned
+        assert "started" in logfile.read_text()
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    assert _wait_gone(pid, 15 * harness.SLOW)
+    assert not pidfile.exists()
+
+
+def test_daemon_mode_reports_a_failed_start_in_its_exit_status(make_lg):
+    import socket
+
+    lg = make_lg(start=False)
+    lg.config["main"]["pidfile"] = str(lg.workdir / "lg.pid")
+    lg.write_config()
+    res = harness.run_binary(["-d", str(lg.ini_path)])
+    assert res.returncode != 0 and "logfile" in res.stderr, res.stderr  # required, as PgBouncer
+    lg.config["main"]["logfile"] = str(lg.workdir / "lg-daemon.log")
+    lg.write_config()
+    with socket.socket() as busy:  # the port is taken: the background child cannot listen
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind((lg.host, lg.port))
+        busy.listen()
+        res = harness.run_binary(["-d", str(lg.ini_path)], timeout=20)
+    assert res.returncode == 1, (res.returncode, res.stderr)
+    assert "cannot listen" in res.stderr, res.stderr
+    assert harness.run_binary(["-R", str(lg.ini_path)]).returncode != 0
