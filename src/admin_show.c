@@ -358,6 +358,62 @@ static int show_stats(struct strbuf *sb, const struct admin_source *src, enum st
     return 0;
 }
 
+/* SHOW TOTALS: SHOW STATS summed over every pool, as name/value rows (PgBouncer's). */
+static int show_totals(struct strbuf *sb, const struct admin_source *src)
+{
+    static const struct col cols[] = {{"name", OID_TEXT}, {"value", OID_NUMERIC}};
+    struct aggs a = {0};
+    if (src->pools)
+        src->pools(src->arg, agg_pool, &a);
+    if (a.err) {
+        aggs_free(&a);
+        return a.err;
+    }
+    struct agg t = {0};
+    for (size_t i = 0; i < a.n; i++) {
+        const struct agg *g = &a.v[i];
+        t.c.xact_count += g->c.xact_count;
+        t.c.query_count += g->c.query_count;
+        t.c.bytes_in += g->c.bytes_in;
+        t.c.bytes_out += g->c.bytes_out;
+        t.c.xact_time_us += g->c.xact_time_us;
+        t.c.query_time_us += g->c.query_time_us;
+        t.c.wait_time_us += g->c.wait_time_us;
+        t.a.xact_count += g->a.xact_count;
+        t.a.query_count += g->a.query_count;
+        t.a.bytes_in += g->a.bytes_in;
+        t.a.bytes_out += g->a.bytes_out;
+        t.a.xact_time_us += g->a.xact_time_us; /* weighted sums (agg_pool) */
+        t.a.query_time_us += g->a.query_time_us;
+        t.a.wait_time_us += g->a.wait_time_us;
+    }
+    aggs_free(&a);
+    uint64_t ax = t.a.xact_count, aq = t.a.query_count;
+    uint64_t v[ARRAY_SIZE(stats_names)] = {t.c.xact_count,
+                                           t.c.query_count,
+                                           t.c.bytes_in,
+                                           t.c.bytes_out,
+                                           t.c.xact_time_us,
+                                           t.c.query_time_us,
+                                           t.c.wait_time_us,
+                                           ax,
+                                           aq,
+                                           t.a.bytes_in,
+                                           t.a.bytes_out,
+                                           ax ? t.a.xact_time_us / ax : 0,
+                                           aq ? t.a.query_time_us / aq : 0,
+                                           ax ? t.a.wait_time_us / ax : 0};
+    row_desc(sb, cols, ARRAY_SIZE(cols));
+    for (size_t i = 0; i < ARRAY_SIZE(stats_names); i++) {
+        struct row r = row_begin(sb, 2);
+        row_text(&r, stats_names[i]);
+        row_u64(&r, v[i]);
+        row_end(&r);
+    }
+    show_done(sb);
+    return 0;
+}
+
 /* ---- SHOW CLIENTS / SERVERS ---- */
 
 static const struct col conn_cols[] = {
@@ -594,7 +650,7 @@ static void show_config(struct strbuf *sb, const struct config *cfg)
 }
 
 static const char help_text[] = "\n\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION"
-                                "\n\tSHOW LISTS"
+                                "\n\tSHOW LISTS|TOTALS|DNS_HOSTS|DNS_ZONES"
                                 "\n\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES"
                                 "\n\tSET key = arg"
                                 "\n\tRELOAD"
@@ -633,6 +689,18 @@ int admin_show(struct strbuf *sb, const char *what, const struct admin_source *s
         return show_users(sb, src, cfg);
     } else if (word_is(what, "lists")) {
         return show_lists(sb, src, cfg);
+    } else if (word_is(what, "totals")) {
+        return show_totals(sb, src);
+    } else if (word_is(what, "dns_hosts") || word_is(what, "dns_zones")) {
+        /* PgBouncer's DNS cache. lifeguard resolves a host name at each connect
+         * (getaddrinfo, so nscd/systemd-resolved caching applies) and caches nothing:
+         * the columns, no rows. */
+        static const struct col hosts[] = {
+                {"hostname", OID_TEXT}, {"ttl", OID_NUMERIC}, {"addrs", OID_TEXT}};
+        static const struct col zones[] = {
+                {"zonename", OID_TEXT}, {"serial", OID_NUMERIC}, {"count", OID_INT4}};
+        row_desc(sb, word_is(what, "dns_hosts") ? hosts : zones, 3);
+        show_done(sb);
     } else if (word_is(what, "config")) {
         show_config(sb, cfg);
     } else if (word_is(what, "version")) {

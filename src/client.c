@@ -353,12 +353,12 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
     }
     if (client_param_collect(c, &su) < 0)
         return -1;
+    c->console = is_admin_db(c->dbname); /* before the method: see client_console_self() */
     if (!client_choose_method(c))
         return -1;
-    if (is_admin_db(c->dbname)) {
+    if (c->console) {
         /* The virtual admin database: authenticated like any user (auth_file), then
          * admin_users/stats_users decide. */
-        c->console = true;
         const char *sec = g_ul ? userlist_lookup(g_ul, c->user) : NULL;
         if (sec && !(c->secret = lg_strdup(sec))) {
             client_close(c, "53200", "out of memory");

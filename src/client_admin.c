@@ -19,7 +19,7 @@
 void client_admin_welcome(struct client *c)
 {
     const struct config *cfg = client_cfg();
-    bool admin = cfg_list_contains(cfg->admin_users, c->user);
+    bool admin = cfg_list_contains(cfg->admin_users, c->user) || client_console_self(c);
     if (!admin && !cfg_list_contains(cfg->stats_users, c->user)) {
         client_close(c, "28000",
                      "user \"%s\" is not allowed to use the admin console "

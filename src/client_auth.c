@@ -88,8 +88,18 @@ static bool cert_ok(struct client *c)
     return true;
 }
 
+bool client_console_self(const struct client *c)
+{
+    return c->console && c->is_unix && strcmp(c->user, "pgbouncer") == 0 &&
+           net_peer_is_self(c->st.fd);
+}
+
 bool client_choose_method(struct client *c)
 {
+    if (client_console_self(c)) {
+        c->auth_method = AUTH_TYPE_TRUST; /* as PgBouncer: the Unix user running it */
+        return true;
+    }
     c->auth_method = client_cfg()->auth_type;
     if (client_cfg()->auth_type == AUTH_TYPE_CERT)
         return cert_ok(c);

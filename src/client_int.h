@@ -109,6 +109,9 @@ void client_start_tls(struct evloop *ev, void *arg);
 /* Pick the authentication method (auth_type, cert, or the hba rule); false after
  * closing the client. */
 bool client_choose_method(struct client *c);
+/* The admin console's user "pgbouncer" over the Unix socket from a process of the Unix
+ * user lifeguard runs as: let in as an admin without a password, as PgBouncer does. */
+bool client_console_self(const struct client *c);
 /* pool_param_fn: the linked server reported a parameter change. */
 void client_param_changed(struct pool_waiter *w, const char *name, const char *value);
 

@@ -241,6 +241,13 @@ int net_parse_addr(const char *text, struct sockaddr_storage *out)
     return inet_pton(AF_INET, host, &in->sin_addr) == 1 ? 0 : -EINVAL;
 }
 
+bool net_peer_is_self(int fd)
+{
+    struct ucred cred;
+    socklen_t cl = sizeof(cred);
+    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 && cred.uid == geteuid();
+}
+
 int net_peer_user(int fd, char *name, size_t len)
 {
     struct ucred cred;

@@ -38,6 +38,8 @@ struct sockaddr_storage;
 int net_parse_addr(const char *text, struct sockaddr_storage *out);
 /* The user name of the process at the other end of a Unix socket (SO_PEERCRED). */
 int net_peer_user(int fd, char *name, size_t len);
+/* Is the process at the other end of Unix socket @fd running as this process's user? */
+bool net_peer_is_self(int fd);
 
 /* Read/write wrappers: bytes (>0), 0 on EOF (read), -EAGAIN, or -errno. */
 ssize_t net_read(int fd, void *p, size_t n);

@@ -236,3 +236,28 @@ def test_query_time_counts_time_servers_spend_on_queries(make_lg, http_port, mod
         q1 = metric(get(http_port, "/metrics")[1], "lifeguard_pool_query_time_seconds_total",
                     database="p0", user="trustuser")
     assert 0.3 <= q1 - q0 < 0.75, f"query time grew by {q1 - q0:.3f} s"
+
+
+def test_pgbouncer_user_over_the_unix_socket_from_the_same_unix_user_is_admin(make_lg):
+    """PgBouncer lets user "pgbouncer" into the console without a password when it comes
+    over the Unix socket from the Unix user the pooler runs as (its own test suite and
+    many operators' scripts rely on it), whatever auth_type and admin_users say; over TCP
+    the user is authenticated as any other."""
+    import os
+    import pwd
+
+    lg = make_lg(main={"auth_type": "md5", "admin_users": "nobody_else"})
+    lg_uid = os.stat(f"/proc/{lg.proc.pid}").st_uid
+    if os.geteuid() != lg_uid:
+        pytest.skip(f"tests run as uid {os.geteuid()}, lifeguard as {lg_uid}")
+    with closing(lg.conn(db="pgbouncer", user="pgbouncer", host=lg.sockdir)) as c, \
+            c.cursor() as cur:
+        cur.execute("SHOW VERSION")
+        assert cur.fetchone()[0].startswith("lifeguard")
+        cur.execute("RELOAD")  # an admin, not just a stats user
+    with pytest.raises(psycopg2.OperationalError) as ei:
+        lg.conn(db="pgbouncer", user="pgbouncer", password="x")  # TCP
+    assert "pgbouncer" in str(ei.value)
+    with pytest.raises(psycopg2.OperationalError):  # other users: the usual rules
+        lg.conn(db="pgbouncer", user="trustuser", host=lg.sockdir, password="wrong")
+    assert pwd.getpwuid(lg_uid)  # sanity: a real Unix user

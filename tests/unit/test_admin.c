@@ -405,6 +405,9 @@ static void test_show_columns_match_pgbouncer_1_18(void **state)
     COLS("SHOW CONFIG", {"key", T}, {"value", T}, {"default", T}, {"changeable", T});
     COLS("SHOW LISTS", {"list", T}, {"items", I});
     COLS("SHOW VERSION", {"version", T});
+    COLS("SHOW TOTALS", {"name", T}, {"value", N});
+    COLS("SHOW DNS_HOSTS", {"hostname", T}, {"ttl", N}, {"addrs", T});
+    COLS("SHOW DNS_ZONES", {"zonename", T}, {"serial", N}, {"count", I});
 }
 
 static const char *cell(const struct answer *a, int row, const char *col)
@@ -452,6 +455,16 @@ static void test_show_stats_sums_by_database(void **state)
     answer_free(&a);
     query("SHOW STATS_TOTALS", false, &a);
     assert_string_equal(cell(&a, 0, "query_count"), "25");
+    answer_free(&a);
+    /* SHOW TOTALS: the same figures over every pool, as name/value rows */
+    query("SHOW TOTALS", false, &a);
+    assert_int_equal(a.n_rows, 14);
+    assert_string_equal(a.rows[0][0], "total_xact_count");
+    assert_string_equal(a.rows[0][1], "15");
+    assert_string_equal(a.rows[1][0], "total_query_count");
+    assert_string_equal(a.rows[1][1], "25");
+    assert_string_equal(a.rows[11][0], "avg_xact_time");
+    assert_string_equal(a.rows[11][1], "200");
     answer_free(&a);
 }
 
