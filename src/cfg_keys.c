@@ -163,7 +163,9 @@ const struct cfg_key cfg_keys[] = {
         USEC("idle_transaction_timeout", idle_transaction_timeout_us, "0", CFG_RELOAD,
              "seconds a client may stay idle inside a transaction; 0 = forever"),
         USEC("query_timeout", query_timeout_us, "0", CFG_RELOAD,
-             "seconds a query may run before it is cancelled; 0 = forever"),
+             "seconds a query may take, waiting for a server included (as in PgBouncer), "
+             "before it is cancelled, or its client told 57014 if it is still waiting; "
+             "0 = forever"),
         USEC("stats_period", stats_period_us, "60", CFG_RELOAD,
              "seconds over which SHOW STATS averages are computed and the stats line logged"),
         BOOL("log_stats", log_stats, "1", CFG_RELOAD,

@@ -125,7 +125,7 @@ void pool_set_config(const struct config *cfg)
         p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : cfg->max_overflow;
         p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : cfg->min_pool_size;
         set_caps(p, db, ue, cfg);
-        /* A changed pool_timeout applies to those already waiting too. */
+        /* A changed pool_timeout/query_timeout applies to those already waiting too. */
         evloop_timer_cancel(g_ev, &p->wait_timer);
         if (arm_wait_timer(p) < 0)
             log_error("pool \"%s\": cannot arm the pool_timeout timer", p->name);
@@ -335,16 +335,26 @@ static void fail_waiter(struct pool_waiter *w, const struct lg_err *err)
     w->ops->on_fail(w, err);
 }
 
+/* How long a waiter may wait: pool_timeout, or query_timeout if that is shorter (as in
+ * PgBouncer, query_timeout bounds a query from its arrival, waiting included). 0 = no
+ * limit. */
+static uint64_t wait_limit_us(void)
+{
+    uint64_t pt = g_cfg->pool_timeout_us, qt = g_cfg->query_timeout_us;
+    return qt && (!pt || qt < pt) ? qt : pt;
+}
+
 static void waiter_timeout(struct pool_waiter *w)
 {
     struct pool *p = w->pool;
+    bool query = wait_limit_us() != g_cfg->pool_timeout_us;
     struct lg_err e;
-    memcpy(e.sqlstate, "53300", 6);
+    memcpy(e.sqlstate, query ? "57014" : "53300", 6);
     int n = snprintf(e.msg, sizeof(e.msg),
-                     "pool \"%s\" timeout: no server within %.0fs (pool_size=%d, max_overflow=%d, "
+                     "pool \"%s\" %s: no server within %.0fs (pool_size=%d, max_overflow=%d, "
                      "%zu waiting)",
-                     p->name, (double)g_cfg->pool_timeout_us / 1e6, p->pool_size, p->max_overflow,
-                     p->n_waiting);
+                     p->name, query ? "query_timeout" : "timeout", (double)wait_limit_us() / 1e6,
+                     p->pool_size, p->max_overflow, p->n_waiting);
     if (p->have_connect_err && n > 0 && (size_t)n < sizeof(e.msg))
         snprintf(e.msg + n, sizeof(e.msg) - (size_t)n, "; last connect error: %.150s",
                  p->last_connect_err.msg);
@@ -359,10 +369,11 @@ static void waiter_timeout(struct pool_waiter *w)
  * the head, mostly) costs no timer-heap work. Returns 0 or -ENOMEM. */
 static int arm_wait_timer(struct pool *p)
 {
-    if (!g_cfg->pool_timeout_us || list_empty(&p->waiters))
+    uint64_t limit = wait_limit_us();
+    if (!limit || list_empty(&p->waiters))
         return 0;
     const struct pool_waiter *head = container_of(p->waiters.next, struct pool_waiter, node);
-    uint64_t when = head->enqueued_us + g_cfg->pool_timeout_us;
+    uint64_t when = head->enqueued_us + limit;
     if (evloop_timer_armed(&p->wait_timer) && p->wait_timer.when_us <= when)
         return 0;
     return evloop_timer_set(g_ev, &p->wait_timer, when);
@@ -375,9 +386,10 @@ static void wait_timeout_cb(struct evloop *ev, void *arg)
     (void)ev;
     struct pool *p = arg;
     uint64_t now = clock_now_us();
-    while (!list_empty(&p->waiters) && g_cfg->pool_timeout_us) {
+    uint64_t limit = wait_limit_us();
+    while (!list_empty(&p->waiters) && limit) {
         struct pool_waiter *w = container_of(p->waiters.next, struct pool_waiter, node);
-        if (w->enqueued_us + g_cfg->pool_timeout_us > now)
+        if (w->enqueued_us + limit > now)
             break;
         waiter_timeout(w);
     }

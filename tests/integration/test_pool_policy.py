@@ -181,6 +181,32 @@ def test_query_timeout_cancels_with_57014(lg):
         assert cur.fetchone() == (1,)
 
 
+@pytest.mark.lg_config(main={"default_pool_size": "1", "query_timeout": "1",
+                              "query_wait_timeout": "30"})
+def test_query_timeout_bounds_the_wait_for_a_server_too(lg):
+    """PgBouncer applies query_timeout from the query's arrival, waiting for a server
+    included (its test suite relies on it): a client that waits longer than query_timeout
+    gets 57014 naming query_timeout, not the 30 s pool_timeout."""
+    holder = lg.conn(autocommit=False)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT 1")  # holds the only server (transaction open)
+        t0 = time.monotonic()
+        with pytest.raises(psycopg2.Error) as ei:
+            with closing(lg.conn()) as c, c.cursor() as cur:
+                cur.execute("SELECT 2")
+        waited = time.monotonic() - t0
+        assert "query_timeout" in str(ei.value), ei.value
+        assert getattr(ei.value, "pgcode", None) in (None, "57014")
+        assert 0.9 <= waited < 5 * harness.SLOW
+    finally:
+        holder.rollback()
+        holder.close()
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT 3")
+        assert cur.fetchone() == (3,)
+
+
 @pytest.mark.lg_config(main={"pool_mode": "transaction", "client_idle_timeout": "1"})
 def test_client_idle_timeout_closes_idle_clients(lg):
     c = lg.conn()
