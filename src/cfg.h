@@ -106,7 +106,8 @@ struct config {
     uint64_t server_connect_timeout_us;   /* 15 s */
     uint64_t server_login_retry_base_us;  /* alias server_login_retry; 1 s (PgBouncer: 15) */
     uint64_t server_login_retry_max_us;   /* 30 s */
-    uint64_t overflow_idle_timeout_us;    /* alias reserve_pool_timeout; 5 s */
+    uint64_t overflow_idle_timeout_us;    /* 5 s */
+    uint64_t overflow_delay_us;           /* alias reserve_pool_timeout; 0 */
     uint64_t client_login_timeout_us;     /* 60 s */
     uint64_t client_idle_timeout_us;      /* 0 */
     uint64_t idle_transaction_timeout_us; /* 0 */

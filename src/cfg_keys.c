@@ -156,6 +156,10 @@ const struct cfg_key cfg_keys[] = {
              "cap of the server login retry backoff"),
         USEC("overflow_idle_timeout", overflow_idle_timeout_us, "5", CFG_RELOAD,
              "seconds an overflow server may sit idle before it is closed"),
+        USEC("overflow_delay", overflow_delay_us, "0", CFG_RELOAD,
+             "seconds the oldest waiting client must have waited before an overflow server "
+             "is opened; 0 = as soon as all pool_size servers are busy (SQLAlchemy's "
+             "max_overflow). PgBouncer's reserve_pool_timeout (its default is 5)"),
         USEC("client_login_timeout", client_login_timeout_us, "60", CFG_RELOAD,
              "seconds a client has to log in; 0 = forever"),
         USEC("client_idle_timeout", client_idle_timeout_us, "0", CFG_RELOAD,
@@ -248,7 +252,7 @@ const struct cfg_key cfg_keys[] = {
         ALIAS("pool_size", "default_pool_size"),
         ALIAS("query_wait_timeout", "pool_timeout"),
         ALIAS("reserve_pool_size", "max_overflow"),
-        ALIAS("reserve_pool_timeout", "overflow_idle_timeout"),
+        ALIAS("reserve_pool_timeout", "overflow_delay"),
         ALIAS("server_login_retry", "server_login_retry_base"),
 
         PGB("auth_ident_file", "ident maps"),

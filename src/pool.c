@@ -152,6 +152,7 @@ static void pool_free(struct pool *p)
 {
     evloop_timer_cancel(g_ev, &p->retry_timer);
     evloop_timer_cancel(g_ev, &p->wait_timer);
+    evloop_timer_cancel(g_ev, &p->overflow_timer);
     list_del(&p->node);
     lg_free(p->name);
     lg_free(p->client_db);
@@ -214,6 +215,7 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
         list_init(&p->servers[i]);
     evloop_timer_init(&p->retry_timer, retry_cb, p);
     evloop_timer_init(&p->wait_timer, wait_timeout_cb, p);
+    evloop_timer_init(&p->overflow_timer, retry_cb, p);
     const struct user_entry *ue = cfg_find_user(g_cfg, client_user);
     p->pool_size = db->pool_size >= 0           ? db->pool_size
                    : (ue && ue->pool_size >= 0) ? ue->pool_size
@@ -502,6 +504,22 @@ bool pool_connect_allowed(struct pool *p)
     return false;
 }
 
+size_t pool_overflow_now(struct pool *p)
+{
+    uint64_t delay = g_cfg->overflow_delay_us;
+    if (!p->max_overflow || !delay || list_empty(&p->waiters))
+        return (size_t)(p->max_overflow > 0 ? p->max_overflow : 0);
+    const struct pool_waiter *head = container_of(p->waiters.next, struct pool_waiter, node);
+    uint64_t due = head->enqueued_us + delay;
+    if (clock_now_us() >= due)
+        return (size_t)p->max_overflow;
+    /* Come back when the oldest waiter has waited overflow_delay (if still waiting). */
+    if ((!evloop_timer_armed(&p->overflow_timer) || p->overflow_timer.when_us > due) &&
+        evloop_timer_set(g_ev, &p->overflow_timer, due) < 0)
+        log_error("pool \"%s\": cannot arm the overflow_delay timer", p->name);
+    return 0;
+}
+
 void pool_arm_retry(struct pool *p)
 {
     if (evloop_timer_set(g_ev, &p->retry_timer, p->next_connect_us) < 0)
@@ -535,7 +553,7 @@ static void service(struct pool *p)
     size_t total = connecting + pool_nservers(p, SERVER_IDLE) + pool_nservers(p, SERVER_ACTIVE);
     size_t limit = (size_t)p->pool_size;
     if (total >= limit)
-        limit += (size_t)p->max_overflow; /* all pool_size busy and clients wait */
+        limit += pool_overflow_now(p); /* all pool_size busy and clients wait */
     if (!pool_connect_allowed(p))
         return;
     while (connecting < p->n_waiting && total < limit) {

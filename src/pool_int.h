@@ -38,7 +38,8 @@ struct pool {
     uint64_t next_connect_us; /* no connect attempts before this */
     bool local_shortage;      /* the last attempt failed for want of descriptors/memory */
     struct evloop_timer retry_timer;
-    struct evloop_timer wait_timer; /* pool_timeout of the oldest waiter (the queue's head) */
+    struct evloop_timer wait_timer;     /* pool_timeout of the oldest waiter (the queue's head) */
+    struct evloop_timer overflow_timer; /* overflow_delay of the oldest waiter */
     bool service_queued;
     struct stats_counters c;               /* for SHOW STATS and /metrics */
     struct stats_histogram wait_hist;      /* checkout wait */
@@ -81,6 +82,9 @@ void pool_wake_siblings(struct pool *p);
 bool pool_connect_allowed(struct pool *p);
 /* An attempt failed at once: come back when the backoff ends. */
 void pool_arm_retry(struct pool *p);
+/* Overflow servers @p may open now: max_overflow once the oldest waiter has waited
+ * overflow_delay (else 0, and a timer brings service back then). */
+size_t pool_overflow_now(struct pool *p);
 /* Servers of @p are matched to clients by startup parameters (session mode with
  * session_startup_parameters). */
 bool pool_keyed(const struct pool *p);

@@ -97,7 +97,7 @@ void pool_session_service(struct pool *p)
     struct cover cov[COVER_KEYS];
     size_t ncov = 0;
     size_t total = pool_open_count(p);
-    size_t size = (size_t)p->pool_size, most = size + (size_t)p->max_overflow;
+    size_t size = (size_t)p->pool_size, most = size + pool_overflow_now(p);
     struct list_node *idle = &p->servers[SERVER_IDLE];
     struct list_node *n;
     list_for_each (n, &p->waiters) {

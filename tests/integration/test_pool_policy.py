@@ -332,3 +332,28 @@ def test_password_logins_release_the_welcome_server_to_the_next_login(lg, tmp_pa
                      check=False)
     assert res.returncode == 0, res.stderr
     assert re.search(r"actually processed: 160/160", res.stdout), res.stdout
+
+
+@pytest.mark.lg_config(main={"pool_mode": "transaction", "default_pool_size": "2",
+                             "reserve_pool_size": "2", "reserve_pool_timeout": "1.5",
+                             "query_wait_timeout": "30"})
+def test_reserve_pool_timeout_delays_the_overflow_as_in_pgbouncer(lg, pg):
+    """PgBouncer's reserve_pool_size/reserve_pool_timeout (lifeguard's max_overflow and
+    overflow_delay): with all pool_size servers busy, reserve servers open only for a client
+    that has waited reserve_pool_timeout (PgBouncer 1.18's test_reserve_pool_size). It was an
+    alias of overflow_idle_timeout, so reserve servers opened at once."""
+    threads = []
+    for _ in range(4):
+        t = threading.Thread(target=lambda: lg.sql("SELECT pg_sleep(4)"))
+        t.start()
+        threads.append(t)
+    try:
+        time.sleep(0.8)
+        assert backends(pg) == 2, "pool_size servers only, before reserve_pool_timeout"
+        wait_until(lambda: backends(pg) == 4, 3 * harness.SLOW,
+                   msg="reserve servers for clients that waited reserve_pool_timeout")
+    finally:
+        for t in threads:
+            t.join(20)
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")

@@ -166,7 +166,7 @@ static void test_aliases(void **state)
     assert_int_equal(c->default_pool_size, 7);
     assert_int_equal(c->pool_timeout_us, 2500000);
     assert_int_equal(c->max_overflow, 3);
-    assert_int_equal(c->overflow_idle_timeout_us, 1500000);
+    assert_int_equal(c->overflow_delay_us, 1500000);
     assert_int_equal(c->server_login_retry_base_us, 2000000);
     assert_int_equal(d.warnings, 0);
     cfg_free(c);
