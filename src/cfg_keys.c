@@ -319,7 +319,10 @@ const struct cfg_key cfg_db_params[] = {
             "overrides max_db_connections"),
         ROW("pool_mode", CFG_T_ENUM, pool_mode, NULL, 0, 0, pool_modes, "overrides pool_mode"),
         ROW("connect_query", CFG_T_STR, connect_query, NULL, 0, 0, NULL,
-            "run on every new server connection"),
+            "run once on every new server connection, before any client gets it (if it "
+            "fails the connection is closed and retried with backoff); as in PgBouncer, "
+            "session mode's server_reset_query (DISCARD ALL) undoes its SETs for later "
+            "clients"),
         ROW("application_name", CFG_T_STR, application_name, NULL, 0, 0, NULL,
             "application_name sent to the server"),
         ALIAS("reserve_pool", "max_overflow"),

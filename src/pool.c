@@ -166,6 +166,7 @@ static void pool_free(struct pool *p)
     }
     explicit_bzero(p->target.client_key, sizeof(p->target.client_key));
     lg_free(p->target.application_name);
+    lg_free(p->target.connect_query);
     paramset_put(p->recent_startup);
     lg_free(p);
 }
@@ -239,8 +240,11 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
     p->target.port = db->port > 0 ? db->port : 5432;
     if (db->application_name)
         p->target.application_name = lg_strdup(db->application_name);
+    if (db->connect_query && *db->connect_query)
+        p->target.connect_query = lg_strdup(db->connect_query);
     if (!p->name || !p->client_db || !p->client_user || !p->target.host || !p->target.dbname ||
-        !p->target.user || (db->application_name && !p->target.application_name)) {
+        !p->target.user || (db->application_name && !p->target.application_name) ||
+        (db->connect_query && *db->connect_query && !p->target.connect_query)) {
         list_append(&g_pools, &p->node);
         pool_free(p);
         goto oom;

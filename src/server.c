@@ -529,6 +529,36 @@ void server_fail_login(struct server *s, const char *sqlstate, const char *msg)
     close_with(s, &e, msg);
 }
 
+/* Logged in (and connect_query done): the server joins the pool's idle servers. */
+static void login_complete(struct server *s)
+{
+    /* What a fresh connection sees: a client that did not ask for a value of its own
+     * gets these, whatever other clients later SET here (out of memory: none kept,
+     * and the current value stands in). After connect_query, which may have SET some. */
+    for (size_t i = 0; i < s->n_params; i++)
+        s->params[i].login_value = lg_strdup(s->params[i].value);
+    server_set_state(s, SERVER_IDLE);
+    pool_on_server_login(s->pool, s);
+}
+
+static void connect_query_done(void *arg, struct server *s, const struct pgproto_error *err,
+                               const char *value, bool closed)
+{
+    (void)arg;
+    (void)value;
+    if (closed)
+        return; /* server_close logged why; the pool saw it as a failed connection */
+    if (err || s->tx_status != 'I') {
+        /* Part of the login for the pool: a failed connect (backoff, waiters keep
+         * waiting and then learn the reason as the last connect error). */
+        s->logged_in = false;
+        server_close(s, "connect_query failed: %s (%s)",
+                     err ? err->message : "left a transaction open", err ? err->sqlstate : "25001");
+        return;
+    }
+    login_complete(s);
+}
+
 static int on_login_message(struct server *s, uint8_t type, const uint8_t *p, uint32_t len)
 {
     switch (type) {
@@ -573,11 +603,6 @@ static int on_login_message(struct server *s, uint8_t type, const uint8_t *p, ui
         }
         s->tx_status = (char)p[0];
         s->logged_in = true;
-        /* What a fresh connection sees: a client that did not ask for a value of its own
-         * gets these, whatever other clients later SET here (out of memory: none kept,
-         * and the current value stands in). */
-        for (size_t i = 0; i < s->n_params; i++)
-            s->params[i].login_value = lg_strdup(s->params[i].value);
         evloop_timer_cancel(s->ev, &s->timer);
         log_debug("S-%llu %s/%s logged in, backend pid %u", (unsigned long long)s->id,
                   s->target->dbname, s->target->user, s->be_pid);
@@ -585,8 +610,16 @@ static int on_login_message(struct server *s, uint8_t type, const uint8_t *p, ui
         stream_intercept(&s->st, 'S', true);
         stream_observe(&s->st, 'E');
         stream_count(&s->st, 'Z');
-        server_set_state(s, SERVER_IDLE);
-        pool_on_server_login(s->pool, s);
+        if (s->target->connect_query) {
+            /* Before any client: the pool counts the server only once it succeeded. */
+            server_set_state(s, SERVER_ACTIVE);
+            if (server_exec(s, s->target->connect_query, NULL, 0, connect_query_done, NULL) < 0) {
+                server_close(s, "could not start connect_query");
+                return -1;
+            }
+            return STREAM_STOP;
+        }
+        login_complete(s);
         return STREAM_STOP;
     default:
         server_close(s, "unexpected message '%c' during login", type);

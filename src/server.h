@@ -40,6 +40,7 @@ struct server_target {
     uint8_t client_key[32]; /* SCRAM pass-through key, valid if have_client_key */
     bool have_client_key;
     char *application_name; /* NULL: not sent */
+    char *connect_query;    /* [databases] connect_query: run once after login; NULL: none */
 };
 
 enum server_tls_mode {

@@ -1,6 +1,9 @@
 """Startup parameters reach the server as the client asked: PGOPTIONS (-c and --name),
 list-valued settings, values that need quoting; unsupported switches are refused."""
 
+from contextlib import closing
+
+import psycopg2
 import pytest
 
 import harness
@@ -44,3 +47,29 @@ def test_message_over_max_packet_size_gets_08p01_and_nothing_else_notices(lg):
     assert "max_packet_size" in str(ei.value) or "closed" in str(ei.value)
     assert "max_packet_size" in lg.log_text()
     assert lg.psql("SELECT 42").stdout.strip() == "42"
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_connect_query_runs_on_each_new_server_before_any_client(make_lg, pg, mode):
+    """[databases] connect_query (PgBouncer's; its test_connect_query): run once on every
+    new server connection before a client gets it. It was accepted and ignored. A failing
+    connect_query closes that server (the pool backs off), never hands it out."""
+    q = "host=@PGHOST@ port=@PGPORT@ dbname=p0 connect_query='set enable_seqscan=off; " \
+        "set enable_nestloop=off'"
+    lg = make_lg(main={"pool_mode": mode, "default_pool_size": "2", "query_wait_timeout": "3"},
+                 databases={"cq": q,
+                            "cqbad": "host=@PGHOST@ port=@PGPORT@ dbname=p0 "
+                                     "connect_query='select nosuchcolumn'"})
+    # Session mode's server_reset_query (DISCARD ALL) undoes connect_query's SETs for the
+    # next client of that server, as in PgBouncer: only the first client is checked there.
+    for _ in range(3 if mode == "transaction" else 1):
+        with closing(lg.conn(db="cq")) as c, c.cursor() as cur:
+            cur.execute("SHOW enable_seqscan")
+            assert cur.fetchone() == ("off",)
+            cur.execute("SHOW enable_nestloop")
+            assert cur.fetchone() == ("off",)
+    with pytest.raises(psycopg2.Error) as ei:
+        with closing(lg.conn(db="cqbad", connect_timeout=10)) as c, c.cursor() as cur:
+            cur.execute("SELECT 1")
+    assert "connect_query failed" in lg.log_text()
+    assert "nosuchcolumn" in lg.log_text()
