@@ -233,8 +233,8 @@ static int run(const char *sql, struct admin_result *res, const struct admin_sou
     static const struct {
         const char *name;
         int arg; /* 0 none, 1 optional db, 2 required db */
-    } cmds[] = {{"pause", 1}, {"resume", 1}, {"reconnect", 1},
-                {"kill", 2},  {"reload", 0}, {"shutdown", 0}};
+    } cmds[] = {{"pause", 1},  {"resume", 1},   {"reconnect", 1}, {"kill", 2},
+                {"reload", 0}, {"shutdown", 0}, {"disable", 2},   {"enable", 2}};
     size_t k = 0;
     while (k < ARRAY_SIZE(cmds) && !word_is(cmd, cmds[k].name))
         k++;
@@ -273,10 +273,16 @@ static int run(const char *sql, struct admin_result *res, const struct admin_sou
     case 3:
         fn = src->kill;
         break;
+    case 6:
+        fn = src->disable;
+        break;
+    case 7:
+        fn = src->enable;
+        break;
     default:
         break;
     }
-    if (k <= 3) {
+    if (k <= 3 || k >= 6) {
         if (!fn)
             goto unsupported;
         rc = fn(src->arg, db, &err);

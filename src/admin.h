@@ -65,6 +65,9 @@ struct admin_source {
     int (*resume)(void *arg, const char *db, struct lg_err *err);
     int (*reconnect)(void *arg, const char *db, struct lg_err *err);
     int (*kill)(void *arg, const char *db, struct lg_err *err); /* @db never NULL */
+    /* DISABLE / ENABLE @db (never NULL): refuse / allow new client logins to it. */
+    int (*disable)(void *arg, const char *db, struct lg_err *err);
+    int (*enable)(void *arg, const char *db, struct lg_err *err);
     int (*reload)(void *arg, struct lg_err *err);
     /* Answered before the process goes down: shut down after this turn, not inside. */
     int (*shutdown)(void *arg, struct lg_err *err);

@@ -658,6 +658,8 @@ static const char help_text[] = "\n\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SE
                                 "\n\tRESUME [<db>]"
                                 "\n\tRECONNECT [<db>]"
                                 "\n\tKILL <db>"
+                                "\n\tDISABLE <db>"
+                                "\n\tENABLE <db>"
                                 "\n\tSHUTDOWN";
 
 static bool word_is(const char *w, const char *kw)

@@ -21,6 +21,7 @@
 #include "cfg.h"
 #include "client_int.h"
 #include "clock.h"
+#include "console.h"
 #include "evloop.h"
 #include "hba.h"
 #include "intern.h"
@@ -370,6 +371,10 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
     c->db = cfg_find_db(g_cfg, c->dbname);
     if (!c->db) {
         client_close(c, "3D000", "no such database: %s", c->dbname);
+        return -1;
+    }
+    if (console_db_disabled(c->dbname)) { /* DISABLE on the admin console */
+        client_close(c, "55000", "database \"%s\" is disabled", c->dbname);
         return -1;
     }
     if (g_cfg->log_connections)

@@ -12,12 +12,17 @@
 
 #include "cfg.h"
 
+#include "alloc.h"
 #include "client.h"
+#include "log.h"
 #include "pool.h"
 
 static const struct config *g_cfg;
 static struct console_hooks g_hooks;
 static struct admin_source g_src;
+/* DISABLE'd database names (few; a linear list) */
+static char **g_disabled;
+static size_t g_n_disabled;
 
 static uint64_t wall_now_us(void)
 {
@@ -90,6 +95,66 @@ static int src_kill(void *arg, const char *db, struct lg_err *err)
     return n || cfg_find_db(g_cfg, db) ? 0 : no_such_db(db, err);
 }
 
+bool console_db_disabled(const char *db)
+{
+    for (size_t i = 0; i < g_n_disabled; i++)
+        if (strcmp(g_disabled[i], db) == 0)
+            return true;
+    return false;
+}
+
+static int src_disable(void *arg, const char *db, struct lg_err *err)
+{
+    (void)arg;
+    if (!cfg_find_db(g_cfg, db))
+        return no_such_db(db, err);
+    if (!console_db_disabled(db)) {
+        char **v = lg_realloc(g_disabled, (g_n_disabled + 1) * sizeof(*v));
+        char *name = lg_strdup(db);
+        if (v)
+            g_disabled = v;
+        if (!v || !name) {
+            lg_free(name);
+            memcpy(err->sqlstate, "53200", 6);
+            snprintf(err->msg, sizeof(err->msg), "out of memory");
+            return -ENOMEM;
+        }
+        g_disabled[g_n_disabled++] = name;
+    }
+    log_info("DISABLE %s: new client logins refused", db);
+    return 0;
+}
+
+static int src_enable(void *arg, const char *db, struct lg_err *err)
+{
+    (void)arg;
+    for (size_t i = 0; i < g_n_disabled; i++) {
+        if (strcmp(g_disabled[i], db) == 0) {
+            lg_free(g_disabled[i]);
+            g_disabled[i] = g_disabled[--g_n_disabled];
+            log_info("ENABLE %s: client logins allowed", db);
+            return 0;
+        }
+    }
+    return cfg_find_db(g_cfg, db) ? 0 : no_such_db(db, err);
+}
+
+static void src_db_status(void *arg, const char *name, struct admin_db_status *out)
+{
+    (void)arg;
+    pool_db_status(name, &out->current_connections, &out->paused);
+    out->disabled = console_db_disabled(name);
+}
+
+void console_free(void)
+{
+    for (size_t i = 0; i < g_n_disabled; i++)
+        lg_free(g_disabled[i]);
+    lg_free(g_disabled);
+    g_disabled = NULL;
+    g_n_disabled = 0;
+}
+
 static int src_reload(void *arg, struct lg_err *err)
 {
     (void)arg;
@@ -115,6 +180,9 @@ void console_init(const struct config *cfg, const struct console_hooks *hooks)
     g_src.resume = src_resume;
     g_src.reconnect = src_reconnect;
     g_src.kill = src_kill;
+    g_src.disable = src_disable;
+    g_src.enable = src_enable;
+    g_src.db_status = src_db_status;
     g_src.reload = src_reload;
     g_src.set = src_set;
     g_src.arg = NULL;

@@ -22,5 +22,8 @@ void console_init(const struct config *cfg, const struct console_hooks *hooks);
 /* The configuration in force changed (RELOAD, SET). */
 void console_set_config(const struct config *cfg);
 const struct admin_source *console_source(void);
+/* DISABLE'd on the console (until ENABLE): new client logins to @db are refused. */
+bool console_db_disabled(const char *db);
+void console_free(void);
 
 #endif

@@ -726,6 +726,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3; i++)
         evloop_run_once(g_ev, 0);
     pool_module_free();
+    console_free();
     evloop_timer_cancel(g_ev, &resume_timer);
     evloop_timer_cancel(g_ev, &janitor_timer);
     evloop_del(g_ev, sfd);

@@ -79,6 +79,8 @@ void pool_set_config(const struct config *cfg);
 int pool_pause(const char *db, bool pause);
 int pool_reconnect(const char *db);
 int pool_kill(const char *db);
+/* Servers open for the pools of database @db, and whether one of them is PAUSEd. */
+void pool_db_status(const char *db, int *servers, bool *paused);
 /* Close every server (shutdown). */
 void pool_module_fini(void);
 /* Free every pool; after the event loop ran the deferred frees of the servers. */

@@ -56,6 +56,22 @@ int pool_reconnect(const char *db)
     return n;
 }
 
+void pool_db_status(const char *db, int *servers, bool *paused)
+{
+    *servers = 0;
+    *paused = false;
+    struct list_node *it;
+    list_for_each (it, pool_all()) {
+        struct pool *p = container_of(it, struct pool, node);
+        if (!matches(p, db))
+            continue;
+        for (int st = 0; st < SERVER_NSTATES; st++)
+            if (st != SERVER_CLOSING)
+                *servers += (int)pool_nservers(p, (enum server_state)st);
+        *paused |= p->paused;
+    }
+}
+
 int pool_kill(const char *db)
 {
     int n = 0;

@@ -261,3 +261,38 @@ def test_pgbouncer_user_over_the_unix_socket_from_the_same_unix_user_is_admin(ma
     with pytest.raises(psycopg2.OperationalError):  # other users: the usual rules
         lg.conn(db="pgbouncer", user="trustuser", host=lg.sockdir, password="wrong")
     assert pwd.getpwuid(lg_uid)  # sanity: a real Unix user
+
+
+def test_console_disable_enable_refuse_new_logins_and_show_databases_live(make_lg):
+    """PgBouncer's DISABLE db / ENABLE db (its test_enable_disable): new logins to a
+    disabled database are refused naming it, connected clients go on; SHOW DATABASES
+    reports disabled, paused and current_connections (they were always 0)."""
+    lg = make_lg(main={"admin_users": "trustuser", "pool_mode": "session"})
+    keep = lg.conn()
+    with keep.cursor() as cur:
+        cur.execute("SELECT 1")
+
+    def dbrow(cur):
+        cur.execute("SHOW DATABASES")
+        cols = [d[0] for d in cur.description]
+        return next(dict(zip(cols, r)) for r in cur.fetchall() if r[0] == "p0")
+
+    with closing(admin_conn(lg)) as a, a.cursor() as cur:
+        cur.execute("DISABLE p0")
+        row = dbrow(cur)
+        assert row["disabled"] == 1 and row["current_connections"] == 1, row
+        with pytest.raises(psycopg2.OperationalError) as ei:
+            lg.conn()
+        assert 'database "p0" is disabled' in str(ei.value)
+        with keep.cursor() as kcur:  # already connected: unaffected
+            kcur.execute("SELECT 2")
+            assert kcur.fetchone() == (2,)
+        with pytest.raises(psycopg2.Error):
+            cur.execute("DISABLE nosuchdb")
+        cur.execute("PAUSE p0")
+        assert dbrow(cur)["paused"] == 1
+        cur.execute("RESUME p0")
+        cur.execute("ENABLE p0")
+        assert dbrow(cur)["disabled"] == 0
+    keep.close()
+    assert lg.sql("SELECT 3") == [(3,)]
