@@ -227,6 +227,12 @@ static int run(const char *sql, struct admin_result *res, const struct admin_sou
             snprintf(res->pending_tag, sizeof(res->pending_tag), "SET");
             return 1;
         }
+        if (rc == -ENOTSUP) { /* ignored PgBouncer key: a warning, not an error */
+            admin_msg_notice(sb, 'N', "WARNING", "01000", err.msg, NULL);
+            admin_msg_complete(sb, "SET");
+            admin_msg_ready(sb);
+            return 0;
+        }
         control_result(res, rc, tag, &err);
         return 0;
     }

@@ -616,10 +616,13 @@ int cfg_set(struct config *cfg, const char *key, const char *value, struct cfg_d
     int errors = diag->errors;
     const struct cfg_key *k =
             cfg_lower_copy(key, lk, sizeof(lk)) ? cfg_key_find(cfg_keys, lk) : NULL;
-    if (!k || k->type == CFG_T_PGBOUNCER) {
-        cfg_diag_add(diag, true, "SET", 0, "%s \"%.64s\"",
-                     k ? "lifeguard does not implement" : "unknown setting", key);
+    if (!k) {
+        cfg_diag_add(diag, true, "SET", 0, "unknown setting \"%.64s\"", key);
         return -ENOENT;
+    }
+    if (k->type == CFG_T_PGBOUNCER) { /* accepted and ignored, as in the ini file */
+        cfg_diag_add(diag, false, "SET", 0, "lifeguard does not implement \"%.64s\"", key);
+        return -ENOTSUP;
     }
     k = cfg_key_resolve(cfg_keys, k);
     if (k->flags & CFG_RESTART) {

@@ -227,8 +227,9 @@ struct config *cfg_dup(const struct config *cfg);
 
 /* Set one [lifeguard] key (any alias, case-insensitive) on @cfg, which must be a private
  * copy (cfg_dup), then re-check the cross-key rules. Messages go to @diag as
- * "SET: error: ...". 0; -ENOENT unknown key or PgBouncer key lifeguard does not
- * implement; -EPERM a CFG_RESTART key; -EINVAL bad value or a cross-key rule broken
+ * "SET: error: ...". 0; -ENOENT unknown key; -ENOTSUP a PgBouncer key lifeguard does not
+ * implement (nothing changed, a warning); -EPERM a CFG_RESTART key; -EINVAL bad value or a
+ * cross-key rule broken
  * (@cfg may then hold the bad value: free it); -ENOMEM. */
 int cfg_set(struct config *cfg, const char *key, const char *value,
             struct cfg_diag *diag) LG_MUSTCHECK;

@@ -281,6 +281,15 @@ static int do_set(const char *key, const char *value, struct lg_err *err)
         return -ENOMEM;
     }
     int rc = cfg_set(next, key, value, &diag);
+    if (rc == -ENOTSUP) { /* a PgBouncer key lifeguard ignores: the console says so */
+        cfg_free(next);
+        cfg_diag_fini(&diag);
+        memcpy(err->sqlstate, "01000", 6);
+        snprintf(err->msg, sizeof(err->msg),
+                 "SET %.48s: a PgBouncer setting lifeguard does not implement; ignored", key);
+        log_warn("%s", err->msg);
+        return rc;
+    }
     if (rc < 0) {
         cfg_free(next);
         memcpy(err->sqlstate, rc == -ENOENT ? "42704" : rc == -EPERM ? "55P02" : "22023", 6);

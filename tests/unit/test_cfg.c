@@ -1030,7 +1030,7 @@ static void test_show_set_reload(void **state)
     assert_int_equal(n->default_pool_size, 8);
     assert_int_equal(cfg_set(n, "listen_port", "1", &d), -EPERM);
     assert_int_equal(cfg_set(n, "nope", "1", &d), -ENOENT);
-    assert_int_equal(cfg_set(n, "so_reuseport", "1", &d), -ENOENT);
+    assert_int_equal(cfg_set(n, "so_reuseport", "1", &d), -ENOTSUP);
     assert_int_equal(cfg_set(n, "pool_size", "x", &d), -EINVAL);
     assert_line(&d, "SET: error: listen_port can only be changed by a restart");
     assert_line(&d, "SET: error: unknown setting \"nope\"");
