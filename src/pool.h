@@ -70,9 +70,9 @@ struct pool_waiter {
 };
 
 void pool_module_init(struct evloop *ev, const struct config *cfg);
-/* A reloaded or SET configuration: pool sizes follow it (pool_mode and server address
- * of an existing pool do not change until its servers are replaced). @cfg must stay
- * valid while in use. */
+/* A reloaded or SET configuration: pool sizes and timeouts follow it, and a changed
+ * server address moves the pool (old servers close when idle); an existing pool keeps
+ * its pool_mode. @cfg must stay valid while in use. */
 void pool_set_config(const struct config *cfg);
 /* Admin console controls for pools of database @db (NULL: all). Return how many pools
  * were affected. */

@@ -35,6 +35,16 @@ int pool_pause(const char *db, bool pause)
     return n;
 }
 
+void pool_reconnect_one(struct pool *p, uint64_t now, const char *why)
+{
+    p->reconnect_before_us = now + 1; /* servers connected up to now */
+    struct list_node *m, *t;
+    list_for_each_safe (m, t, &p->servers[SERVER_IDLE]) {
+        server_close(server_from_node(m), "%s", why);
+    }
+    pool_schedule_service(p);
+}
+
 int pool_reconnect(const char *db)
 {
     int n = 0;
@@ -44,12 +54,7 @@ int pool_reconnect(const char *db)
         struct pool *p = container_of(it, struct pool, node);
         if (!matches(p, db))
             continue;
-        p->reconnect_before_us = now + 1; /* servers connected up to now */
-        struct list_node *m, *t;
-        list_for_each_safe (m, t, &p->servers[SERVER_IDLE]) {
-            server_close(server_from_node(m), "RECONNECT");
-        }
-        pool_schedule_service(p);
+        pool_reconnect_one(p, now, "RECONNECT");
         n++;
     }
     log_info("RECONNECT %s: %d pool(s)", db ? db : "(all)", n);

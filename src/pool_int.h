@@ -85,6 +85,8 @@ void pool_arm_retry(struct pool *p);
 /* Overflow servers @p may open now: max_overflow once the oldest waiter has waited
  * overflow_delay (else 0, and a timer brings service back then). */
 size_t pool_overflow_now(struct pool *p);
+/* Close @p's idle servers now and the others at their release (connected before @now). */
+void pool_reconnect_one(struct pool *p, uint64_t now, const char *why);
 /* Servers of @p are matched to clients by startup parameters (session mode with
  * session_startup_parameters). */
 bool pool_keyed(const struct pool *p);

@@ -299,3 +299,33 @@ def test_console_disable_enable_refuse_new_logins_and_show_databases_live(make_l
         assert dbrow(cur)["disabled"] == 0
     keep.close()
     assert lg.sql("SELECT 3") == [(3,)]
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_reload_moves_a_database_to_its_new_server_address(make_lg, pg, mode):
+    """A failover done by editing [databases] and RELOAD (PgBouncer's test_database_change):
+    new work goes to the new target at once, idle servers to the old one close, a client
+    in the middle of a transaction finishes it on its server."""
+    lg = make_lg(main={"admin_users": "trustuser", "pool_mode": mode})
+    with closing(lg.conn(db="p1")) as c, c.cursor() as cur:
+        cur.execute("SELECT current_database()")
+        assert cur.fetchone() == ("p1",)
+    busy = lg.conn(db="p1", autocommit=False)
+    with busy.cursor() as cur:
+        cur.execute("SELECT current_database()")
+        assert cur.fetchone() == ("p1",)
+    lg.config["databases"]["p1"] = f"host={pg.host} port={pg.port} dbname=p0"
+    lg.write_config()
+    with closing(admin_conn(lg)) as a, a.cursor() as cur:
+        cur.execute("RELOAD")
+    with closing(lg.conn(db="p1")) as c, c.cursor() as cur:
+        cur.execute("SELECT current_database()")
+        assert cur.fetchone() == ("p0",)
+    with busy.cursor() as cur:  # its transaction goes on where it started
+        cur.execute("SELECT current_database()")
+        assert cur.fetchone() == ("p1",)
+    busy.commit()
+    busy.close()
+    harness.wait_until(lambda: pg.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'p1'"
+                                      " AND usename = 'trustuser'")[0][0] == 0,
+                       10 * harness.SLOW, msg="servers to the old target close")
