@@ -109,61 +109,6 @@ void pool_module_init(struct evloop *ev, const struct config *cfg)
     g_cfg = cfg;
 }
 
-static bool str_differs(const char *a, const char *b)
-{
-    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
-}
-
-/* RELOAD changed the entry's server (host, port, dbname, forced user or its password, as
- * a failover does): new servers go there, old ones close now if idle, else at release. */
-static void retarget(struct pool *p, const struct db_entry *db)
-{
-    const char *host = db->host && *db->host ? db->host : "localhost";
-    const char *dbname = db->dbname && *db->dbname ? db->dbname : p->client_db;
-    const char *user = db->user && *db->user ? db->user : p->client_user;
-    int port = db->port > 0 ? db->port : 5432;
-    bool fixed = db->user && *db->user && db->password;
-    const char *password = fixed ? db->password : NULL;
-    if (!str_differs(host, p->target.host) && port == p->target.port &&
-        !str_differs(dbname, p->target.dbname) && !str_differs(user, p->target.user) &&
-        fixed == p->password_fixed && (!fixed || !str_differs(password, p->target.password)))
-        return;
-    char *h = lg_strdup(host), *d = lg_strdup(dbname), *u = lg_strdup(user);
-    char *pw = fixed ? lg_strdup(password) : NULL;
-    if (!h || !d || !u || (fixed && !pw)) {
-        lg_free(h);
-        lg_free(d);
-        lg_free(u);
-        lg_free(pw);
-        log_error("pool \"%s\": out of memory applying its new server address; keeping the "
-                  "old one",
-                  p->name);
-        return;
-    }
-    log_info("pool \"%s\": server now %s@%s:%d/%s (was %s@%s:%d/%s); servers close at release",
-             p->name, u, h, port, d, p->target.user, p->target.host, p->target.port,
-             p->target.dbname);
-    lg_free(p->target.host);
-    lg_free(p->target.dbname);
-    lg_free(p->target.user);
-    if (p->password_fixed && p->target.password) {
-        explicit_bzero(p->target.password, strlen(p->target.password));
-        lg_free(p->target.password);
-        p->target.password = NULL;
-    }
-    p->target.host = h;
-    p->target.dbname = d;
-    p->target.user = u;
-    p->target.port = port;
-    if (fixed) {
-        p->target.password = pw;
-        p->password_fixed = true;
-    } else if (p->password_fixed) {
-        p->password_fixed = false; /* the client's own secret applies from its next login */
-    }
-    pool_reconnect_one(p, clock_now_us(), "its [databases] entry changed (RELOAD)");
-}
-
 void pool_set_config(const struct config *cfg)
 {
     g_cfg = cfg;
@@ -180,7 +125,7 @@ void pool_set_config(const struct config *cfg)
         p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : cfg->max_overflow;
         p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : cfg->min_pool_size;
         set_caps(p, db, ue, cfg);
-        retarget(p, db);
+        pool_retarget(p, db);
         /* A changed pool_timeout/query_timeout applies to those already waiting too. */
         evloop_timer_cancel(g_ev, &p->wait_timer);
         if (arm_wait_timer(p) < 0)

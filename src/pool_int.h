@@ -87,6 +87,8 @@ void pool_arm_retry(struct pool *p);
 size_t pool_overflow_now(struct pool *p);
 /* Close @p's idle servers now and the others at their release (connected before @now). */
 void pool_reconnect_one(struct pool *p, uint64_t now, const char *why);
+/* RELOAD: point @p at its entry's (possibly changed) server address. */
+void pool_retarget(struct pool *p, const struct db_entry *db);
 /* Servers of @p are matched to clients by startup parameters (session mode with
  * session_startup_parameters). */
 bool pool_keyed(const struct pool *p);
