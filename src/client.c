@@ -37,12 +37,6 @@
 
 #define CANCEL_BUCKETS 4096
 
-struct auth_lookup {
-    struct pool_waiter w;
-    struct client *c; /* NULL once the client left */
-    bool in_exec;
-};
-
 static struct evloop *g_ev;
 static const struct config *g_cfg;
 static const struct userlist *g_ul;
@@ -115,6 +109,11 @@ const struct config *client_cfg(void)
     return g_cfg;
 }
 
+const struct userlist *client_userlist(void)
+{
+    return g_ul;
+}
+
 struct list_node *client_list(enum client_state st)
 {
     return &lists[st];
@@ -148,19 +147,6 @@ static void free_client(struct evloop *ev, void *arg)
     n_clients--;
 }
 
-static void detach_lookup(struct client *c)
-{
-    struct auth_lookup *lk = c->lookup;
-    if (!lk)
-        return;
-    c->lookup = NULL;
-    lk->c = NULL;
-    if (!lk->in_exec) {
-        pool_cancel_wait(&lk->w);
-        lg_free(lk);
-    }
-}
-
 void client_close(struct client *c, const char *sqlstate, const char *fmt, ...)
 {
     if (c->state == CLIENT_CLOSING)
@@ -187,7 +173,7 @@ void client_close(struct client *c, const char *sqlstate, const char *fmt, ...)
     if (sqlstate && c->pool)
         pool_count_error(c->pool, sqlstate);
     evloop_timer_cancel(g_ev, &c->login_timer);
-    detach_lookup(c);
+    client_detach_lookup(c);
     if (c->cancel) {
         pool_cancel_detach(c->cancel);
         c->cancel = NULL;
@@ -322,9 +308,6 @@ static void handle_cancel(struct client *c, uint32_t pid, uint32_t key)
 
 /* ---- login ---- */
 
-static void begin_exchange(struct client *c);
-static void start_lookup(struct client *c, const char *auth_user);
-
 static bool is_admin_db(const char *db)
 {
     return strcmp(db, "lifeguard") == 0 || strcmp(db, "pgbouncer") == 0;
@@ -365,7 +348,7 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
             client_close(c, "53200", "out of memory");
             return -1;
         }
-        begin_exchange(c);
+        client_begin_exchange(c);
         return c->state == CLIENT_CLOSING ? -1 : len;
     }
     c->db = cfg_find_db(g_cfg, c->dbname);
@@ -391,10 +374,10 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
     const char *auth_user = c->db->auth_user ? c->db->auth_user : g_cfg->auth_user;
     if (!secret && auth_user && *auth_user && c->auth_method != AUTH_TYPE_TRUST &&
         c->auth_method != AUTH_TYPE_CERT) {
-        start_lookup(c, auth_user);
+        client_start_lookup(c, auth_user);
         return c->state == CLIENT_CLOSING ? -1 : len;
     }
-    begin_exchange(c);
+    client_begin_exchange(c);
     return c->state == CLIENT_CLOSING ? -1 : len;
 }
 
@@ -471,7 +454,7 @@ void client_auth_done(struct client *c)
     }
 }
 
-static void begin_exchange(struct client *c)
+void client_begin_exchange(struct client *c)
 {
     struct lg_err err;
     client_set_state(c, CLIENT_AUTH);
@@ -488,108 +471,6 @@ static void begin_exchange(struct client *c)
     stream_flush(&c->st);
     if (rc == AUTH_OK)
         auth_ok(c);
-}
-
-/* ---- auth_query ---- */
-
-static void lookup_done(void *arg, struct server *s, const struct pgproto_error *err,
-                        const char *value, bool closed)
-{
-    struct auth_lookup *lk = arg;
-    struct client *c = lk->c;
-    lg_free(lk);
-    if (!closed)
-        pool_release_unlinked(s);
-    if (!c)
-        return;
-    c->lookup = NULL;
-    if (closed) {
-        client_close(c, "08006", "auth_query: server connection lost");
-        return;
-    }
-    if (err) {
-        log_warn("C-%llu auth_query failed: %s (%s)", (unsigned long long)c->id, err->message,
-                 err->sqlstate);
-        client_close(c, "28000", "authentication lookup failed (auth_query)");
-        return;
-    }
-    if (value) {
-        c->secret = lg_strdup(value);
-        if (!c->secret) {
-            client_close(c, "53200", "out of memory");
-            return;
-        }
-    }
-    begin_exchange(c);
-}
-
-static void lookup_ready(struct pool_waiter *w, struct server *s)
-{
-    struct auth_lookup *lk = container_of(w, struct auth_lookup, w);
-    if (!lk->c) {
-        pool_release_unlinked(s);
-        lg_free(lk);
-        return;
-    }
-    const char *params[1] = {lk->c->user};
-    const char *q = lk->c->db->auth_query ? lk->c->db->auth_query : g_cfg->auth_query;
-    if (pool_exec(s, q, params, 1, lookup_done, lk) < 0) {
-        struct client *c = lk->c;
-        c->lookup = NULL;
-        lg_free(lk);
-        pool_release_unlinked(s);
-        client_close(c, "53200", "could not run auth_query");
-        return;
-    }
-    lk->in_exec = true;
-}
-
-static void lookup_fail(struct pool_waiter *w, const struct lg_err *err)
-{
-    struct auth_lookup *lk = container_of(w, struct auth_lookup, w);
-    struct client *c = lk->c;
-    lg_free(lk);
-    if (!c)
-        return;
-    c->lookup = NULL;
-    client_close(c, err->sqlstate, "authentication lookup failed: %s", err->msg);
-}
-
-static void start_lookup(struct client *c, const char *auth_user)
-{
-    struct lg_err err;
-    const char *auth_db =
-            g_cfg->auth_dbname && *g_cfg->auth_dbname ? g_cfg->auth_dbname : c->dbname;
-    const struct db_entry *adb = cfg_find_db(g_cfg, auth_db);
-    if (!adb)
-        adb = c->db;
-    struct pool *ap = pool_get(adb, auth_db, auth_user, &err);
-    if (!ap) {
-        client_close(c, err.sqlstate, "%s", err.msg);
-        return;
-    }
-    if (!pool_has_password(ap) && g_ul) {
-        const char *pw = userlist_lookup(g_ul, auth_user);
-        if (pw)
-            pool_set_password(ap, pw);
-    }
-    struct auth_lookup *lk = lg_calloc(1, sizeof(*lk));
-    if (!lk) {
-        client_close(c, "53200", "out of memory");
-        return;
-    }
-    lk->c = c;
-    list_init(&lk->w.node);
-    static const struct pool_waiter_ops lookup_ops = {.on_ready = lookup_ready,
-                                                      .on_fail = lookup_fail};
-    lk->w.ops = &lookup_ops;
-    if (pool_checkout(ap, &lk->w) < 0) {
-        lg_free(lk);
-        client_close(c, "53200", "out of memory");
-        return;
-    }
-    c->lookup = lk;
-    client_set_state(c, CLIENT_LOOKUP);
 }
 
 /* ---- getting a server ---- */
@@ -715,10 +596,19 @@ static void auth_ok(struct client *c)
         return;
     }
     pool_count_login(c->pool);
-    if (c->secret)
-        pool_set_password(c->pool, c->secret);
-    if (c->auth && c->auth->have_client_key)
-        pool_set_client_key(c->pool, c->auth->client_key);
+    const char *forced = c->db->user && *c->db->user ? c->db->user : NULL;
+    if (forced && strcmp(forced, c->user) != 0) {
+        /* user= without password=: the forced user's own secret from auth_file, as in
+         * PgBouncer (never this client's, which is for another role) */
+        const char *pw = g_ul ? userlist_lookup(g_ul, forced) : NULL;
+        if (pw)
+            pool_set_password(c->pool, pw);
+    } else {
+        if (c->secret)
+            pool_set_password(c->pool, c->secret);
+        if (c->auth && c->auth->have_client_key)
+            pool_set_client_key(c->pool, c->auth->client_key);
+    }
     client_auth_done(c);
     /* lifeguard's own cancel key: never PostgreSQL's, so a client cannot cancel
      * another client's query on a server it no longer holds. */

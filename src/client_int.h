@@ -76,6 +76,13 @@ struct client {
 /* ---- client.c ---- */
 /* The configuration given to client_module_init(). */
 const struct config *client_cfg(void);
+const struct userlist *client_userlist(void); /* auth_file; NULL if none */
+/* Start the password exchange with c->secret (client.c). */
+void client_begin_exchange(struct client *c);
+/* auth_query (client_lookup.c): fetch the client's secret as @auth_user, then
+ * client_begin_exchange(); detach when the client goes first. */
+void client_start_lookup(struct client *c, const char *auth_user);
+void client_detach_lookup(struct client *c);
 /* The list of clients in state @st (struct client, linked by ->node). */
 struct list_node *client_list(enum client_state st);
 /* Move @c to the list of state @st. */

@@ -219,3 +219,16 @@ def test_auth_query_unknown_user_gets_28P01(make_lg):
     )
     assert raw_login_sqlstate(lg, "nosuchuser", "p0", "whatever") == "28P01"
     assert_login(lg, "scramuser", PASSWORDS["scramuser"])
+
+
+@pytest.mark.parametrize("forced", ["md5user", "scramuser"])
+def test_forced_user_without_password_logs_in_with_its_auth_file_secret(make_lg, forced):
+    """[databases] user= without password=: the server login uses that user's own
+    auth_file entry (PgBouncer's test_password_server, p4y), never the connecting client's
+    secret, which belongs to another role."""
+    lg = make_lg(databases={"forced": f"host=@PGHOST@ port=@PGPORT@ dbname=p0 user={forced}"})
+    for client in ("trustuser", "postgres"):
+        with closing(lg.conn(db="forced", user=client,
+                             password=harness.PASSWORDS[client])) as c, c.cursor() as cur:
+            cur.execute("SELECT current_user")
+            assert cur.fetchone() == (forced,)
