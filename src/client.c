@@ -693,7 +693,15 @@ static void server_lost(struct pool_waiter *w, const struct lg_err *err)
 {
     struct client *c = container_of(w, struct client, waiter);
     c->server = NULL; /* already closing or released: nothing to release */
-    client_close(c, err->sqlstate[0] ? err->sqlstate : "08006", "%s", err->msg);
+    if (!err->sqlstate[0]) {
+        /* The server's own FATAL ErrorResponse already reached the client: close as
+         * PostgreSQL does, with nothing after it. */
+        log_info("C-%llu %s/%s@%s closing: %s", (unsigned long long)c->id,
+                 c->dbname ? c->dbname : "?", c->user ? c->user : "?", c->peer, err->msg);
+        client_close(c, NULL, "%s", err->msg);
+        return;
+    }
+    client_close(c, err->sqlstate, "%s", err->msg);
 }
 
 static void auth_ok(struct client *c)
