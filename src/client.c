@@ -396,6 +396,18 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
 static int on_raw(struct stream *st, const uint8_t *p, size_t n)
 {
     struct client *c = st->owner;
+    static const uint8_t terminate[5] = {'X', 0, 0, 0, 4};
+    size_t k = LG_MIN(n, sizeof(terminate));
+    if (k > 0 && memcmp(p, terminate, k) == 0) {
+        /* A Terminate before any startup packet: the client gave up before it began
+         * (node-postgres sends one when end() follows connect() at once). PostgreSQL
+         * reads an impossible length there and closes without a word; nobody is left to
+         * read an ErrorResponse, and a driver that gets one reports a failed connect. */
+        if (k < sizeof(terminate))
+            return 0;
+        client_close(c, NULL, "Terminate before the startup packet");
+        return -1;
+    }
     struct pgproto_startup su;
     int rc = pgproto_parse_startup(p, n, &su);
     if (rc == 0)
