@@ -384,6 +384,18 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
 static int on_raw(struct stream *st, const uint8_t *p, size_t n)
 {
     struct client *c = st->owner;
+    static const uint8_t terminate[5] = {'X', 0, 0, 0, 4};
+    size_t k = LG_MIN(n, sizeof(terminate));
+    if (k > 0 && memcmp(p, terminate, k) == 0) {
+        /* A Terminate before any startup packet: the client gave up before it began
+         * (node-postgres sends one when end() follows connect() at once). PostgreSQL
+         * reads an impossible length there and closes without a word; nobody is left to
+         * read an ErrorResponse, and a driver that gets one reports a failed connect. */
+        if (k < sizeof(terminate))
+            return 0;
+        client_close(c, NULL, "Terminate before the startup packet");
+        return -1;
+    }
     struct pgproto_startup su;
     int rc = pgproto_parse_startup(p, n, &su);
     if (rc == 0)
@@ -579,7 +591,15 @@ static void server_lost(struct pool_waiter *w, const struct lg_err *err)
 {
     struct client *c = container_of(w, struct client, waiter);
     c->server = NULL; /* already closing or released: nothing to release */
-    client_close(c, err->sqlstate[0] ? err->sqlstate : "08006", "%s", err->msg);
+    if (!err->sqlstate[0]) {
+        /* The server's own FATAL ErrorResponse already reached the client: close as
+         * PostgreSQL does, with nothing after it. */
+        log_info("C-%llu %s/%s@%s closing: %s", (unsigned long long)c->id,
+                 c->dbname ? c->dbname : "?", c->user ? c->user : "?", c->peer, err->msg);
+        client_close(c, NULL, "%s", err->msg);
+        return;
+    }
+    client_close(c, err->sqlstate, "%s", err->msg);
 }
 
 static void auth_ok(struct client *c)

@@ -46,7 +46,8 @@ typedef void pool_param_fn(struct pool_waiter *w, const char *name, const char *
 struct pool_waiter_ops {
     pool_ready_fn *on_ready;
     pool_fail_fn *on_fail;
-    pool_lost_fn *on_lost;         /* may be NULL */
+    pool_lost_fn *on_lost;         /* may be NULL; an empty sqlstate means the server's
+                                      own FATAL error already reached the client */
     pool_released_fn *on_released; /* may be NULL (session-only users) */
     pool_param_fn *on_param;       /* may be NULL */
 };

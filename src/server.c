@@ -303,8 +303,9 @@ struct ps_server *server_ps(struct server *s)
 
 /* Responses to messages lifeguard injected are swallowed here; errors and
  * ReadyForQuery settle what the server still owes. */
-/* The SQLSTATE of an ErrorResponse from its first @n bytes, or NULL if not in them. */
-static const char *error_sqlstate(const uint8_t *p, size_t n, char out[6])
+/* Field @want of an ErrorResponse or NoticeResponse from its first @n bytes, copied
+ * into @out (@cap bytes with its NUL), or NULL if not in them or longer than that. */
+static const char *error_field(const uint8_t *p, size_t n, uint8_t want, char *out, size_t cap)
 {
     size_t pos = PGPROTO_HEADER;
     while (pos < n && p[pos]) {
@@ -312,14 +313,33 @@ static const char *error_sqlstate(const uint8_t *p, size_t n, char out[6])
         const uint8_t *nul = memchr(p + pos, '\0', n - pos);
         if (!nul)
             return NULL;
-        if (code == 'C' && nul - (p + pos) == 5) {
-            memcpy(out, p + pos, 5);
-            out[5] = '\0';
+        size_t len = (size_t)(nul - (p + pos));
+        if (code == want && len < cap) {
+            memcpy(out, p + pos, len);
+            out[len] = '\0';
             return out;
         }
         pos = (size_t)(nul - p) + 1;
     }
     return NULL;
+}
+
+/* The SQLSTATE of an ErrorResponse from its first @n bytes, or NULL if not in them. */
+static const char *error_sqlstate(const uint8_t *p, size_t n, char out[6])
+{
+    const char *code = error_field(p, n, 'C', out, 6);
+    return code && strlen(code) == 5 ? code : NULL;
+}
+
+/* True if an ErrorResponse's severity (its first @n bytes) is FATAL or PANIC: the
+ * server closes the connection after it. 'V' (never localized) if sent, else 'S'. */
+static bool error_is_fatal(const uint8_t *p, size_t n)
+{
+    char sev[16];
+    const char *v = error_field(p, n, 'V', sev, sizeof(sev));
+    if (!v)
+        v = error_field(p, n, 'S', sev, sizeof(sev));
+    return v && (strcmp(v, "FATAL") == 0 || strcmp(v, "PANIC") == 0);
 }
 
 static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n)
@@ -345,6 +365,7 @@ static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t 
         const char *code = error_sqlstate(p, LG_MIN(n, total), state);
         pool_count_error(s->pool, code);
         snprintf(s->last_err, sizeof(s->last_err), "%s", code ? code : "");
+        s->last_err_fatal = error_is_fatal(p, LG_MIN(n, total));
     }
     if (!s->ps || ps_owes_nothing(s->ps))
         return 1;
@@ -374,6 +395,12 @@ static void close_with(struct server *s, const struct lg_err *err, const char *r
     if (s->state == SERVER_CLOSING)
         return;
     bool during_login = !s->logged_in;
+    /* PostgreSQL ended the session with a FATAL ErrorResponse (pg_terminate_backend,
+     * idle_in_transaction_session_timeout, shutdown) and that message has already gone
+     * to the linked client: the client sees what a direct connection shows, that error
+     * and then the close, not a second error of ours (drivers report each one). */
+    bool told_client =
+            !during_login && !err && s->last_err_fatal && s->st.peer && stream_is_drained(&s->st);
     log_info("S-%llu %s/%s@%s:%d closing: %s", (unsigned long long)s->id, s->target->dbname,
              s->target->user, s->target->host, s->target->port, reason);
     evloop_timer_cancel(s->ev, &s->timer);
@@ -400,6 +427,11 @@ static void close_with(struct server *s, const struct lg_err *err, const char *r
         snprintf(e.msg, sizeof(e.msg),
                  "PostgreSQL rejected this connection's messages as malformed and closed it "
                  "(two processes sharing one connection?)");
+        err = &e;
+    } else if (!err && told_client) {
+        e.sqlstate[0] = '\0'; /* on_lost: close without an ErrorResponse of ours */
+        snprintf(e.msg, sizeof(e.msg), "server ended the session (FATAL %s, relayed): %s",
+                 s->last_err, reason);
         err = &e;
     } else if (!err) {
         memcpy(e.sqlstate, "08006", 6);

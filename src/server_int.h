@@ -49,6 +49,8 @@ struct server {
     size_t max_prepared;            /* max_prepared_statements */
     uint64_t idle_since_us;         /* when it last became IDLE */
     char last_err[6];               /* SQLSTATE of the last ErrorResponse relayed */
+    bool last_err_fatal;            /* ... and it was FATAL or PANIC: PostgreSQL's own
+                                       goodbye, the connection ends after it */
     bool awaiting_ssl;              /* SSLRequest sent, waiting for 'S' or 'N' */
     uint64_t param_gen;             /* bumped whenever a reported parameter changes */
     uint64_t synced_hash;           /* want-list hash last found equal to our parameters */

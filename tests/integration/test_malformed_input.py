@@ -97,3 +97,16 @@ def test_many_bad_clients_in_a_row_leave_pooler_healthy(lg):
         err, _ = send_malformed(lg, data, after_login)
         assert err is not None
     assert_pooler_serves(lg)
+
+
+@pytest.mark.lifeguard_only
+def test_terminate_before_startup_closes_without_error(lg):
+    """A client that sends Terminate ('X', length 4) before any startup packet is
+    leaving: it is closed without an ErrorResponse, as PostgreSQL does. node-postgres
+    does this when end() follows connect() at once (its quick-disconnect-tests.js) and
+    reports an ErrorResponse there as an unhandled failed connect."""
+    with closing(lg.raw()) as s:
+        s.sendall(harness.TERMINATE)
+        msg = harness.read_message(s)
+        assert msg is None, f"expected a silent close, got {msg[0]!r} {harness.parse_error(msg[1])}"
+    assert_pooler_serves(lg)

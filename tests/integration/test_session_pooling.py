@@ -81,6 +81,41 @@ def test_server_killed_under_client_gives_error_then_pool_recovers(lg, pg):
         assert answer == 42 and new_pid != pid
 
 
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_server_fatal_reaches_client_alone_then_close(make_lg, pg, mode):
+    """PostgreSQL ends a session with one FATAL ErrorResponse and a close; the client
+    sees exactly that through the pooler, not a second error of lifeguard's after it.
+    node-postgres reports each ErrorResponse with no query waiting as a client 'error'
+    event, so a second one is an unhandled error there (its own suite's
+    query-error-handling-prepared-statement-tests.js, 'query killed ...')."""
+    lg = make_lg(main={"pool_mode": mode})
+    sock = lg.raw(timeout=10)
+    try:
+        harness.login_trust(sock)
+        sock.sendall(harness.query_message("SELECT pg_sleep(30) /* lg-fatal-once */"))
+
+        def sleeper():
+            rows = pg.sql("SELECT pid FROM pg_stat_activity WHERE state = 'active' "
+                          "AND query LIKE '%%lg-fatal-once%%' AND pid <> pg_backend_pid()")
+            return rows[0][0] if rows else None
+
+        wait_until(sleeper, 10)
+        assert pg.sql("SELECT pg_terminate_backend(%s)", (sleeper(),))[0][0] is True
+        errors = []
+        while True:
+            msg = harness.read_message(sock)
+            if msg is None:
+                break
+            if msg[0] == b"E":
+                errors.append(harness.parse_error(msg[1]))
+    finally:
+        sock.close()
+    assert [(e.get("S"), e.get("C")) for e in errors] == [("FATAL", "57P01")], errors
+    with closing(lg.conn()) as b, b.cursor() as cur:
+        cur.execute("SELECT 42")
+        assert cur.fetchone()[0] == 42
+
+
 def test_idle_server_killed_is_replaced_for_next_client(lg, pg):
     """A server that dies while idle in the pool costs the next client nothing."""
     with closing(lg.conn()) as a, a.cursor() as cur:
