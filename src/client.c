@@ -351,12 +351,10 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
         client_begin_exchange(c);
         return c->state == CLIENT_CLOSING ? -1 : len;
     }
+    /* An unknown database is told only after authentication (auth_ok), as PostgreSQL
+     * does: else a client without a password could probe which databases exist. */
     c->db = cfg_find_db(g_cfg, c->dbname);
-    if (!c->db) {
-        client_close(c, "3D000", "no such database: %s", c->dbname);
-        return -1;
-    }
-    if (console_db_disabled(c->dbname)) { /* DISABLE on the admin console */
+    if (c->db && console_db_disabled(c->dbname)) { /* DISABLE on the admin console */
         client_close(c, "55000", "database \"%s\" is disabled", c->dbname);
         return -1;
     }
@@ -371,7 +369,7 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
             return -1;
         }
     }
-    const char *auth_user = c->db->auth_user ? c->db->auth_user : g_cfg->auth_user;
+    const char *auth_user = !c->db ? NULL : c->db->auth_user ? c->db->auth_user : g_cfg->auth_user;
     if (!secret && auth_user && *auth_user && c->auth_method != AUTH_TYPE_TRUST &&
         c->auth_method != AUTH_TYPE_CERT) {
         client_start_lookup(c, auth_user);
@@ -608,6 +606,10 @@ static void auth_ok(struct client *c)
     evloop_timer_cancel(g_ev, &c->login_timer);
     if (c->console) {
         client_admin_welcome(c);
+        return;
+    }
+    if (!c->db) {
+        client_close(c, "3D000", "no such database: %s", c->dbname);
         return;
     }
     c->pool = pool_get(c->db, c->dbname, c->user, &err);

@@ -232,3 +232,16 @@ def test_forced_user_without_password_logs_in_with_its_auth_file_secret(make_lg,
                              password=harness.PASSWORDS[client])) as c, c.cursor() as cur:
             cur.execute("SELECT current_user")
             assert cur.fetchone() == (forced,)
+
+
+@pytest.mark.lifeguard_only
+@pytest.mark.parametrize("auth_type,user", [("scram-sha-256", "scramuser"), ("md5", "md5user")])
+def test_unknown_database_is_told_only_after_authentication(make_lg, auth_type, user):
+    """As PostgreSQL (and PgBouncer): a client without the password learns nothing about
+    which databases exist (28P01 for a wrong password, as for a real database); with the
+    right password it gets 3D000."""
+    lg = make_lg(main={"auth_type": auth_type})
+    assert raw_login_sqlstate(lg, user, "nosuchdb", "wrong") == "28P01"
+    err = login_error(lg, user, PASSWORDS[user], db="nosuchdb")
+    assert "no such database" in str(err) and "nosuchdb" in str(err)
+    assert_login(lg, user, PASSWORDS[user])
