@@ -301,7 +301,8 @@ const struct cfg_key cfg_db_params[] = {
         ROW("dbname", CFG_T_STR, dbname, NULL, 0, 0, NULL,
             "database name on the server; unset: the entry's name (for `*`: the client's)"),
         ROW("host", CFG_T_STR, host, NULL, 0, 0, NULL,
-            "host name, address, or Unix socket directory (starts with `/`); unset: localhost"),
+            "host name, address, or Unix socket directory (starts with `/`); unset: localhost; "
+            "a comma-separated list (`a,b`) is used round robin, one entry per new connection"),
         ROW("port", CFG_T_INT, port, "5432", 1, 65535, NULL, "server port"),
         ROW("user", CFG_T_STR, user, NULL, 0, 0, NULL,
             "log in to the server as this user whoever the client is; unset: the client's user"),

@@ -261,3 +261,27 @@ int net_peer_user(int fd, char *name, size_t len)
     snprintf(name, len, "%s", pw.pw_name);
     return 0;
 }
+
+void net_pick_host(const char *hosts, unsigned idx, char *out, size_t n)
+{
+    const char *h = hosts;
+    if (!strchr(h, ',')) {
+        snprintf(out, n, "%s", h);
+        return;
+    }
+    unsigned count = 1;
+    for (const char *q = h; *q; q++)
+        count += *q == ',';
+    unsigned want = idx % count;
+    for (unsigned i = 0; i < want; i++)
+        h = strchr(h, ',') + 1;
+    const char *end = strchr(h, ',');
+    size_t len = end ? (size_t)(end - h) : strlen(h);
+    while (len && (*h == ' ' || *h == '\t')) {
+        h++;
+        len--;
+    }
+    while (len && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+        len--;
+    snprintf(out, n, "%.*s", (int)LG_MIN(len, n - 1), h);
+}

@@ -26,6 +26,9 @@ int net_accept(int lfd, char *peer, size_t peer_len) LG_MUSTCHECK;
  * /etc/hosts names for servers. Returns the fd (connect may still be in progress) or
  * -errno. */
 int net_connect(const char *host, int port) LG_MUSTCHECK;
+/* Entry @idx (mod their number) of the comma-separated @hosts (PgBouncer's host=a,b
+ * lists, tried round robin by the caller), trimmed, into @out; a single host as is. */
+void net_pick_host(const char *hosts, unsigned idx, char *out, size_t n);
 /* After writability on a connecting fd: 0 if connected, else -errno (SO_ERROR). */
 int net_connect_result(int fd);
 /* TCP_NODELAY and SO_KEEPALIVE as asked (no-ops on Unix sockets). */

@@ -80,7 +80,7 @@ void pool_visit_servers(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us
                           : st == SERVER_IDLE     ? "idle"
                           : server_holder(s)      ? "active"
                                                   : "used";
-                c.addr = server_target(s)->host;
+                c.addr = server_host(s);
                 c.port = server_target(s)->port;
                 c.connect_time_unix_us = wall_now_us - (now - server_connected_at_us(s));
                 c.ptr = s;

@@ -73,7 +73,7 @@ static void start_tls_cb(struct evloop *ev, void *arg)
     struct server *s = arg;
     if (s->state == SERVER_CLOSING)
         return;
-    const char *host = g_tls_mode == SERVER_TLS_VERIFY_FULL ? s->target->host : NULL;
+    const char *host = g_tls_mode == SERVER_TLS_VERIFY_FULL ? s->host : NULL;
     int rc = stream_start_tls_client(&s->st, g_tls, host);
     if (rc == 0)
         rc = put_startup(s);
@@ -153,6 +153,11 @@ char server_tx_status(const struct server *s)
 const struct server_target *server_target(const struct server *s)
 {
     return s->target;
+}
+
+const char *server_host(const struct server *s)
+{
+    return s->host;
 }
 uint64_t server_id(const struct server *s)
 {
@@ -402,7 +407,7 @@ static void close_with(struct server *s, const struct lg_err *err, const char *r
     bool told_client =
             !during_login && !err && s->last_err_fatal && s->st.peer && stream_is_drained(&s->st);
     log_info("S-%llu %s/%s@%s:%d closing: %s", (unsigned long long)s->id, s->target->dbname,
-             s->target->user, s->target->host, s->target->port, reason);
+             s->target->user, s->host, s->target->port, reason);
     evloop_timer_cancel(s->ev, &s->timer);
     if (s->scram) {
         scram_client_wipe(s->scram);
@@ -479,7 +484,7 @@ static void on_close(struct stream *st, int err)
         server_close(s, "%s", strerror(-err));
 }
 
-struct server *server_connect(struct pool *pool, const struct server_target *t,
+struct server *server_connect(struct pool *pool, struct server_target *t,
                               const struct paramset *startup, struct evloop *ev,
                               const struct config *cfg, struct lg_err *err)
 {
@@ -502,12 +507,13 @@ struct server *server_connect(struct pool *pool, const struct server_target *t,
     s->max_prepared = cfg->max_prepared_statements > 0 ? (size_t)cfg->max_prepared_statements : 1;
     list_init(&s->node);
     evloop_timer_init(&s->timer, on_timer, s);
-    int fd = net_connect(t->host, t->port);
+    net_pick_host(t->host, t->host_next++, s->host, sizeof(s->host));
+    int fd = net_connect(s->host, t->port);
     if (fd < 0) {
         /* 53000 insufficient_resources: our own shortage, not the server's failure. */
         bool local = fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM;
         memcpy(err->sqlstate, local ? "53000" : "08006", 6);
-        snprintf(err->msg, sizeof(err->msg), "could not connect to server %s:%d: %s", t->host,
+        snprintf(err->msg, sizeof(err->msg), "could not connect to server %.120s:%d: %s", s->host,
                  t->port, strerror(-fd));
         paramset_put(s->startup);
         lg_free(s);
@@ -518,7 +524,7 @@ struct server *server_connect(struct pool *pool, const struct server_target *t,
     int rc = stream_init(&s->st, ev, fd, bufsz, &server_ops, s);
     s->st.max_msg = (uint32_t)cfg->max_packet_size;
     s->st.keep_buffers = true;
-    if (rc == 0 && g_tls && t->host[0] != '/') {
+    if (rc == 0 && g_tls && s->host[0] != '/') {
         /* SSLRequest first; the startup packet follows in TLS (or in the clear after
          * 'N' when server_tls_sslmode = prefer). */
         static const uint8_t ssl_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
@@ -546,7 +552,7 @@ struct server *server_connect(struct pool *pool, const struct server_target *t,
     list_append(pool_server_list(pool, SERVER_CONNECTING), &s->node);
     s->connected_at_us = clock_now_us();
     log_debug("S-%llu %s/%s@%s:%d connecting", (unsigned long long)s->id, t->dbname, t->user,
-              t->host, t->port);
+              s->host, t->port);
     /* The startup packet goes out when the connect completes (first writability). */
     return s;
 }

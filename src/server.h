@@ -41,6 +41,7 @@ struct server_target {
     bool have_client_key;
     char *application_name; /* NULL: not sent */
     char *connect_query;    /* [databases] connect_query: run once after login; NULL: none */
+    unsigned host_next;     /* host=a,b,...: the list entry the next connection uses */
 };
 
 enum server_tls_mode {
@@ -60,7 +61,7 @@ void server_set_tls(struct tls_ctx *ctx, int mode);
  * the target's application_name (session mode: a client's); the server keeps its own
  * reference. NULL with @err filled if it could not even start (socket error, out of
  * memory). */
-struct server *server_connect(struct pool *pool, const struct server_target *t,
+struct server *server_connect(struct pool *pool, struct server_target *t,
                               const struct paramset *startup, struct evloop *ev,
                               const struct config *cfg, struct lg_err *err);
 
@@ -106,6 +107,8 @@ char server_tx_status(const struct server *s);
 /* PostgreSQL's BackendKeyData for this connection, for forwarding cancels. */
 void server_backend_key(const struct server *s, uint32_t *pid, uint32_t *key);
 const struct server_target *server_target(const struct server *s);
+/* The host this connection went to (one entry of a host=a,b list). */
+const char *server_host(const struct server *s);
 uint64_t server_id(const struct server *s);
 uint64_t server_connected_at_us(const struct server *s);
 /* TLS protocol/cipher of the connection to PostgreSQL, "" without TLS. Returns @buf. */

@@ -22,6 +22,7 @@ struct server {
     struct list_node node; /* on pool list of its state */
     struct pool *pool;
     const struct server_target *target;
+    char host[256]; /* this connection's host (one entry of a host=a,b list) */
     struct stream st;
     struct evloop *ev;
     enum server_state state;

@@ -101,3 +101,26 @@ def test_backend_key_data_is_sent(lg):
                 break
         assert types[0] == b"R" and b"K" in types and b"S" in types
         s.sendall(harness.TERMINATE)
+
+
+def test_host_list_spreads_connections_and_survives_a_dead_entry(make_lg, pg):
+    """host=a,b (PgBouncer 1.17's host lists): new server connections take the entries in
+    turn; a dead entry costs one failed attempt, then the next one serves. It used to be
+    passed whole to the resolver and never connected."""
+    lg = make_lg(main={"pool_mode": "session", "default_pool_size": "4",
+                       "server_login_retry": "0.1", "query_wait_timeout": "20"},
+                 databases={"hl": f"host={pg.host},{pg.host} port={pg.port} dbname=p0",
+                            "hldead": f"host=127.0.0.2,{pg.host} port={pg.port} dbname=p0"})
+    conns = [lg.conn(db="hl") for _ in range(3)]
+    try:
+        for c in conns:
+            with c.cursor() as cur:
+                cur.execute("SELECT 1")
+    finally:
+        for c in conns:
+            c.close()
+    log = lg.log_text()
+    assert "could not connect" not in log and "connect failed" not in log, log[-2000:]
+    with closing(lg.conn(db="hldead")) as c, c.cursor() as cur:
+        cur.execute("SELECT current_database()")
+        assert cur.fetchone() == ("p0",)

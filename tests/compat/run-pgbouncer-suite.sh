@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# run-pgbouncer-suite.sh: PgBouncer 1.18's own test suite (test/test.sh from Debian 12's
+# pgbouncer source package) with lifeguard in PgBouncer's place. By hand only (not part of
+# `make test`): it needs the source (apt-get source, below) and takes about 5 minutes.
+#
+#   tests/compat/run-pgbouncer-suite.sh [test_name ...]   (default: every test, in groups)
+#
+#   PGBOUNCER_SRC=dir   an unpacked pgbouncer-1.18.0 tree (default: fetched with
+#                       `apt-get source --download-only pgbouncer` into $LG_COMPAT_DIR)
+#   LG_BINARY=path      the pooler (default build/debug/lifeguard)
+#   LG_COMPAT_DIR=dir   work dir (default /tmp/lg-pgbouncer-suite); the suite runs in a copy
+#
+# Needs root (the suite runs initdb and the pooler as the postgres user). test.sh starts
+# "../pgbouncer -d test.ini" and talks to the console as user pgbouncer over the Unix
+# socket in /tmp; lifeguard supports both (-d, and the same-Unix-user console login).
+# PostgreSQL listens on 6666 and the pooler on 6667: stop anything else using them.
+#
+# test.sh stops at the first console command that fails ("Cannot contact bouncer"), so
+# the tests run in groups that avoid the commands lifeguard refuses on purpose:
+# auth_type = plain (cleartext needs auth_plain_allowed) and WAIT_CLOSE (not implemented).
+#
+# What to expect (2026-11-27, lifeguard at the commit that added this script; 62 tests):
+# ok 33, skipped 5 (iptables/sudo, IPv6), not run 9 (plain, WAIT_CLOSE, their groups),
+# failed 15, every one on PgBouncer's own log wording (grep for "closing because: ...",
+# "new connection to server", "registered new auto-database", "no such user") or on a
+# PgBouncer feature lifeguard does not have: online restart (-R), SHOW FDS/SOCKETS/MEM,
+# reserve_pool_timeout's PgBouncer default of 5 s (lifeguard's overflow_delay defaults
+# to 0), host lists (host=a,b), trust requiring the user in auth_file.
+# Bugs this suite found, all fixed with tests: see git log --grep "PgBouncer 1.18's".
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+work=${LG_COMPAT_DIR:-/tmp/lg-pgbouncer-suite}
+binary=$(readlink -f "${LG_BINARY:-$repo/build/debug/lifeguard}")
+pgbin=/usr/lib/postgresql/15/bin
+asuser=(setpriv --reuid=postgres --regid=postgres --init-groups)
+[ -x "$binary" ] || { echo "run-pgbouncer-suite.sh: $binary not built" >&2; exit 1; }
+mkdir -p "$work"
+
+src=${PGBOUNCER_SRC:-}
+if [ -z "$src" ]; then
+    src=$(find "$work/src" -maxdepth 1 -type d -name 'pgbouncer-1.*' 2>/dev/null | head -n1 || true)
+fi
+if [ -z "$src" ]; then
+    mkdir -p "$work/src"
+    aptsrc=()
+    if ! grep -rqs '^deb-src\|^Types:.*deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        cat >"$work/src.sources" <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+        aptsrc=(-o "Dir::Etc::SourceList=$work/src.sources" -o Dir::Etc::SourceParts=/dev/null)
+        apt-get "${aptsrc[@]}" update -qq
+    fi
+    (cd "$work/src" && apt-get "${aptsrc[@]}" source --download-only pgbouncer)
+    tar -xzf "$work"/src/pgbouncer_*.orig.tar.gz -C "$work/src"
+    src=$(find "$work/src" -maxdepth 1 -type d -name 'pgbouncer-1.*' | head -n1)
+fi
+
+# A fresh copy each run: test.sh edits test.ini and userlist.txt in place.
+run=$work/run
+rm -rf "$run"
+cp -a "$src" "$run"
+cp "$binary" "$run/lifeguard"
+printf '#!/bin/sh\nexec "%s/lifeguard" "$@"\n' "$run" >"$run/pgbouncer"
+chmod 755 "$run/pgbouncer" "$run/lifeguard"
+chown -R postgres:postgres "$run"
+
+groups=()
+if [ $# -gt 0 ]; then
+    groups=("$*")
+else
+    all=$(sed -n '/^testlist="/,/^"/p' "$run/test/test.sh" | grep '^test_')
+    skip=" test_password_client test_no_user_password test_no_user_password_forced_user test_wait_close "
+    group=""
+    for t in $all; do
+        case "$skip" in *" $t "*) continue ;; esac
+        group+="$t "
+    done
+    groups=("$group")
+fi
+
+out=$work/results.txt
+: >"$out"
+for g in "${groups[@]}"; do
+    # shellcheck disable=SC2086 # the group is a list of test names
+    (cd "$run/test" && "${asuser[@]}" env HOME=/tmp USER=postgres PATH="$pgbin:$PATH" \
+        timeout 1800 ./test.sh $g) 2>&1 | tee -a "$work/test.log" |
+        grep -E ' \.\.\. (ok|FAILED|skipped)' >>"$out" || true
+    "${asuser[@]}" "$pgbin/pg_ctl" -D "$run/test/pgdata" -m immediate stop >/dev/null 2>&1 || true
+done
+echo "results ($out; logs in $run/test/log):"
+for r in ok skipped FAILED; do
+    printf '  %-8s %s\n' "$r" "$(grep -c " \.\.\. $r" "$out" || true)"
+done
+grep ' FAILED' "$out" | sed 's/.*running /  failed: /; s/ \.\.\..*//' || true
