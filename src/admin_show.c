@@ -301,6 +301,17 @@ static void agg_pool(void *arg, const struct stats_pool_snap *p)
     }
 }
 
+/* Every pool's counters summed per database into @a (freed on failure). 0 or -errno. */
+static int pools_by_database(const struct admin_source *src, struct aggs *a)
+{
+    if (src->pools)
+        src->pools(src->arg, agg_pool, a);
+    int err = a->err;
+    if (err)
+        aggs_free(a);
+    return err;
+}
+
 enum stats_kind { STATS_ALL, STATS_TOTALS, STATS_AVERAGES };
 
 static const char *const totals_names[] = {"xact_count", "query_count", "bytes_received",
@@ -323,12 +334,9 @@ static int show_stats(struct strbuf *sb, const struct admin_source *src, enum st
         for (size_t i = 0; i < ARRAY_SIZE(totals_names); i++)
             cols[ncols++] = (struct col){totals_names[i], OID_NUMERIC};
     struct aggs a = {0};
-    if (src->pools)
-        src->pools(src->arg, agg_pool, &a);
-    if (a.err) {
-        aggs_free(&a);
-        return a.err;
-    }
+    int rc = pools_by_database(src, &a);
+    if (rc < 0)
+        return rc;
     row_desc(sb, cols, ncols);
     for (size_t i = 0; i < a.n; i++) {
         struct agg *g = &a.v[i];
@@ -363,12 +371,9 @@ static int show_totals(struct strbuf *sb, const struct admin_source *src)
 {
     static const struct col cols[] = {{"name", OID_TEXT}, {"value", OID_NUMERIC}};
     struct aggs a = {0};
-    if (src->pools)
-        src->pools(src->arg, agg_pool, &a);
-    if (a.err) {
-        aggs_free(&a);
-        return a.err;
-    }
+    int rc = pools_by_database(src, &a);
+    if (rc < 0)
+        return rc;
     struct agg t = {0};
     for (size_t i = 0; i < a.n; i++) {
         const struct agg *g = &a.v[i];

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # pooler.sh: sourced by the by-hand compatibility scripts (run-pg-regress.sh,
-# run-psycopg-suite.sh). start_pooler BINARY INI LOG runs the pooler under test as the
+# run-psycopg-suite.sh, run-node-postgres-suite.sh, run-pgbouncer-suite.sh). start_pooler BINARY INI LOG runs the pooler under test as the
 # postgres user in the background (pid in $pooler_pid) and waits up to 5 s until it
 # accepts connections on $lg_port; stop_pooler stops it. Uses the caller's asuser (array),
 # pgbin and lg_port.
@@ -18,4 +18,44 @@ stop_pooler() {
     kill "$pooler_pid" 2>/dev/null || true
     wait "$pooler_pid" 2>/dev/null || true
     pooler_pid=
+}
+
+# apt_source_args WORKDIR: sets aptsrc (array) to the apt-get options that reach Debian's
+# deb-src for bookworm, writing WORKDIR/src.sources (and running apt-get update) if apt
+# has no deb-src of its own; empty if it has.
+apt_source_args() {
+    aptsrc=()
+    if ! grep -rqs '^deb-src\|^Types:.*deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        cat >"$1/src.sources" <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+        aptsrc=(-o "Dir::Etc::SourceList=$1/src.sources" -o Dir::Etc::SourceParts=/dev/null)
+        apt-get "${aptsrc[@]}" update -qq
+    fi
+}
+
+# write_pooler_ini FILE MODE PG_PORT: a lifeguard ini for a driver's suite: every database
+# to PostgreSQL on PG_PORT, trust, pool_mode MODE, on $lg_port; the userlist next to it.
+write_pooler_ini() {
+    local dir
+    dir=$(dirname "$1")
+    cat >"$1" <<EOF
+[databases]
+* = host=127.0.0.1 port=$3
+
+[lifeguard]
+listen_addr = 127.0.0.1
+listen_port = $lg_port
+auth_type = trust
+auth_file = $dir/userlist.txt
+pool_mode = $2
+default_pool_size = 40
+max_client_conn = 500
+EOF
+    echo '"postgres" ""' >"$dir/userlist.txt"
+    chown postgres:postgres "$1" "$dir/userlist.txt"
 }

@@ -128,21 +128,7 @@ run_suite() { # name port
 
 run_suite direct "$pg_port"
 for mode in "${modes[@]}"; do
-    cat >"$work/run/$mode.ini" <<EOF
-[databases]
-* = host=127.0.0.1 port=$pg_port
-
-[lifeguard]
-listen_addr = 127.0.0.1
-listen_port = $lg_port
-auth_type = trust
-auth_file = $work/run/userlist.txt
-pool_mode = $mode
-default_pool_size = 40
-max_client_conn = 500
-EOF
-    echo '"postgres" ""' >"$work/run/userlist.txt"
-    chown postgres:postgres "$work/run/$mode.ini" "$work/run/userlist.txt"
+    write_pooler_ini "$work/run/$mode.ini" "$mode" "$pg_port"
     start_pooler "$binary" "$work/run/$mode.ini" "$work/$mode.pooler.log"
     run_suite "$mode" "$lg_port"
     stop_pooler

@@ -51,19 +51,7 @@ mkdir -p "$work"
 src=$(find "$work/src" -maxdepth 1 -type d -name 'postgresql-15*' 2>/dev/null | head -n1 || true)
 if [ -z "$src" ]; then
     mkdir -p "$work/src"
-    if ! grep -rqs '^deb-src\|^Types:.*deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-        cat >"$work/src.sources" <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-        aptsrc=(-o "Dir::Etc::SourceList=$work/src.sources" -o Dir::Etc::SourceParts=/dev/null)
-        apt-get "${aptsrc[@]}" update -qq
-    else
-        aptsrc=()
-    fi
+    apt_source_args "$work"
     (cd "$work/src" && apt-get "${aptsrc[@]}" source --download-only postgresql-15)
     tar -xjf "$work"/src/postgresql-15_*.orig.tar.bz2 -C "$work/src"
     src=$(find "$work/src" -maxdepth 1 -type d -name 'postgresql-15*' | head -n1)

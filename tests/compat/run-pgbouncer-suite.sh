@@ -40,6 +40,8 @@ work=${LG_COMPAT_DIR:-/tmp/lg-pgbouncer-suite}
 binary=$(readlink -f "${LG_BINARY:-$repo/build/debug/lifeguard}")
 pgbin=/usr/lib/postgresql/15/bin
 asuser=(setpriv --reuid=postgres --regid=postgres --init-groups)
+# shellcheck source=tests/compat/pooler.sh
+source "$here/pooler.sh"
 [ -x "$binary" ] || { echo "run-pgbouncer-suite.sh: $binary not built" >&2; exit 1; }
 mkdir -p "$work"
 
@@ -49,18 +51,7 @@ if [ -z "$src" ]; then
 fi
 if [ -z "$src" ]; then
     mkdir -p "$work/src"
-    aptsrc=()
-    if ! grep -rqs '^deb-src\|^Types:.*deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-        cat >"$work/src.sources" <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-        aptsrc=(-o "Dir::Etc::SourceList=$work/src.sources" -o Dir::Etc::SourceParts=/dev/null)
-        apt-get "${aptsrc[@]}" update -qq
-    fi
+    apt_source_args "$work"
     (cd "$work/src" && apt-get "${aptsrc[@]}" source --download-only pgbouncer)
     tar -xzf "$work"/src/pgbouncer_*.orig.tar.gz -C "$work/src"
     src=$(find "$work/src" -maxdepth 1 -type d -name 'pgbouncer-1.*' | head -n1)
