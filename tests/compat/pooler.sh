@@ -59,3 +59,23 @@ EOF
     echo '"postgres" ""' >"$dir/userlist.txt"
     chown postgres:postgres "$1" "$dir/userlist.txt"
 }
+
+# start_scratch_pg [-c name=value ...]: a fresh PostgreSQL cluster in $work/data on
+# $pg_port (socket directory $work/run; $work is emptied first), trust, 200 connections;
+# it and the pooler are stopped when the script exits.
+scratch_cleanup() {
+    [ -n "${pooler_pid:-}" ] && kill "$pooler_pid" 2>/dev/null && wait "$pooler_pid" 2>/dev/null || true
+    [ -f "$work/data/postmaster.pid" ] &&
+        "${asuser[@]}" "$pgbin/pg_ctl" -D "$work/data" stop -m fast >/dev/null 2>&1 || true
+}
+start_scratch_pg() {
+    pooler_pid=
+    trap scratch_cleanup EXIT
+    rm -rf "$work"
+    mkdir -p "$work/run"
+    chown -R postgres:postgres "$work"
+    "${asuser[@]}" "$pgbin/initdb" -D "$work/data" -A trust -U postgres >"$work/initdb.log" 2>&1
+    "${asuser[@]}" "$pgbin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w -o \
+        "-p $pg_port -k $work/run -c listen_addresses=127.0.0.1 -c max_connections=200 $*" \
+        start >/dev/null
+}

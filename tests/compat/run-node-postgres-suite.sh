@@ -83,20 +83,7 @@ else
         find . -name '*-tests.js' | sed 's|^\./||' | LC_ALL=C sort)
 fi
 
-pooler_pid=
-cleanup() {
-    [ -n "$pooler_pid" ] && kill "$pooler_pid" 2>/dev/null && wait "$pooler_pid" 2>/dev/null || true
-    [ -f "$work/data/postmaster.pid" ] &&
-        "${asuser[@]}" "$pgbin/pg_ctl" -D "$work/data" stop -m fast >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-rm -rf "$work"
-mkdir -p "$work/run"
-chown -R postgres:postgres "$work"
-"${asuser[@]}" "$pgbin/initdb" -D "$work/data" -A trust -U postgres >"$work/initdb.log" 2>&1
-"${asuser[@]}" "$pgbin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w -o \
-    "-p $pg_port -k $work/run -c listen_addresses=127.0.0.1 -c max_connections=200" \
-    start >/dev/null
+start_scratch_pg
 
 run_suite() { # name port
     local name=$1 port=$2 f log rc pass=0 fail=0

@@ -42,20 +42,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/pooler.sh"
 [ -d "$src/tests" ] || { echo "run-psycopg-suite.sh: no tests/ in $src" >&2; exit 1; }
 [ -x "$binary" ] || { echo "run-psycopg-suite.sh: no pooler at $binary (make)" >&2; exit 1; }
 
-pooler_pid=
-cleanup() {
-    [ -n "$pooler_pid" ] && kill "$pooler_pid" 2>/dev/null && wait "$pooler_pid" 2>/dev/null || true
-    [ -f "$work/data/postmaster.pid" ] &&
-        "${asuser[@]}" "$pgbin/pg_ctl" -D "$work/data" stop -m fast >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-rm -rf "$work"
-mkdir -p "$work/run"
-chown -R postgres:postgres "$work"
-"${asuser[@]}" "$pgbin/initdb" -D "$work/data" -A trust -U postgres >"$work/initdb.log" 2>&1
-"${asuser[@]}" "$pgbin/pg_ctl" -D "$work/data" -l "$work/postgres.log" -w -o \
-    "-p $pg_port -k $work/run -c listen_addresses=127.0.0.1 -c max_connections=200 -c max_prepared_transactions=10" \
-    start >/dev/null
+start_scratch_pg -c max_prepared_transactions=10
 
 run_suite() { # name port
     "${asuser[@]}" "$pgbin/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
