@@ -768,7 +768,7 @@ static void test_real_world_pgbouncer_ini(void **state)
                     "by lifeguard; ignored");
     assert_int_equal(c->pool_mode, POOL_MODE_TRANSACTION);
     assert_int_equal(c->max_overflow, 5);
-    assert_int_equal(c->overflow_idle_timeout_us, 3000000);
+    assert_int_equal(c->overflow_delay_us, 3000000); /* reserve_pool_timeout */
     assert_int_equal(c->server_login_retry_base_us, 15000000);
     assert_true(cfg_list_contains(c->stats_users, "postgres"));
     assert_int_equal(cfg_find_db(c, "nondefaultdb")->max_overflow, 10);
@@ -1034,7 +1034,7 @@ static void test_show_set_reload(void **state)
     assert_int_equal(cfg_set(n, "pool_size", "x", &d), -EINVAL);
     assert_line(&d, "SET: error: listen_port can only be changed by a restart");
     assert_line(&d, "SET: error: unknown setting \"nope\"");
-    assert_line(&d, "SET: error: lifeguard does not implement \"so_reuseport\"");
+    assert_line(&d, "SET: warning: lifeguard does not implement \"so_reuseport\"");
     assert_line(&d, "SET: error: pool_size = x: not an integer");
     cfg_diag_fini(&d);
     cfg_diag_init(&d);
