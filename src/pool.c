@@ -575,13 +575,16 @@ static void service(struct pool *p)
 
 void pool_on_server_login(struct pool *p, struct server *s)
 {
-    (void)s;
     p->c.server_connects++;
     p->local_shortage = false;
     p->backoff_us = 0;
     p->next_connect_us = 0;
     p->have_connect_err = false;
     pool_schedule_service(p);
+    /* Connecting when RECONNECT (or a RELOAD that moved the pool) came: it may have gone
+     * to the old address; never hand it out. */
+    if (server_connected_at_us(s) < p->reconnect_before_us)
+        server_close(s, "RECONNECT (was connecting when it came)");
 }
 
 static bool is_connect_failure(const struct lg_err *err)
