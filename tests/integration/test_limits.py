@@ -200,6 +200,13 @@ def test_server_connect_out_of_descriptors_retries_without_backoff(lg):
     # (seen in CI: no EMFILE at all, so nothing to test).
     harness.wait_until(lambda: lg.log_text().count(" connection from ") ==
                        lg.log_text().count(" closing: "), 5, msg="start-up probes still open")
+    last = None
+    for _ in range(50):  # and the descriptor table settled (the closes happen a turn later)
+        time.sleep(0.1)
+        now = sorted(fd_numbers(pid))
+        if now == last:
+            break
+        last = now
     with ExitStack() as stack:
         soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
         stack.callback(restore_limit, pid, soft, hard)
