@@ -265,30 +265,11 @@ static int run(const char *sql, struct admin_result *res, const struct admin_sou
     struct lg_err err = {"", ""};
     const char *db = has_db == 1 ? arg : NULL;
     int rc;
-    control_fn *fn = NULL;
-    switch (k) {
-    case 0:
-        fn = src->pause;
-        break;
-    case 1:
-        fn = src->resume;
-        break;
-    case 2:
-        fn = src->reconnect;
-        break;
-    case 3:
-        fn = src->kill;
-        break;
-    case 6:
-        fn = src->disable;
-        break;
-    case 7:
-        fn = src->enable;
-        break;
-    default:
-        break;
-    }
-    if (k <= 3 || k >= 6) {
+    /* in cmds[] order; RELOAD and SHUTDOWN take no database */
+    control_fn *const by_db[] = {src->pause, src->resume, src->reconnect, src->kill,
+                                 NULL,       NULL,        src->disable,   src->enable};
+    control_fn *fn = by_db[k];
+    if (k != 4 && k != 5) {
         if (!fn)
             goto unsupported;
         rc = fn(src->arg, db, &err);
