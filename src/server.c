@@ -207,20 +207,25 @@ const struct paramset *server_startup(const struct server *s)
     return s->startup;
 }
 
+/* Index of reported parameter @name (case-insensitive, as PostgreSQL's), or n_params. */
+static size_t find_param(const struct server *s, const char *name)
+{
+    size_t i = 0;
+    while (i < s->n_params && strcasecmp(s->params[i].name, name) != 0)
+        i++;
+    return i;
+}
+
 const char *server_param_login(const struct server *s, const char *name)
 {
-    for (size_t i = 0; i < s->n_params; i++)
-        if (strcasecmp(s->params[i].name, name) == 0)
-            return s->params[i].login_value;
-    return NULL;
+    size_t i = find_param(s, name);
+    return i < s->n_params ? s->params[i].login_value : NULL;
 }
 
 const char *server_param(const struct server *s, const char *name)
 {
-    for (size_t i = 0; i < s->n_params; i++)
-        if (strcasecmp(s->params[i].name, name) == 0) /* names are case-insensitive */
-            return s->params[i].value;
-    return NULL;
+    size_t i = find_param(s, name);
+    return i < s->n_params ? s->params[i].value : NULL;
 }
 
 bool server_params_synced(const struct server *s, uint64_t want_hash)
