@@ -591,9 +591,11 @@ static void server_lost(struct pool_waiter *w, const struct lg_err *err)
     c->server = NULL; /* already closing or released: nothing to release */
     if (!err->sqlstate[0]) {
         /* The server's own FATAL ErrorResponse already reached the client: close as
-         * PostgreSQL does, with nothing after it. */
-        log_info("C-%llu %s/%s@%s closing: %s", (unsigned long long)c->id,
-                 c->dbname ? c->dbname : "?", c->user ? c->user : "?", c->peer, err->msg);
+         * PostgreSQL does, with nothing after it. Logged once: client_close logs a close
+         * without SQLSTATE only under log_disconnections, and this one is a failure. */
+        if (!g_cfg->log_disconnections)
+            log_info("C-%llu %s/%s@%s closing: %s", (unsigned long long)c->id,
+                     c->dbname ? c->dbname : "?", c->user ? c->user : "?", c->peer, err->msg);
         client_close(c, NULL, "%s", err->msg);
         return;
     }
