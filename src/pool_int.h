@@ -94,7 +94,7 @@ void pool_retarget(struct pool *p, const struct db_entry *db);
 bool pool_keyed(const struct pool *p);
 /* Hand idle servers to waiters and open servers for them, at the end of this turn. */
 void pool_schedule_service(struct pool *p);
-/* Take @w off its pool's wait queue (and its timer); nothing if not queued. */
+/* Take @w off its pool's wait queue; nothing if not queued. */
 void pool_dequeue(struct pool_waiter *w);
 
 /* ---- pool_session.c ---- */
