@@ -49,6 +49,15 @@ static int on_raw(struct stream *st, const uint8_t *p, size_t n);
 static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len);
 static void on_close(struct stream *st, int err);
 static int on_hold(struct stream *st, const uint8_t *p, size_t n);
+static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n)
+{
+    if (type == 'Q' || type == 'P') {
+        int rc = client_ddl_on_head(st->owner, type, total, p, n);
+        if (rc <= 0)
+            return rc;
+    }
+    return client_ps_on_head(st, type, total, p, n);
+}
 static void describe(const struct stream *st, char *buf, size_t n)
 {
     const struct client *c = st->owner;
@@ -60,7 +69,7 @@ static const struct stream_ops client_ops = {.on_raw = on_raw,
                                              .on_message = on_message,
                                              .on_close = on_close,
                                              .on_hold = on_hold,
-                                             .on_head = client_ps_on_head,
+                                             .on_head = on_head,
                                              .on_out_space = client_admin_on_out_space,
                                              .describe = describe};
 
@@ -525,6 +534,8 @@ static void server_ready(struct pool_waiter *w, struct server *s)
         if (pool_mode_of(c->pool) != POOL_MODE_SESSION) {
             c->st.hold_unlinked = true;
         }
+        stream_observe(&c->st, 'Q'); /* client_ddl.c, in every pool mode */
+        stream_observe(&c->st, 'P');
         if (pool_mode_of(c->pool) != POOL_MODE_SESSION && g_cfg->max_prepared_statements > 0) {
             c->ps_on = true; /* c->ps comes with the first named statement */
             static const char observed[] = {'P', 'B', 'D', 'C', 'S', 'Q', 'F'};

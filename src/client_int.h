@@ -126,6 +126,12 @@ void client_param_changed(struct pool_waiter *w, const char *name, const char *v
 /* stream_ops.on_head: translate named prepared statements in transaction mode. */
 int client_ps_on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n);
 
+/* ---- client_ddl.c ---- */
+/* A Query or Parse at the head of @c's input (@n bytes of a @total-byte message at @p):
+ * before a DROP DATABASE or the like is forwarded, the pools' idle servers to that
+ * database close. 1 to go on, 0 to wait for more of the message. */
+int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8_t *p, size_t n);
+
 /* ---- client_admin.c ---- */
 /* @c (connected to the admin console database) authenticated: check admin_users and
  * stats_users, then send the welcome. Closes @c on failure. */

@@ -80,6 +80,11 @@ void pool_set_config(const struct config *cfg);
 int pool_pause(const char *db, bool pause);
 int pool_reconnect(const char *db);
 int pool_kill(const char *db);
+/* A client of @from is about to run a statement that needs PostgreSQL database @dbname
+ * without other sessions (DROP DATABASE and the like): close the idle servers that pools
+ * on the same PostgreSQL (host and port) hold to it, and keep min_pool_size from opening
+ * new ones for a few seconds. Servers in use are left alone. Returns the number closed. */
+int pool_free_database(const struct pool *from, const char *dbname, const char *why);
 /* Servers open for the pools of database @db, and whether one of them is PAUSEd. */
 void pool_db_status(const char *db, int *servers, bool *paused);
 /* Close every server (shutdown). */

@@ -99,6 +99,28 @@ int pool_kill(const char *db)
     return n;
 }
 
+#define FREE_DATABASE_QUIET_US (5 * 1000000ull) /* PostgreSQL waits 5 s for sessions to go */
+
+int pool_free_database(const struct pool *from, const char *dbname, const char *why)
+{
+    int n = 0;
+    uint64_t now = clock_now_us();
+    struct list_node *it;
+    list_for_each (it, pool_all()) {
+        struct pool *p = container_of(it, struct pool, node);
+        if (!p->target.dbname || strcmp(p->target.dbname, dbname) != 0 ||
+            p->target.port != from->target.port || !p->target.host || !from->target.host ||
+            strcmp(p->target.host, from->target.host) != 0)
+            continue;
+        p->no_fill_before_us = now + FREE_DATABASE_QUIET_US;
+        while (!list_empty(&p->servers[SERVER_IDLE])) {
+            server_close(server_from_node(p->servers[SERVER_IDLE].next), "%s", why);
+            n++;
+        }
+    }
+    return n;
+}
+
 static bool str_differs(const char *a, const char *b)
 {
     return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);

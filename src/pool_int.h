@@ -54,6 +54,7 @@ struct pool {
                                               when they come back to the pool */
     const struct paramset *recent_startup; /* session mode: startup parameters of the last
                                               server opened for a client (a reference) */
+    uint64_t no_fill_before_us;            /* min_pool_size refills wait (pool_free_database) */
 };
 
 /* Servers of @p in state @st. */

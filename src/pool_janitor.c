@@ -76,7 +76,8 @@ static void janitor_one(struct pool *p, uint64_t now)
             total--;
         }
     }
-    if (total < (size_t)p->min_pool_size && now >= p->next_connect_us) {
+    if (total < (size_t)p->min_pool_size && now >= p->next_connect_us &&
+        now >= p->no_fill_before_us) {
         size_t want = (size_t)p->min_pool_size - total;
         /* Session mode: the parameters the pool's clients last came with, so that the
          * next one does not have to replace the server. */

@@ -33,3 +33,5 @@ UNIT_TESTS += test_paramset
 test_paramset_OBJS := paramset.o intern.o htab.o alloc.o log.o
 UNIT_TESTS += test_evloop
 test_evloop_OBJS := evloop.o uring.o clock.o alloc.o log.o
+UNIT_TESTS += test_dbddl
+test_dbddl_OBJS := dbddl.o

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dbddl.c: a small SQL tokenizer (spaces, -- and nested block comments, words, "quoted"
+ * identifiers, 'string' literals, single characters) and the three statement shapes of
+ * dbddl.h. Only the first statement of a query is looked at; the text ends at a NUL
+ * byte, and running out of bytes before that means the query was cut off.
+ */
+#include "dbddl.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+enum tok {
+    T_WORD,   /* keyword or unquoted identifier, ASCII lower-cased */
+    T_QUOTED, /* "identifier", as written */
+    T_OTHER,  /* one character, or a whole 'string' literal */
+    T_END,    /* NUL or ';': the statement ended */
+    T_CUT,    /* ran out of bytes: the rest of the query was not given */
+};
+
+struct lex {
+    const char *p, *end;
+    char text[DBDDL_NAME_MAX]; /* the token: a word or identifier (cut at 63 bytes) */
+    char ch;                   /* T_OTHER: its first character */
+};
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static bool word_start(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+}
+
+static bool word_char(unsigned char c)
+{
+    return word_start(c) || (c >= '0' && c <= '9') || c == '$';
+}
+
+/* Skip spaces and comments. False if the bytes ran out inside (or right after) them. */
+static bool skip_blank(struct lex *l)
+{
+    for (;;) {
+        while (l->p < l->end && is_space(*l->p))
+            l->p++;
+        if (l->p >= l->end)
+            return false;
+        if (*l->p == '-' && l->p + 1 < l->end && l->p[1] == '-') {
+            while (l->p < l->end && *l->p != '\n' && *l->p != '\0')
+                l->p++;
+            continue;
+        }
+        if (*l->p == '/' && l->p + 1 < l->end && l->p[1] == '*') {
+            int depth = 0; /* PostgreSQL's block comments nest */
+            do {
+                if (l->p + 1 >= l->end)
+                    return false;
+                if (*l->p == '\0')
+                    return true; /* the text ends inside the comment: T_END follows */
+                if (l->p[0] == '/' && l->p[1] == '*') {
+                    depth++;
+                    l->p += 2;
+                } else if (l->p[0] == '*' && l->p[1] == '/') {
+                    depth--;
+                    l->p += 2;
+                } else {
+                    l->p++;
+                }
+            } while (depth > 0);
+            continue;
+        }
+        return true;
+    }
+}
+
+static void keep(struct lex *l, size_t *len, char c)
+{
+    if (*len < DBDDL_NAME_MAX - 1)
+        l->text[(*len)++] = c;
+}
+
+static enum tok next(struct lex *l)
+{
+    l->text[0] = '\0';
+    if (!skip_blank(l))
+        return T_CUT;
+    unsigned char c = (unsigned char)*l->p;
+    if (c == '\0' || c == ';')
+        return T_END;
+    size_t len = 0;
+    if (word_start(c)) {
+        while (l->p < l->end && word_char((unsigned char)*l->p)) {
+            char w = *l->p++;
+            keep(l, &len, w >= 'A' && w <= 'Z' ? (char)(w - 'A' + 'a') : w);
+        }
+        l->text[len] = '\0';
+        return l->p < l->end ? T_WORD : T_CUT; /* the word may go on past the end */
+    }
+    if (c == '"' || c == '\'') {
+        l->p++;
+        for (;;) {
+            if (l->p >= l->end)
+                return T_CUT;
+            if (*l->p == '\0')
+                return T_END; /* unterminated: PostgreSQL will refuse the query */
+            if (*l->p == (char)c) {
+                if (l->p + 1 >= l->end)
+                    return T_CUT; /* a doubled quote may follow */
+                if (l->p[1] != (char)c)
+                    break;
+                l->p++; /* "" inside "...": one " */
+            }
+            keep(l, &len, *l->p++);
+        }
+        l->p++;
+        l->text[len] = '\0';
+        l->ch = (char)c;
+        return c == '"' ? T_QUOTED : T_OTHER;
+    }
+    l->ch = (char)c;
+    l->p++;
+    return T_OTHER;
+}
+
+static bool is_word(struct lex *l, const char *w)
+{
+    return next(l) == T_WORD && strcmp(l->text, w) == 0;
+}
+
+/* The next token as a database name into @name. */
+static bool take_name(struct lex *l, enum tok t, char name[DBDDL_NAME_MAX])
+{
+    if ((t != T_WORD && t != T_QUOTED) || l->text[0] == '\0')
+        return false;
+    memcpy(name, l->text, DBDDL_NAME_MAX);
+    return true;
+}
+
+static enum dbddl_kind scan_drop(struct lex *l, char name[DBDDL_NAME_MAX])
+{
+    enum tok t = next(l);
+    if (t == T_WORD && strcmp(l->text, "if") == 0) {
+        struct lex save = *l;
+        if (is_word(l, "exists"))
+            t = next(l);
+        else
+            *l = save; /* a database named "if" */
+    }
+    return take_name(l, t, name) ? DBDDL_DROP : DBDDL_NONE;
+}
+
+static enum dbddl_kind scan_alter(struct lex *l, char name[DBDDL_NAME_MAX])
+{
+    if (!take_name(l, next(l), name))
+        return DBDDL_NONE;
+    enum tok t = next(l);
+    if (t == T_WORD && strcmp(l->text, "rename") == 0)
+        return DBDDL_ALTER;
+    if (t == T_WORD && strcmp(l->text, "set") == 0 && is_word(l, "tablespace"))
+        return DBDDL_ALTER;
+    return DBDDL_NONE;
+}
+
+static enum dbddl_kind scan_create(struct lex *l, char name[DBDDL_NAME_MAX])
+{
+    char created[DBDDL_NAME_MAX];
+    if (!take_name(l, next(l), created))
+        return DBDDL_NONE;
+    for (;;) { /* [WITH] option [=] value ...: look for TEMPLATE */
+        enum tok t = next(l);
+        if (t == T_END || t == T_CUT)
+            return DBDDL_NONE;
+        if (t != T_WORD || strcmp(l->text, "template") != 0)
+            continue;
+        t = next(l);
+        if (t == T_OTHER && l->ch == '=')
+            t = next(l);
+        return take_name(l, t, name) ? DBDDL_TEMPLATE : DBDDL_NONE;
+    }
+}
+
+enum dbddl_kind dbddl_scan(const char *q, size_t n, char name[DBDDL_NAME_MAX])
+{
+    struct lex l = {.p = q, .end = q + n};
+    name[0] = '\0';
+    if (next(&l) != T_WORD)
+        return DBDDL_NONE;
+    enum dbddl_kind k = DBDDL_NONE;
+    if (strcmp(l.text, "drop") == 0 && is_word(&l, "database"))
+        k = scan_drop(&l, name);
+    else if (strcmp(l.text, "alter") == 0 && is_word(&l, "database"))
+        k = scan_alter(&l, name);
+    else if (strcmp(l.text, "create") == 0 && is_word(&l, "database"))
+        k = scan_create(&l, name);
+    if (k == DBDDL_NONE)
+        name[0] = '\0';
+    return k;
+}
+
+const char *dbddl_kind_name(enum dbddl_kind k)
+{
+    switch (k) {
+    case DBDDL_DROP:
+        return "DROP DATABASE";
+    case DBDDL_ALTER:
+        return "ALTER DATABASE";
+    case DBDDL_TEMPLATE:
+        return "CREATE DATABASE ... TEMPLATE";
+    case DBDDL_NONE:
+    default:
+        return "";
+    }
+}

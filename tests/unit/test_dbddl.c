@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_dbddl.c: unit tests for dbddl.c, the scan of a query's first statement for
+ * DROP DATABASE, ALTER DATABASE ... RENAME / SET TABLESPACE and CREATE DATABASE ...
+ * TEMPLATE: names folded as PostgreSQL folds them, comments and IF EXISTS skipped,
+ * everything else (other statements, cut-off text, a second statement) left alone.
+ */
+#include "dbddl.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* Scan @sql as a whole query (its NUL included, as in a Query message). */
+static enum dbddl_kind scan(const char *sql, char name[DBDDL_NAME_MAX])
+{
+    return dbddl_scan(sql, strlen(sql) + 1, name);
+}
+
+static void drop_database_forms(void **state)
+{
+    (void)state;
+    char name[DBDDL_NAME_MAX];
+    assert_int_equal(scan("DROP DATABASE test_app", name), DBDDL_DROP);
+    assert_string_equal(name, "test_app");
+    assert_int_equal(scan("  drop\n\tdatabase IF EXISTS Test_App;", name), DBDDL_DROP);
+    assert_string_equal(name, "test_app"); /* unquoted: lower-cased */
+    assert_int_equal(scan("DROP DATABASE \"Test \"\"X\"\"\" WITH (FORCE)", name), DBDDL_DROP);
+    assert_string_equal(name, "Test \"X\""); /* quoted: as written, "" is one " */
+    assert_int_equal(scan("-- Django\n/* a /* nested */ comment */ DROP DATABASE t1", name),
+                     DBDDL_DROP);
+    assert_string_equal(name, "t1");
+    assert_int_equal(scan("DROP DATABASE if", name), DBDDL_DROP); /* a database named if */
+    assert_string_equal(name, "if");
+    assert_int_equal(scan("DROP DATABASE IF EXISTS", name), DBDDL_NONE);
+    assert_string_equal(name, "");
+}
+
+static void alter_and_template(void **state)
+{
+    (void)state;
+    char name[DBDDL_NAME_MAX];
+    assert_int_equal(scan("ALTER DATABASE old RENAME TO new", name), DBDDL_ALTER);
+    assert_string_equal(name, "old");
+    assert_int_equal(scan("alter database d set tablespace fast", name), DBDDL_ALTER);
+    assert_string_equal(name, "d");
+    assert_int_equal(scan("ALTER DATABASE d SET work_mem = '64MB'", name), DBDDL_NONE);
+    assert_int_equal(scan("ALTER DATABASE d OWNER TO bob", name), DBDDL_NONE);
+    assert_int_equal(scan("CREATE DATABASE test_x_1 WITH TEMPLATE test_x", name), DBDDL_TEMPLATE);
+    assert_string_equal(name, "test_x");
+    assert_int_equal(
+            scan("CREATE DATABASE c OWNER = 'bob' ENCODING 'UTF8' TEMPLATE = \"Src\"", name),
+            DBDDL_TEMPLATE);
+    assert_string_equal(name, "Src");
+    assert_int_equal(scan("CREATE DATABASE c", name), DBDDL_NONE); /* template1: not ours */
+    assert_int_equal(scan("CREATE DATABASE c; DROP DATABASE d", name), DBDDL_NONE);
+    assert_string_equal(dbddl_kind_name(DBDDL_TEMPLATE), "CREATE DATABASE ... TEMPLATE");
+}
+
+static void other_statements_and_cut_text(void **state)
+{
+    (void)state;
+    char name[DBDDL_NAME_MAX];
+    const char *none[] = {"SELECT 1",
+                          "",
+                          "DROP TABLE database",
+                          "DROPDATABASE x",
+                          "DELETE FROM database",
+                          "create table t (database int)",
+                          "SELECT 'DROP DATABASE x'",
+                          "/* unterminated comment DROP DATABASE x",
+                          "DROP DATABASE \"unterminated",
+                          "DROP DATABASE \"\"",
+                          "COMMIT; DROP DATABASE x"};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        assert_int_equal(scan(none[i], name), DBDDL_NONE);
+        assert_string_equal(name, "");
+    }
+    /* Cut off (no NUL): a name that may go on is not taken. */
+    const char *cut = "DROP DATABASE test_ap";
+    assert_int_equal(dbddl_scan(cut, strlen(cut), name), DBDDL_NONE);
+    assert_int_equal(dbddl_scan(cut, 9, name), DBDDL_NONE);
+    cut = "DROP DATABASE test_app WITH (FORCE)";
+    assert_int_equal(dbddl_scan(cut, 23, name), DBDDL_DROP); /* a space after the name */
+    assert_string_equal(name, "test_app");
+    assert_int_equal(dbddl_scan("DROP", 0, name), DBDDL_NONE);
+}
+
+static void long_names_are_cut_as_postgresql_does(void **state)
+{
+    (void)state;
+    char name[DBDDL_NAME_MAX], sql[200];
+    char longname[101];
+    memset(longname, 'a', 100);
+    longname[100] = '\0';
+    snprintf(sql, sizeof(sql), "DROP DATABASE %s", longname);
+    assert_int_equal(scan(sql, name), DBDDL_DROP);
+    assert_int_equal(strlen(name), 63);
+    snprintf(sql, sizeof(sql), "DROP DATABASE \"%s\"", longname);
+    assert_int_equal(scan(sql, name), DBDDL_DROP);
+    assert_int_equal(strlen(name), 63);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test(drop_database_forms),
+            cmocka_unit_test(alter_and_template),
+            cmocka_unit_test(other_statements_and_cut_text),
+            cmocka_unit_test(long_names_are_cut_as_postgresql_does),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
