@@ -166,7 +166,7 @@ void client_close(struct client *c, const char *sqlstate, const char *fmt, ...)
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
     if (sqlstate) {
-        log_info("C-%llu %s/%s@%s closing: %s (%s)", (unsigned long long)c->id,
+        log_info("C-%llu %s/%s@%s closing because: %s (%s)", (unsigned long long)c->id,
                  c->dbname ? c->dbname : "?", c->user ? c->user : "?", c->peer, reason, sqlstate);
         if (!c->st.closed && !c->st.err) {
             /* The error goes before anything else we would still send; relayed bytes
@@ -176,7 +176,7 @@ void client_close(struct client *c, const char *sqlstate, const char *fmt, ...)
                 stream_flush(&c->st);
         }
     } else if (g_cfg->log_disconnections) {
-        log_info("C-%llu %s/%s@%s closing: %s", (unsigned long long)c->id,
+        log_info("C-%llu %s/%s@%s closing because: %s", (unsigned long long)c->id,
                  c->dbname ? c->dbname : "?", c->user ? c->user : "?", c->peer, reason);
     }
     if (sqlstate && c->pool)
@@ -384,6 +384,10 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
         client_start_lookup(c, auth_user);
         return c->state == CLIENT_CLOSING ? -1 : len;
     }
+    if (!secret && c->auth_method != AUTH_TYPE_TRUST && c->auth_method != AUTH_TYPE_CERT)
+        log_info("C-%llu %s/%s@%s no such user: %s (a made-up challenge follows; the login will "
+                 "fail)",
+                 (unsigned long long)c->id, c->dbname, c->user, c->peer, c->user);
     client_begin_exchange(c);
     return c->state == CLIENT_CLOSING ? -1 : len;
 }
@@ -605,7 +609,7 @@ static void server_lost(struct pool_waiter *w, const struct lg_err *err)
          * PostgreSQL does, with nothing after it. Logged once: client_close logs a close
          * without SQLSTATE only under log_disconnections, and this one is a failure. */
         if (!g_cfg->log_disconnections)
-            log_info("C-%llu %s/%s@%s closing: %s", (unsigned long long)c->id,
+            log_info("C-%llu %s/%s@%s closing because: %s", (unsigned long long)c->id,
                      c->dbname ? c->dbname : "?", c->user ? c->user : "?", c->peer, err->msg);
         client_close(c, NULL, "%s", err->msg);
         return;

@@ -61,6 +61,10 @@ static void lookup_done(void *arg, struct server *s, const struct pgproto_error 
             client_close(c, "53200", "out of memory");
             return;
         }
+    } else {
+        log_info("C-%llu %s/%s@%s no such user: %s (auth_query found none; a made-up "
+                 "challenge follows)",
+                 (unsigned long long)c->id, c->dbname, c->user, c->peer, c->user);
     }
     client_begin_exchange(c);
 }

@@ -35,71 +35,6 @@ static struct list_node g_pools = {&g_pools, &g_pools};
 
 static void service(struct pool *p);
 
-static void set_caps(struct pool *p, const struct db_entry *db, const struct user_entry *ue,
-                     const struct config *cfg)
-{
-    p->max_db_connections =
-            db->max_db_connections >= 0 ? db->max_db_connections : cfg->max_db_connections;
-    p->max_user_connections = ue && ue->max_user_connections >= 0 ? ue->max_user_connections
-                                                                  : cfg->max_user_connections;
-}
-
-size_t pool_open_count(const struct pool *q)
-{
-    return pool_nservers(q, SERVER_CONNECTING) + pool_nservers(q, SERVER_IDLE) +
-           pool_nservers(q, SERVER_ACTIVE);
-}
-
-/* Room under max_db_connections / max_user_connections for one more server of @p. If the
- * cap is reached, close one idle server of another pool sharing the database or user
- * (its clients are not waiting; ours are). */
-bool pool_under_caps(struct pool *p)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        bool by_db = pass == 0;
-        int cap = by_db ? p->max_db_connections : p->max_user_connections;
-        if (cap <= 0)
-            continue;
-        size_t used = 0;
-        struct pool *spare = NULL;
-        struct list_node *n;
-        list_for_each (n, &g_pools) {
-            struct pool *q = container_of(n, struct pool, node);
-            if (strcmp(by_db ? q->client_db : q->client_user,
-                       by_db ? p->client_db : p->client_user) != 0)
-                continue;
-            used += pool_open_count(q);
-            if (q != p && !list_empty(&q->servers[SERVER_IDLE]))
-                spare = q;
-        }
-        if (used < (size_t)cap)
-            continue;
-        if (!spare)
-            return false;
-        server_close(server_from_node(spare->servers[SERVER_IDLE].next),
-                     "%s reached: making room "
-                     "for pool \"%s\"",
-                     by_db ? "max_db_connections" : "max_user_connections", p->name);
-    }
-    return true;
-}
-
-/* A server of @p closed or went idle: pools sharing its database or user may be
- * waiting under a cap for exactly that. */
-void pool_wake_siblings(struct pool *p)
-{
-    if (p->max_db_connections <= 0 && p->max_user_connections <= 0)
-        return;
-    struct list_node *n;
-    list_for_each (n, &g_pools) {
-        struct pool *q = container_of(n, struct pool, node);
-        if (q != p && q->n_waiting &&
-            (strcmp(q->client_db, p->client_db) == 0 ||
-             strcmp(q->client_user, p->client_user) == 0))
-            pool_schedule_service(q);
-    }
-}
-
 static void wait_timeout_cb(struct evloop *ev, void *arg);
 static int arm_wait_timer(struct pool *p);
 
@@ -124,7 +59,7 @@ void pool_set_config(const struct config *cfg)
                                                     : cfg->default_pool_size;
         p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : cfg->max_overflow;
         p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : cfg->min_pool_size;
-        set_caps(p, db, ue, cfg);
+        pool_set_caps(p, db, ue, cfg);
         pool_retarget(p, db);
         /* A changed pool_timeout/query_timeout applies to those already waiting too. */
         evloop_timer_cancel(g_ev, &p->wait_timer);
@@ -199,6 +134,18 @@ static void retry_cb(struct evloop *ev, void *arg)
     service(arg);
 }
 
+/* Has a pool of the "*" entry been made for client database @db (by another user)? */
+static bool auto_db_known(const char *db)
+{
+    struct list_node *it;
+    list_for_each (it, &g_pools) {
+        const struct pool *p = container_of(it, struct pool, node);
+        if (strcmp(p->client_db, db) == 0)
+            return true;
+    }
+    return false;
+}
+
 struct pool *pool_get(const struct db_entry *db, const char *client_db, const char *client_user,
                       struct lg_err *err)
 {
@@ -224,7 +171,7 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
                                                 : g_cfg->default_pool_size;
     p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : g_cfg->max_overflow;
     p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : g_cfg->min_pool_size;
-    set_caps(p, db, ue, g_cfg);
+    pool_set_caps(p, db, ue, g_cfg);
     p->pool_mode = (ue && ue->pool_mode >= 0) ? ue->pool_mode
                    : db->pool_mode >= 0       ? db->pool_mode
                                               : g_cfg->pool_mode;
@@ -255,6 +202,9 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
         p->target.password = lg_strdup(db->password);
         p->password_fixed = true;
     }
+    if (strcmp(db->name, "*") == 0 && !auto_db_known(client_db))
+        log_info("registered new auto-database: db=%s (the \"*\" entry; server %s:%d/%s)",
+                 client_db, p->target.host, p->target.port, p->target.dbname);
     list_append(&g_pools, &p->node);
     log_debug("pool \"%s\" created: server %s@%s:%d/%s, pool_size=%d", p->name, p->target.user,
               p->target.host, p->target.port, p->target.dbname, p->pool_size);

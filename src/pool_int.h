@@ -21,6 +21,8 @@
 #include "stats.h"
 
 struct config;
+struct db_entry;
+struct user_entry;
 
 struct pool {
     struct list_node node; /* on the list of every pool (pool_all()) */
@@ -72,6 +74,10 @@ struct list_node *pool_all(void);
 /* Open one more server for @p, with @startup in its StartupMessage (NULL: none; see
  * server_connect). false if the attempt failed at once (backoff armed). */
 bool pool_open_server(struct pool *p, const struct paramset *startup);
+/* ---- pool_caps.c ---- */
+/* Set @p's max_db_connections / max_user_connections from its entries (-1: global). */
+void pool_set_caps(struct pool *p, const struct db_entry *db, const struct user_entry *ue,
+                   const struct config *cfg);
 /* Servers of @p connecting, idle or active (what counts against pool_size). */
 size_t pool_open_count(const struct pool *p);
 /* Room under max_db_connections / max_user_connections for one more server of @p (may

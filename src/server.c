@@ -411,7 +411,7 @@ static void close_with(struct server *s, const struct lg_err *err, const char *r
      * and then the close, not a second error of ours (drivers report each one). */
     bool told_client =
             !during_login && !err && s->last_err_fatal && s->st.peer && stream_is_drained(&s->st);
-    log_info("S-%llu %s/%s@%s:%d closing: %s", (unsigned long long)s->id, s->target->dbname,
+    log_info("S-%llu %s/%s@%s:%d closing because: %s", (unsigned long long)s->id, s->target->dbname,
              s->target->user, s->host, s->target->port, reason);
     evloop_timer_cancel(s->ev, &s->timer);
     if (s->scram) {
@@ -469,7 +469,7 @@ static void on_timer(struct evloop *ev, void *arg)
     (void)ev;
     struct server *s = arg;
     if (!s->logged_in)
-        server_close(s, "login timed out (server_connect_timeout)");
+        server_close(s, "connect timeout: no login within server_connect_timeout");
     else
         server_close(s, "statement timed out (server_connect_timeout)");
 }
@@ -484,7 +484,7 @@ static void on_close(struct stream *st, int err)
     else if (err == -EPROTO)
         server_close(s, "protocol violation from server (%s)", strerror(-err));
     else if (!s->logged_in)
-        server_close(s, "connect failed: %s", strerror(-err));
+        server_close(s, "connect failed: %s", strerror(-err)); /* PgBouncer's words */
     else
         server_close(s, "%s", strerror(-err));
 }
@@ -510,6 +510,7 @@ struct server *server_connect(struct pool *pool, struct server_target *t,
     s->tx_status = 'I';
     s->op_timeout_us = cfg->server_connect_timeout_us;
     s->max_prepared = cfg->max_prepared_statements > 0 ? (size_t)cfg->max_prepared_statements : 1;
+    s->log_connections = cfg->log_connections;
     list_init(&s->node);
     evloop_timer_init(&s->timer, on_timer, s);
     net_pick_host(t->host, t->host_next++, s->host, sizeof(s->host));
@@ -647,8 +648,10 @@ static int on_login_message(struct server *s, uint8_t type, const uint8_t *p, ui
         s->tx_status = (char)p[0];
         s->logged_in = true;
         evloop_timer_cancel(s->ev, &s->timer);
-        log_debug("S-%llu %s/%s logged in, backend pid %u", (unsigned long long)s->id,
-                  s->target->dbname, s->target->user, s->be_pid);
+        if (s->log_connections)
+            log_info("S-%llu %s/%s@%s:%d new connection to server (backend pid %u)",
+                     (unsigned long long)s->id, s->target->dbname, s->target->user, s->host,
+                     s->target->port, s->be_pid);
         stream_intercept(&s->st, 'Z', true);
         stream_intercept(&s->st, 'S', true);
         stream_observe(&s->st, 'E');

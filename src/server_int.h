@@ -48,6 +48,7 @@ struct server {
     void *holder;                   /* pool.c: the waiter this server is linked for */
     struct ps_server *ps;           /* prepared statements held here (transaction mode) */
     size_t max_prepared;            /* max_prepared_statements */
+    bool log_connections;           /* log_connections when it was opened */
     uint64_t idle_since_us;         /* when it last became IDLE */
     char last_err[6];               /* SQLSTATE of the last ErrorResponse relayed */
     bool last_err_fatal;            /* ... and it was FATAL or PANIC: PostgreSQL's own

@@ -199,7 +199,7 @@ def test_server_connect_out_of_descriptors_retries_without_backoff(lg):
     # drops takes the one spare descriptor, and frees it before our client's server opens
     # (seen in CI: no EMFILE at all, so nothing to test).
     harness.wait_until(lambda: lg.log_text().count(" connection from ") ==
-                       lg.log_text().count(" closing: "), 5, msg="start-up probes still open")
+                       lg.log_text().count(" closing because: "), 5, msg="start-up probes still open")
     last = None
     for _ in range(50):  # and the descriptor table settled (the closes happen a turn later)
         time.sleep(0.1)

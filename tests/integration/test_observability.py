@@ -329,3 +329,27 @@ def test_reload_moves_a_database_to_its_new_server_address(make_lg, pg, mode):
     harness.wait_until(lambda: pg.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'p1'"
                                       " AND usename = 'trustuser'")[0][0] == 0,
                        10 * harness.SLOW, msg="servers to the old target close")
+
+
+@pytest.mark.lifeguard_only  # PgBouncer's own words, as lifeguard now writes them
+@pytest.mark.lg_config(
+    main={"auth_type": "scram-sha-256"},
+    databases={"p0": None, "p1": None, "postgres": None, "*": "host=@PGHOST@ port=@PGPORT@"},
+)
+def test_log_lines_use_pgbouncers_words(lg):
+    """Log-based alerts written for PgBouncer, and PgBouncer's own test suite, grep its
+    phrases: "closing because: <reason>", "no such user: NAME", "new connection to
+    server", "registered new auto-database". lifeguard uses them for the same events."""
+    with pytest.raises(psycopg2.OperationalError):
+        lg.conn(user="scramuser", password="wrong")
+    with pytest.raises(psycopg2.OperationalError):
+        lg.conn(user="nosuchuser1", password="whatever")
+    pw = harness.PASSWORDS["scramuser"]
+    with closing(lg.conn(db="p1", user="scramuser", password=pw)) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+    log = lg.log_text()
+    assert 'closing because: password authentication failed for user \\"scramuser\\"' in log
+    assert "no such user: nosuchuser1" in log
+    assert 'closing because: password authentication failed for user \\"nosuchuser1\\"' in log
+    assert log.count("new connection to server") == 1
+    assert log.count("registered new auto-database: db=p1") == 1
