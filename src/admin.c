@@ -239,8 +239,8 @@ static int run(const char *sql, struct admin_result *res, const struct admin_sou
     static const struct {
         const char *name;
         int arg; /* 0 none, 1 optional db, 2 required db */
-    } cmds[] = {{"pause", 1},  {"resume", 1},   {"reconnect", 1}, {"kill", 2},
-                {"reload", 0}, {"shutdown", 0}, {"disable", 2},   {"enable", 2}};
+    } cmds[] = {{"pause", 1},    {"resume", 1},  {"reconnect", 1}, {"kill", 2},      {"reload", 0},
+                {"shutdown", 0}, {"disable", 2}, {"enable", 2},    {"wait_close", 1}};
     size_t k = 0;
     while (k < ARRAY_SIZE(cmds) && !word_is(cmd, cmds[k].name))
         k++;
@@ -260,14 +260,14 @@ static int run(const char *sql, struct admin_result *res, const struct admin_sou
     char tag[32];
     size_t i;
     for (i = 0; cmds[k].name[i] && i + 1 < sizeof(tag); i++)
-        tag[i] = (char)(cmds[k].name[i] - 'a' + 'A');
+        tag[i] = cmds[k].name[i] == '_' ? '_' : (char)(cmds[k].name[i] - 'a' + 'A');
     tag[i] = '\0';
     struct lg_err err = {"", ""};
     const char *db = has_db == 1 ? arg : NULL;
     int rc;
     /* in cmds[] order; RELOAD and SHUTDOWN take no database */
-    control_fn *const by_db[] = {src->pause, src->resume, src->reconnect, src->kill,
-                                 NULL,       NULL,        src->disable,   src->enable};
+    control_fn *const by_db[] = {src->pause, src->resume,  src->reconnect, src->kill,      NULL,
+                                 NULL,       src->disable, src->enable,    src->wait_close};
     control_fn *fn = by_db[k];
     if (k != 4 && k != 5) {
         if (!fn)
@@ -285,6 +285,7 @@ static int run(const char *sql, struct admin_result *res, const struct admin_sou
     if (rc == -EINPROGRESS) {
         res->pending = true;
         snprintf(res->pending_tag, sizeof(res->pending_tag), "%s", tag);
+        snprintf(res->pending_db, sizeof(res->pending_db), "%s", db ? db : "");
         return 1;
     }
     control_result(res, rc, tag, &err);

@@ -68,6 +68,10 @@ struct admin_source {
     /* DISABLE / ENABLE @db (never NULL): refuse / allow new client logins to it. */
     int (*disable)(void *arg, const char *db, struct lg_err *err);
     int (*enable)(void *arg, const char *db, struct lg_err *err);
+    /* WAIT_CLOSE [db]: 0 if no server of @db (NULL: any) is marked for closing by
+     * RECONNECT or a moved pool, else -EINPROGRESS (the caller polls; the result's
+     * pending_db names the database). */
+    int (*wait_close)(void *arg, const char *db, struct lg_err *err);
     int (*reload)(void *arg, struct lg_err *err);
     /* Answered before the process goes down: shut down after this turn, not inside. */
     int (*shutdown)(void *arg, struct lg_err *err);
@@ -81,6 +85,7 @@ struct admin_result {
     size_t sent;
     bool pending; /* a control command awaits admin_result_complete() */
     char pending_tag[32];
+    char pending_db[256]; /* its database argument ("" = all) */
 };
 
 void admin_result_init(struct admin_result *r);

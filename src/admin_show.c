@@ -662,6 +662,7 @@ static const char help_text[] = "\n\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SE
                                 "\n\tPAUSE [<db>]"
                                 "\n\tRESUME [<db>]"
                                 "\n\tRECONNECT [<db>]"
+                                "\n\tWAIT_CLOSE [<db>]"
                                 "\n\tKILL <db>"
                                 "\n\tDISABLE <db>"
                                 "\n\tENABLE <db>"

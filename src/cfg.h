@@ -93,6 +93,7 @@ struct config {
     int max_user_connections; /* 0 = unlimited */
     char *server_reset_query; /* "DISCARD ALL"; "" disables */
     bool server_reset_query_always;
+    bool server_fast_close;          /* session mode: close marked servers between transactions */
     bool session_startup_parameters; /* session mode: servers opened with the client's
                                         startup parameters; default 1 */
     char *server_check_query;        /* "" = empty query (default), like PgBouncer's "select 1" */

@@ -128,6 +128,10 @@ const struct cfg_key cfg_keys[] = {
              "standard_conforming_strings, application_name"),
         STR("server_reset_query", server_reset_query, "DISCARD ALL", CFG_RELOAD,
             "run when a server returns to the pool in session mode; empty = none"),
+        BOOL("server_fast_close", server_fast_close, "0", CFG_RELOAD,
+             "session mode: a server that RECONNECT or a changed server address marks for "
+             "closing is closed (and its client with it) as soon as it is between "
+             "transactions, instead of when the client leaves"),
         BOOL("server_reset_query_always", server_reset_query_always, "0", CFG_RELOAD,
              "also run server_reset_query in transaction and statement mode"),
         BOOL("session_startup_parameters", session_startup_parameters, "1", CFG_RELOAD,
@@ -271,7 +275,6 @@ const struct cfg_key cfg_keys[] = {
         PGB("query_wait_notify", "notice to waiting clients"),
         PGB("resolv_conf", "DNS resolver"),
         PGB("scram_iterations", "SCRAM secret generation"),
-        PGB("server_fast_close", "closing servers during PAUSE"),
         PGB("server_round_robin", "server selection order"),
         PGB("service_name", "Windows service name"),
         PGB("so_reuseport", "SO_REUSEPORT"),

@@ -118,6 +118,11 @@ const struct config *client_cfg(void)
     return g_cfg;
 }
 
+struct evloop *client_ev(void)
+{
+    return g_ev;
+}
+
 const struct userlist *client_userlist(void)
 {
     return g_ul;
@@ -144,6 +149,7 @@ static void free_client(struct evloop *ev, void *arg)
     intern_put(c->dbname);
     ps_client_free(c->ps);
     if (c->ares) {
+        client_admin_forget(c);
         admin_result_fini(c->ares);
         lg_free(c->ares);
     }

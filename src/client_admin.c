@@ -9,11 +9,15 @@
  */
 #include "client_int.h"
 
+#include <errno.h>
+#include <string.h>
+
 #include "admin.h"
 #include "alloc.h"
 #include "cfg.h"
 #include "clock.h"
 #include "console.h"
+#include "log.h"
 #include "stats.h"
 
 void client_admin_welcome(struct client *c)
@@ -78,6 +82,82 @@ static void console_pump(struct client *c)
     }
 }
 
+/* ---- WAIT_CLOSE: console sessions whose answer waits for servers to close ---- */
+
+#define WAIT_CLOSE_POLL_US 100000u /* how often they are checked */
+
+struct close_wait {
+    struct list_node node;
+    struct client *c;
+    uint64_t deadline_us; /* 0: none */
+};
+
+static struct list_node g_waits = {&g_waits, &g_waits};
+static struct evloop_timer g_wait_timer;
+
+static void wait_tick(struct evloop *ev, void *arg)
+{
+    (void)arg;
+    uint64_t now = clock_now_us();
+    struct list_node *n, *t;
+    list_for_each_safe (n, t, &g_waits) {
+        struct close_wait *w = container_of(n, struct close_wait, node);
+        struct client *c = w->c;
+        if (c->state == CLIENT_CLOSING)
+            continue; /* client_admin_forget() at its free */
+        const char *db = c->ares->pending_db[0] ? c->ares->pending_db : NULL;
+        int left = pool_close_pending(db);
+        if (left > 0 && !(w->deadline_us && now >= w->deadline_us))
+            continue;
+        struct lg_err err;
+        if (left > 0) {
+            memcpy(err.sqlstate, "57014", 6);
+            snprintf(err.msg, sizeof(err.msg),
+                     "WAIT_CLOSE: %d server connection(s) still open after query_wait_timeout",
+                     left);
+        }
+        admin_result_complete(c->ares, left > 0 ? &err : NULL);
+        list_del(&w->node);
+        lg_free(w);
+        console_pump(c);
+    }
+    if (!list_empty(&g_waits) && evloop_timer_set(ev, &g_wait_timer, now + WAIT_CLOSE_POLL_US) < 0)
+        log_error("WAIT_CLOSE: cannot arm its timer");
+}
+
+/* @c's answer is pending (WAIT_CLOSE): check it every WAIT_CLOSE_POLL_US. */
+static int wait_for_close(struct client *c)
+{
+    struct close_wait *w = lg_calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->c = c;
+    uint64_t limit = client_cfg()->pool_timeout_us; /* query_wait_timeout */
+    w->deadline_us = limit ? clock_now_us() + limit : 0;
+    list_append(&g_waits, &w->node);
+    if (!g_wait_timer.fn) /* zero-initialized: not armed, but heap_idx 0 says it is */
+        evloop_timer_init(&g_wait_timer, wait_tick, NULL);
+    if (!evloop_timer_armed(&g_wait_timer)) {
+        if (evloop_timer_set(client_ev(), &g_wait_timer, clock_now_us() + WAIT_CLOSE_POLL_US) < 0)
+            return -ENOMEM; /* @w stays listed: freed with the client */
+    }
+    return 0;
+}
+
+void client_admin_forget(struct client *c)
+{
+    struct list_node *n, *t;
+    list_for_each_safe (n, t, &g_waits) {
+        struct close_wait *w = container_of(n, struct close_wait, node);
+        if (w->c == c) {
+            list_del(&w->node);
+            lg_free(w);
+        }
+    }
+    if (list_empty(&g_waits) && g_wait_timer.fn && evloop_timer_armed(&g_wait_timer))
+        evloop_timer_cancel(client_ev(), &g_wait_timer);
+}
+
 void client_admin_on_out_space(struct stream *st)
 {
     struct client *c = st->owner;
@@ -98,6 +178,8 @@ int client_admin_message(struct client *c, uint8_t type, const uint8_t *p, uint3
         return -1;
     }
     int rc = admin_handle_query((const char *)p, c->ares, console_source(), c->console_admin);
+    if (rc == 1 && wait_for_close(c) < 0)
+        rc = -ENOMEM;
     if (rc < 0) {
         client_close(c, "53200", "out of memory");
         return -1;

@@ -76,6 +76,7 @@ struct client {
 /* ---- client.c ---- */
 /* The configuration given to client_module_init(). */
 const struct config *client_cfg(void);
+struct evloop *client_ev(void);
 const struct userlist *client_userlist(void); /* auth_file; NULL if none */
 /* Start the password exchange with c->secret (client.c). */
 void client_begin_exchange(struct client *c);
@@ -140,5 +141,7 @@ void client_admin_welcome(struct client *c);
 int client_admin_message(struct client *c, uint8_t type, const uint8_t *p, uint32_t len);
 /* stream_ops.on_out_space: send more of a console answer. */
 void client_admin_on_out_space(struct stream *st);
+/* A console client is freed: drop its pending WAIT_CLOSE, if any. */
+void client_admin_forget(struct client *c);
 
 #endif

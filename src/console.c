@@ -88,6 +88,15 @@ static int src_reconnect(void *arg, const char *db, struct lg_err *err)
     return pool_reconnect(db) || !db ? 0 : no_such_db(db, err);
 }
 
+static int src_wait_close(void *arg, const char *db, struct lg_err *err)
+{
+    (void)arg;
+    int left = pool_close_pending(db);
+    if (left < 0)
+        return db && !cfg_find_db(g_cfg, db) ? no_such_db(db, err) : 0;
+    return left ? -EINPROGRESS : 0;
+}
+
 static int src_kill(void *arg, const char *db, struct lg_err *err)
 {
     (void)arg;
@@ -182,6 +191,7 @@ void console_init(const struct config *cfg, const struct console_hooks *hooks)
     g_src.kill = src_kill;
     g_src.disable = src_disable;
     g_src.enable = src_enable;
+    g_src.wait_close = src_wait_close;
     g_src.db_status = src_db_status;
     g_src.reload = src_reload;
     g_src.set = src_set;

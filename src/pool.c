@@ -243,6 +243,11 @@ bool pool_has_password(const struct pool *p)
     return p->target.password != NULL;
 }
 
+const char *pool_db_name(const struct pool *p)
+{
+    return p->client_db;
+}
+
 const char *pool_name(const struct pool *p)
 {
     return p->name;

@@ -80,6 +80,9 @@ void pool_set_config(const struct config *cfg);
 int pool_pause(const char *db, bool pause);
 int pool_reconnect(const char *db);
 int pool_kill(const char *db);
+/* Servers of @db's pools (NULL: all) still open that RECONNECT or a moved pool marked
+ * for closing (WAIT_CLOSE); -1 if @db has no pool. */
+int pool_close_pending(const char *db);
 /* A client of @from is about to run a statement that needs PostgreSQL database @dbname
  * without other sessions (DROP DATABASE and the like): close the idle servers that pools
  * on the same PostgreSQL (host and port) hold to it, and keep min_pool_size from opening
@@ -102,7 +105,9 @@ void pool_set_password(struct pool *p, const char *secret);
 void pool_set_client_key(struct pool *p, const uint8_t key[32]);
 bool pool_has_password(const struct pool *p);
 const char *pool_name(const struct pool *p); /* "db/user" */
-int pool_mode_of(const struct pool *p);      /* enum pool_mode */
+/* The database name clients connect with (the [databases] entry's, or theirs for "*"). */
+const char *pool_db_name(const struct pool *p);
+int pool_mode_of(const struct pool *p); /* enum pool_mode */
 
 /* Ask for a server. Always asynchronous: @w->on_ready or @w->on_fail runs later (never
  * inside this call). -ENOMEM if it could not be queued. */

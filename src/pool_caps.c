@@ -29,7 +29,7 @@ size_t pool_open_count(const struct pool *q)
 /* Room under max_db_connections / max_user_connections for one more server of @p. If the
  * cap is reached, close one idle server of another pool sharing the database or user
  * (its clients are not waiting; ours are). */
-bool pool_under_caps(struct pool *p)
+static bool under_caps(struct pool *p, bool evict)
 {
     for (int pass = 0; pass < 2; pass++) {
         bool by_db = pass == 0;
@@ -50,7 +50,7 @@ bool pool_under_caps(struct pool *p)
         }
         if (used < (size_t)cap)
             continue;
-        if (!spare)
+        if (!spare || !evict)
             return false;
         server_close(server_from_node(spare->servers[SERVER_IDLE].next),
                      "evicted: %s reached, making room for pool \"%s\"",
@@ -73,4 +73,14 @@ void pool_wake_siblings(struct pool *p)
              strcmp(q->client_user, p->client_user) == 0))
             pool_schedule_service(q);
     }
+}
+
+bool pool_under_caps(struct pool *p)
+{
+    return under_caps(p, true);
+}
+
+bool pool_caps_room(struct pool *p)
+{
+    return under_caps(p, false);
 }

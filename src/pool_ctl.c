@@ -44,6 +44,9 @@ void pool_reconnect_one(struct pool *p, uint64_t now, const char *why)
     list_for_each_safe (m, t, &p->servers[SERVER_IDLE]) {
         server_close(server_from_node(m), "%s", why);
     }
+    list_for_each_safe (m, t, &p->servers[SERVER_ACTIVE]) {
+        pool_fast_close_check(server_from_node(m));
+    }
     pool_schedule_service(p);
 }
 
@@ -61,6 +64,26 @@ int pool_reconnect(const char *db)
     }
     log_info("RECONNECT %s: %d pool(s)", db ? db : "(all)", n);
     return n;
+}
+
+int pool_close_pending(const char *db)
+{
+    int n = 0;
+    bool any = false;
+    struct list_node *it, *m;
+    list_for_each (it, pool_all()) {
+        struct pool *p = container_of(it, struct pool, node);
+        if (!matches(p, db))
+            continue;
+        any = true;
+        for (int st = 0; st < SERVER_NSTATES; st++) {
+            if (st == SERVER_CLOSING)
+                continue;
+            list_for_each (m, &p->servers[st])
+                n += server_connected_at_us(server_from_node(m)) < p->reconnect_before_us;
+        }
+    }
+    return any ? n : -1;
 }
 
 void pool_db_status(const char *db, int *servers, bool *paused)

@@ -74,6 +74,11 @@ struct list_node *pool_all(void);
 /* Open one more server for @p, with @startup in its StartupMessage (NULL: none; see
  * server_connect). false if the attempt failed at once (backoff armed). */
 bool pool_open_server(struct pool *p, const struct paramset *startup);
+/* ---- pool_txn.c ---- */
+/* server_fast_close: close @s (a session-mode server marked for closing) once its client
+ * is between transactions; nothing if it is not due. */
+void pool_fast_close_check(struct server *s);
+
 /* ---- pool_caps.c ---- */
 /* Set @p's max_db_connections / max_user_connections from its entries (-1: global). */
 void pool_set_caps(struct pool *p, const struct db_entry *db, const struct user_entry *ue,
@@ -83,6 +88,9 @@ size_t pool_open_count(const struct pool *p);
 /* Room under max_db_connections / max_user_connections for one more server of @p (may
  * close an idle server of another pool to make it). */
 bool pool_under_caps(struct pool *p);
+/* Room under those caps for one more server of @p without evicting anyone's (what
+ * min_pool_size may take: PgBouncer's test suite counts the evictions). */
+bool pool_caps_room(struct pool *p);
 /* A server of @p closed or went idle: wake pools waiting under a shared cap. */
 void pool_wake_siblings(struct pool *p);
 /* True if a connect attempt may start now; else the retry timer is armed (backoff). */

@@ -82,7 +82,7 @@ static void janitor_one(struct pool *p, uint64_t now)
         /* Session mode: the parameters the pool's clients last came with, so that the
          * next one does not have to replace the server. */
         const struct paramset *startup = pool_keyed(p) ? p->recent_startup : NULL;
-        while (want-- && pool_open_server(p, startup))
+        while (want-- && pool_caps_room(p) && pool_open_server(p, startup))
             ;
     }
 }

@@ -31,6 +31,22 @@ static bool link_at_boundary(struct server *s)
            ss->msg_left == 0;
 }
 
+/* server_fast_close: a session-mode server marked for closing (RECONNECT, or a RELOAD
+ * that moved its pool) whose client is between transactions with nothing in flight. */
+static bool fast_close_due(struct server *s)
+{
+    struct pool *p = server_pool(s);
+    return pool_cfg()->server_fast_close && p->pool_mode == POOL_MODE_SESSION && server_holder(s) &&
+           server_connected_at_us(s) < p->reconnect_before_us && server_tx_status(s) == 'I' &&
+           link_at_boundary(s);
+}
+
+void pool_fast_close_check(struct server *s)
+{
+    if (fast_close_due(s))
+        stream_want_drained(server_stream(s)); /* what the client is owed goes out first */
+}
+
 void pool_on_ready_for_query(struct server *s)
 {
     struct pool *p = server_pool(s);
@@ -47,8 +63,10 @@ void pool_on_ready_for_query(struct server *s)
         bool more = cs->n_counted - cs->link_base > ss->n_counted - ss->link_base;
         cs->counted_since_us = more ? now : 0;
     }
-    if (!w || p->pool_mode == POOL_MODE_SESSION)
+    if (!w || p->pool_mode == POOL_MODE_SESSION) {
+        pool_fast_close_check(s);
         return;
+    }
     if (p->pool_mode == POOL_MODE_STATEMENT && server_tx_status(s) != 'I' && link_at_boundary(s)) {
         /* Statement mode: a transaction block would pin the server; refuse it. */
         struct lg_err e;
@@ -81,6 +99,13 @@ void pool_check_release(struct server *s)
 void pool_on_server_drained(struct server *s)
 {
     struct pool_waiter *w = server_holder(s);
+    if (server_pool(s)->pool_mode == POOL_MODE_SESSION) {
+        /* Only server_fast_close asks a session-mode server for this. The client is
+         * closed with it (08006): it must notice that its session ended. */
+        if (fast_close_due(s))
+            server_close(s, "RECONNECT (server_fast_close)");
+        return;
+    }
     /* The client may have sent more meanwhile: then the transaction goes on here. */
     if (!w || server_tx_status(s) != 'I' || !link_at_boundary(s))
         return;

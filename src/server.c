@@ -411,8 +411,8 @@ static void close_with(struct server *s, const struct lg_err *err, const char *r
      * and then the close, not a second error of ours (drivers report each one). */
     bool told_client =
             !during_login && !err && s->last_err_fatal && s->st.peer && stream_is_drained(&s->st);
-    log_info("S-%llu %s/%s@%s:%d closing because: %s", (unsigned long long)s->id, s->target->dbname,
-             s->target->user, s->host, s->target->port, reason);
+    log_info("S-%llu %s/%s@%s:%d closing because: %s", (unsigned long long)s->id,
+             pool_db_name(s->pool), s->target->user, s->host, s->target->port, reason);
     evloop_timer_cancel(s->ev, &s->timer);
     if (s->scram) {
         scram_client_wipe(s->scram);
@@ -650,7 +650,7 @@ static int on_login_message(struct server *s, uint8_t type, const uint8_t *p, ui
         evloop_timer_cancel(s->ev, &s->timer);
         if (s->log_connections)
             log_info("S-%llu %s/%s@%s:%d new connection to server (backend pid %u)",
-                     (unsigned long long)s->id, s->target->dbname, s->target->user, s->host,
+                     (unsigned long long)s->id, pool_db_name(s->pool), s->target->user, s->host,
                      s->target->port, s->be_pid);
         stream_intercept(&s->st, 'Z', true);
         stream_intercept(&s->st, 'S', true);

@@ -71,7 +71,7 @@ if [ $# -gt 0 ]; then
     groups=("$*")
 else
     all=$(sed -n '/^testlist="/,/^"/p' "$run/test/test.sh" | grep '^test_')
-    skip=" test_password_client test_no_user_password test_no_user_password_forced_user test_wait_close "
+    skip=" test_password_client test_no_user_password test_no_user_password_forced_user "
     group=""
     for t in $all; do
         case "$skip" in *" $t "*) continue ;; esac

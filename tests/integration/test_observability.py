@@ -290,7 +290,7 @@ def test_console_disable_enable_refuse_new_logins_and_show_databases_live(make_l
         with pytest.raises(psycopg2.Error):
             cur.execute("DISABLE nosuchdb")
         # a PgBouncer setting lifeguard ignores: accepted with a warning, as in the ini
-        cur.execute("SET server_fast_close = 1")
+        cur.execute("SET server_round_robin = 1")
         assert any("does not implement" in n for n in a.notices), a.notices
         cur.execute("PAUSE p0")
         assert dbrow(cur)["paused"] == 1

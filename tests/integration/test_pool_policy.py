@@ -357,3 +357,17 @@ def test_reserve_pool_timeout_delays_the_overflow_as_in_pgbouncer(lg, pg):
             t.join(20)
     with closing(lg.conn()) as c, c.cursor() as cur:
         cur.execute("SELECT 1")
+
+
+@pytest.mark.lg_config(main={"min_pool_size": "5", "default_pool_size": "5",
+                             "max_user_connections": "2"})
+def test_min_pool_size_stays_under_max_user_connections_without_evicting(lg, pg):
+    """PgBouncer's test_min_pool_size_with_lower_max_user_connections: the pool fills
+    toward min_pool_size only up to the cap, and never by evicting another pool's server
+    (min_pool_size opened 5 servers past max_user_connections = 2)."""
+    with closing(lg.conn(db="p1")) as other, other.cursor() as cur:  # a sibling pool's server
+        cur.execute("SELECT 1")
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT pg_sleep(2.5)")  # the janitor runs every second meanwhile
+    assert backends(pg, "p0") + backends(pg, "p1") <= 2
+    assert "evicted" not in lg.log_text()
