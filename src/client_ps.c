@@ -268,6 +268,15 @@ static bool drops_all(const char *q, const char *end)
     return false;
 }
 
+/* SQL-level "PREPARE name AS ...": a statement that lives on one server. Not "PREPARE
+ * TRANSACTION 'gid'" (two-phase commit): that ends the transaction, and the prepared
+ * transaction is the cluster's, finished by COMMIT PREPARED from any server. */
+static bool sql_prepare(const char *q, const char *end)
+{
+    const char *r = word(q, end, "PREPARE");
+    return r && !word(r, end, "TRANSACTION");
+}
+
 static int head_parse(struct client *c, struct ps_server *ps, size_t total, const uint8_t *p,
                       size_t n)
 {
@@ -440,7 +449,7 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
         log_debug("C-%llu %s/%s: DEALLOCATE passed through (not one of the client's "
                   "protocol-level statements, or not alone in its query)",
                   (unsigned long long)c->id, c->dbname, c->user);
-    } else if (word(q, end, "LISTEN") || word(q, end, "PREPARE")) {
+    } else if (word(q, end, "LISTEN") || sql_prepare(q, end)) {
         log_warn("C-%llu %s/%s: %.*s in %s pooling mode does not outlive the transaction "
                  "(see docs/pooling-modes.md)",
                  (unsigned long long)c->id, c->dbname, c->user, word(q, end, "LISTEN") ? 6 : 7,

@@ -214,6 +214,43 @@ def test_listen_in_transaction_mode_is_logged_with_the_client(lg):
     harness.wait_until(lambda: "LISTEN in transaction pooling mode" in lg.log_text(), 5)
 
 
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "2"})
+def test_two_phase_commit_in_transaction_mode_is_not_taken_for_sql_prepare(lg, pg):
+    """PREPARE TRANSACTION (psycopg2's tpc_prepare, SQLAlchemy's begin_twophase) ends the
+    transaction and leaves it to the cluster: COMMIT PREPARED from any server finishes it.
+    lifeguard used to log it as a SQL-level PREPARE that "does not outlive the
+    transaction" at every two-phase commit."""
+    with closing(pg.conn(db="p0")) as d, d.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS lg_tpc; CREATE TABLE lg_tpc (x int)")
+        cur.execute("GRANT ALL ON lg_tpc TO trustuser")
+    a = lg.conn(autocommit=False)
+    b = lg.conn(autocommit=False)
+    try:
+        xid = a.xid(1, "lg-tpc-gid", "lg-branch")
+        a.tpc_begin(xid)
+        with a.cursor() as cur:
+            cur.execute("INSERT INTO lg_tpc VALUES (42)")
+        a.tpc_prepare()
+        a.close()
+        assert [x.gtrid for x in b.tpc_recover()] == ["lg-tpc-gid"]
+        b.rollback()
+        b.tpc_commit(xid)
+        with b.cursor() as cur:
+            cur.execute("SELECT x FROM lg_tpc")
+            assert cur.fetchall() == [(42,)]
+        b.rollback()
+        # A real SQL-level PREPARE is still named, once: its warning marks the end of
+        # everything the client sent before it.
+        b.autocommit = True
+        with b.cursor() as cur:
+            cur.execute("PREPARE lg_plain AS SELECT 1")
+    finally:
+        a.close()
+        b.close()
+    harness.wait_until(lambda: "PREPARE in transaction pooling mode" in lg.log_text(), 5)
+    assert lg.log_text().count("PREPARE in transaction pooling mode") == 1, lg.log_text()
+
+
 @pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
 def test_transaction_state_does_not_cross_to_the_next_transaction(lg):
     a = lg.conn(autocommit=False)
