@@ -106,6 +106,56 @@ def test_named_statements_survive_deallocate_and_discard(lg):
         assert c.execute("SELECT %s::int * 6", (5,), prepare=True).fetchone() == (30,)
 
 
+@pytest.mark.parametrize("first", ["bind", "parse", "evict"])
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "2", "max_prepared_statements": "1"})
+def test_pipeline_longer_than_the_buffer_of_a_statement_prepared_on_another_server(lg, first):
+    """The client prepares a statement on one server, then pipelines thousands of Binds of
+    it (asyncpg's executemany writes all its Bind/Execute pairs at once) while both servers
+    are busy; the server it then gets needs the Parse ahead of the first Bind while the
+    client's buffer is full of the rest ("bind"), and the Close of the statement that
+    makes room for it in the server's cache ("evict"). Or the pipeline starts with the
+    named Parse of a new statement, which lifeguard renames ("parse"). lifeguard used to close
+    the client with 54000 "prepared statement too large" (seen with SQLAlchemy on
+    asyncpg)."""
+    holder_a = lg.conn(autocommit=False)
+    holder_b = lg.conn(autocommit=False)
+    try:
+        with holder_a.cursor() as ha, holder_b.cursor() as hb, psycopg.connect(
+            lg.dsn(), autocommit=True
+        ) as c:
+            if first == "evict":  # server 1 gets another statement of c's
+                assert c.execute("SELECT %s::text", ("x",), prepare=True).fetchone() == ("x",)
+            ha.execute("SELECT pg_backend_pid()")  # server 1, held
+            q = "SELECT %s::int + 1"
+            assert c.execute(q, (1,), prepare=True).fetchone() == (2,)  # on server 2
+            if first == "parse":
+                q = "SELECT %s::int + 1 AS fresh"
+            hb.execute("SELECT pg_backend_pid()")  # server 2, held: c must wait
+            result = {}
+
+            def pipeline():
+                try:
+                    with c.pipeline():
+                        curs = [c.execute(q, (i,), prepare=True) for i in range(3000)]
+                    result["rows"] = [cur.fetchone()[0] for cur in curs]
+                except Exception as e:  # noqa: BLE001 - reported below
+                    result["error"] = e
+
+            t = threading.Thread(target=pipeline)
+            t.start()
+            time.sleep(0.5)  # c's pipeline fills lifeguard's buffer while it waits
+            holder_a.rollback()  # server 1, without the statement, goes to c
+            t.join(30)
+            assert "error" not in result, result.get("error")
+            assert result["rows"] == list(range(1, 3001))
+            assert c.execute(q, (41,), prepare=True).fetchone() == (42,)
+            if first == "evict":
+                assert c.execute("SELECT %s::text", ("y",), prepare=True).fetchone() == ("y",)
+    finally:
+        holder_a.close()
+        holder_b.close()
+
+
 @pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
 def test_each_client_keeps_its_own_timezone_and_application_name_on_a_shared_server(lg):
     a = lg.conn()
