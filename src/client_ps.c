@@ -75,9 +75,17 @@ static int ps_fail(struct client *c, const char *sqlstate, const char *msg)
     return -1;
 }
 
+/* Put whole messages before the current one: into the client's buffer, or, when a
+ * pipeline left no room there and nothing examined waits ahead of it, straight into
+ * the server's output (sent before relayed bytes). */
+static int put_ahead(struct client *c, bool ahead, const uint8_t *p, size_t n)
+{
+    return ahead ? stream_send_ahead(&c->st, p, n) : stream_insert(&c->st, p, n);
+}
+
 /* Record @id as prepared on the server; if that evicts the least recently used
- * statement, insert its Close before the current message. 0, or -1 after closing. */
-static int add_to_server(struct client *c, struct ps_server *ps, uint64_t id)
+ * statement, put its Close before the current message. 0, or -1 after closing. */
+static int add_to_server(struct client *c, struct ps_server *ps, uint64_t id, bool ahead)
 {
     uint64_t evicted;
     if (ps_server_add(ps, id, &evicted) < 0)
@@ -85,37 +93,46 @@ static int add_to_server(struct client *c, struct ps_server *ps, uint64_t id)
     if (evicted) {
         uint8_t close[CLOSE_SIZE];
         size_t n = build_close(close, evicted);
-        if (ps_owe(ps, PS_OWED_CLOSE_INJECTED, evicted) < 0 || stream_insert(&c->st, close, n) < 0)
+        if (ps_owe(ps, PS_OWED_CLOSE_INJECTED, evicted) < 0 || put_ahead(c, ahead, close, n) < 0)
             return ps_fail(c, "54000", "too many messages in flight");
     }
     return 0;
 }
 
-/* Make sure @e is prepared on the server before the current message: insert its
- * Parse (and the Close of an evicted statement) if needed. @extra: room the caller
- * needs afterwards. >0 done, 0 wait for room, <0 closed. */
+/* Make sure @e is prepared on the server before the current message: put its Parse
+ * (and the Close of an evicted statement) ahead of it if needed. @extra: room the
+ * caller needs afterwards. >0 done, 0 wait for room, <0 closed. */
 static int ensure_prepared(struct client *c, struct ps_server *ps, const struct ps_entry *e,
                            size_t extra)
 {
     if (ps_server_has(ps, e->id))
         return 1;
-    size_t need = parse_size(e) + CLOSE_SIZE + extra;
-    if (room(&c->st) < need)
-        return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "prepared statement too large");
-    if (add_to_server(c, ps, e->id) < 0)
-        return -1;
     size_t n = parse_size(e);
+    bool ahead = false;
+    if (room(&c->st) < n + CLOSE_SIZE + extra) {
+        if (buf_ready(&c->st.in))
+            return 0; /* once what was examined has gone out, compacting makes room */
+        /* The buffer is full of what the client pipelined after this message (asyncpg's
+         * executemany: a Bind and an Execute per row, all written at once). Nothing
+         * before it waits, so the Parse goes through the server's output instead. */
+        if (room(&c->st) < extra)
+            return ps_fail(c, "54000", "prepared statement too large");
+        ahead = true;
+    }
     uint8_t *msg = lg_malloc(n);
     if (!msg)
         return ps_fail(c, "53200", "out of memory");
     build_parse(msg, e);
-    int rc = ps_owe(ps, PS_OWED_PARSE_INJECTED, e->id);
-    if (rc == 0)
-        rc = stream_insert(&c->st, msg, n);
+    int rc = add_to_server(c, ps, e->id, ahead);
+    if (rc == 0) {
+        rc = ps_owe(ps, PS_OWED_PARSE_INJECTED, e->id);
+        if (rc == 0)
+            rc = put_ahead(c, ahead, msg, n);
+        if (rc < 0)
+            rc = ps_fail(c, "54000", "too many messages in flight");
+    }
     lg_free(msg);
-    if (rc < 0)
-        return ps_fail(c, "54000", "too many messages in flight");
-    return 1;
+    return rc < 0 ? -1 : 1;
 }
 
 /* A NUL-terminated string at @p[@off] within @n bytes: its length, or -1 if cut off. */
@@ -268,6 +285,15 @@ static bool drops_all(const char *q, const char *end)
     return false;
 }
 
+/* SQL-level "PREPARE name AS ...": a statement that lives on one server. Not "PREPARE
+ * TRANSACTION 'gid'" (two-phase commit): that ends the transaction, and the prepared
+ * transaction is the cluster's, finished by COMMIT PREPARED from any server. */
+static bool sql_prepare(const char *q, const char *end)
+{
+    const char *r = word(q, end, "PREPARE");
+    return r && !word(r, end, "TRANSACTION");
+}
+
 static int head_parse(struct client *c, struct ps_server *ps, size_t total, const uint8_t *p,
                       size_t n)
 {
@@ -307,23 +333,32 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
     size_t body_len = total - PGPROTO_HEADER - (size_t)nl - 1;
     struct ps_entry e = {.id = next_stmt_id, .body = (uint8_t *)body, .body_len = body_len};
     size_t newlen = parse_size(&e);
-    if (room(&c->st) + total < newlen + CLOSE_SIZE)
-        return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "prepared statement too large");
+    bool ahead = false; /* no room for the rewrite: a pipeline fills the buffer behind it */
+    if (room(&c->st) + total < newlen + CLOSE_SIZE) {
+        if (buf_ready(&c->st.in))
+            return 0; /* once what was examined has gone out, compacting makes room */
+        ahead = true;
+    }
     uint64_t id = next_stmt_id++;
     if (!c->ps && !(c->ps = ps_client_new()))
         return ps_fail(c, "53200", "out of memory");
     if (ps_client_put(c->ps, name, id, body, body_len) < 0)
         return ps_fail(c, "53200", "out of memory");
     const struct ps_entry *stored = ps_client_get(c->ps, name);
-    if (add_to_server(c, ps, id) < 0)
+    if (add_to_server(c, ps, id, ahead) < 0)
         return -1;
     uint8_t *msg = lg_malloc(newlen);
     if (!msg)
         return ps_fail(c, "53200", "out of memory");
     build_parse(msg, stored);
     int rc = ps_owe(ps, PS_OWED_PARSE, id);
-    if (rc == 0)
+    if (rc == 0 && ahead) { /* the renamed Parse goes through the server's output */
+        rc = stream_send_ahead(&c->st, msg, newlen);
+        if (rc == 0)
+            rc = stream_replace_prefix(&c->st, total, NULL, 0);
+    } else if (rc == 0) {
         rc = stream_replace_prefix(&c->st, total, msg, newlen);
+    }
     lg_free(msg);
     if (rc < 0)
         return ps_fail(c, "54000", "too many messages in flight");
@@ -440,7 +475,7 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
         log_debug("C-%llu %s/%s: DEALLOCATE passed through (not one of the client's "
                   "protocol-level statements, or not alone in its query)",
                   (unsigned long long)c->id, c->dbname, c->user);
-    } else if (word(q, end, "LISTEN") || word(q, end, "PREPARE")) {
+    } else if (word(q, end, "LISTEN") || sql_prepare(q, end)) {
         log_warn("C-%llu %s/%s: %.*s in %s pooling mode does not outlive the transaction "
                  "(see docs/pooling-modes.md)",
                  (unsigned long long)c->id, c->dbname, c->user, word(q, end, "LISTEN") ? 6 : 7,

@@ -144,6 +144,12 @@ void stream_observe(struct stream *s, uint8_t type);
 /* From on_head only: insert @n bytes (complete messages) before the current message;
  * they count as examined. 0, or -ENOSPC if the buffer has no room (wait and retry). */
 int stream_insert(struct stream *s, const void *p, size_t n) LG_MUSTCHECK;
+/* From on_head only: the same as stream_insert, for when @s->in has no room (a client's
+ * pipeline fills it): append @n bytes (complete messages) to the peer's s->out, which is
+ * sent before relayed bytes, so they reach the peer just ahead of the current message.
+ * Only while nothing examined before it still waits to go out. 0, -EAGAIN (examined
+ * bytes wait, or no peer), -ENOSPC (the peer's s->out is full), -ENOMEM. */
+int stream_send_ahead(struct stream *s, const void *p, size_t n) LG_MUSTCHECK;
 /* From on_head only: replace the current message's first @old bytes (which must be
  * available) with @n new bytes (a new header and fields; the length field must already
  * account for it). The rest of the message then passes through unexamined. @n = 0 and

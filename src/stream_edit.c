@@ -2,8 +2,8 @@
 /*
  * stream_edit.c: rewriting the message at a stream's examine cursor, from an on_head
  * callback (client_ps.c translates prepared-statement names this way): insert whole
- * messages before it, or replace its first bytes. Only the input buffer moves; the
- * relay loop itself is in stream.c.
+ * messages before it, or replace its first bytes, or (no room in the input buffer) send
+ * them ahead through the peer's output buffer. The relay loop itself is in stream.c.
  */
 #include <errno.h>
 #include <string.h>
@@ -33,6 +33,13 @@ int stream_insert(struct stream *s, const void *p, size_t n)
     memcpy(b->data + b->scan, p, n);
     b->scan += n;
     return 0;
+}
+
+int stream_send_ahead(struct stream *s, const void *p, size_t n)
+{
+    if (!s->peer || buf_ready(&s->in))
+        return -EAGAIN;
+    return buf_append(&s->peer->out, p, n);
 }
 
 int stream_replace_prefix(struct stream *s, size_t old, const void *p, size_t n)

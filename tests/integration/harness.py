@@ -238,6 +238,7 @@ class Postgres:
                 "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.sockdir}'\n"
                 "max_connections = 300\n"
+                "max_prepared_transactions = 10\n"
                 "shared_buffers = 64MB\n"
                 "fsync = off\n"
                 "synchronous_commit = off\n"

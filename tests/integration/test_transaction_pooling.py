@@ -106,6 +106,56 @@ def test_named_statements_survive_deallocate_and_discard(lg):
         assert c.execute("SELECT %s::int * 6", (5,), prepare=True).fetchone() == (30,)
 
 
+@pytest.mark.parametrize("first", ["bind", "parse", "evict"])
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "2", "max_prepared_statements": "1"})
+def test_pipeline_longer_than_the_buffer_of_a_statement_prepared_on_another_server(lg, first):
+    """The client prepares a statement on one server, then pipelines thousands of Binds of
+    it (asyncpg's executemany writes all its Bind/Execute pairs at once) while both servers
+    are busy; the server it then gets needs the Parse ahead of the first Bind while the
+    client's buffer is full of the rest ("bind"), and the Close of the statement that
+    makes room for it in the server's cache ("evict"). Or the pipeline starts with the
+    named Parse of a new statement, which lifeguard renames ("parse"). lifeguard used to close
+    the client with 54000 "prepared statement too large" (seen with SQLAlchemy on
+    asyncpg)."""
+    holder_a = lg.conn(autocommit=False)
+    holder_b = lg.conn(autocommit=False)
+    try:
+        with holder_a.cursor() as ha, holder_b.cursor() as hb, psycopg.connect(
+            lg.dsn(), autocommit=True
+        ) as c:
+            if first == "evict":  # server 1 gets another statement of c's
+                assert c.execute("SELECT %s::text", ("x",), prepare=True).fetchone() == ("x",)
+            ha.execute("SELECT pg_backend_pid()")  # server 1, held
+            q = "SELECT %s::int + 1"
+            assert c.execute(q, (1,), prepare=True).fetchone() == (2,)  # on server 2
+            if first == "parse":
+                q = "SELECT %s::int + 1 AS fresh"
+            hb.execute("SELECT pg_backend_pid()")  # server 2, held: c must wait
+            result = {}
+
+            def pipeline():
+                try:
+                    with c.pipeline():
+                        curs = [c.execute(q, (i,), prepare=True) for i in range(3000)]
+                    result["rows"] = [cur.fetchone()[0] for cur in curs]
+                except Exception as e:  # noqa: BLE001 - reported below
+                    result["error"] = e
+
+            t = threading.Thread(target=pipeline)
+            t.start()
+            time.sleep(0.5)  # c's pipeline fills lifeguard's buffer while it waits
+            holder_a.rollback()  # server 1, without the statement, goes to c
+            t.join(30)
+            assert "error" not in result, result.get("error")
+            assert result["rows"] == list(range(1, 3001))
+            assert c.execute(q, (41,), prepare=True).fetchone() == (42,)
+            if first == "evict":
+                assert c.execute("SELECT %s::text", ("y",), prepare=True).fetchone() == ("y",)
+    finally:
+        holder_a.close()
+        holder_b.close()
+
+
 @pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
 def test_each_client_keeps_its_own_timezone_and_application_name_on_a_shared_server(lg):
     a = lg.conn()
@@ -212,6 +262,43 @@ def test_listen_in_transaction_mode_is_logged_with_the_client(lg):
     with closing(lg.conn()) as c, c.cursor() as cur:
         cur.execute("LISTEN some_channel")
     harness.wait_until(lambda: "LISTEN in transaction pooling mode" in lg.log_text(), 5)
+
+
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "2"})
+def test_two_phase_commit_in_transaction_mode_is_not_taken_for_sql_prepare(lg, pg):
+    """PREPARE TRANSACTION (psycopg2's tpc_prepare, SQLAlchemy's begin_twophase) ends the
+    transaction and leaves it to the cluster: COMMIT PREPARED from any server finishes it.
+    lifeguard used to log it as a SQL-level PREPARE that "does not outlive the
+    transaction" at every two-phase commit."""
+    with closing(pg.conn(db="p0")) as d, d.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS lg_tpc; CREATE TABLE lg_tpc (x int)")
+        cur.execute("GRANT ALL ON lg_tpc TO trustuser")
+    a = lg.conn(autocommit=False)
+    b = lg.conn(autocommit=False)
+    try:
+        xid = a.xid(1, "lg-tpc-gid", "lg-branch")
+        a.tpc_begin(xid)
+        with a.cursor() as cur:
+            cur.execute("INSERT INTO lg_tpc VALUES (42)")
+        a.tpc_prepare()
+        a.close()
+        assert [x.gtrid for x in b.tpc_recover()] == ["lg-tpc-gid"]
+        b.rollback()
+        b.tpc_commit(xid)
+        with b.cursor() as cur:
+            cur.execute("SELECT x FROM lg_tpc")
+            assert cur.fetchall() == [(42,)]
+        b.rollback()
+        # A real SQL-level PREPARE is still named, once: its warning marks the end of
+        # everything the client sent before it.
+        b.autocommit = True
+        with b.cursor() as cur:
+            cur.execute("PREPARE lg_plain AS SELECT 1")
+    finally:
+        a.close()
+        b.close()
+    harness.wait_until(lambda: "PREPARE in transaction pooling mode" in lg.log_text(), 5)
+    assert lg.log_text().count("PREPARE in transaction pooling mode") == 1, lg.log_text()
 
 
 @pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
