@@ -26,6 +26,8 @@ void cfg_ctx_oom(struct cfg_parse_ctx *ctx, const char *file, int line)
     ctx->oom = true;
 }
 
+#define PGB_RESERVE_POOL_TIMEOUT_US 5000000u /* PgBouncer's reserve_pool_timeout default */
+
 static bool is_space(char c)
 {
     return isspace((unsigned char)c) != 0;
@@ -79,6 +81,8 @@ static void set_main(struct cfg_parse_ctx *ctx, const char *key, const char *val
         ctx->locs[idx] = (struct cfg_loc){file, line};
         return;
     }
+    if (strcmp(lk, "reserve_pool_size") == 0)
+        ctx->pgb_reserve = true;
     k = cfg_key_resolve(cfg_keys, k);
     int rc = cfg_value_set(ctx->cfg, k, lk, val, ctx->diag, file, line);
     if (rc == -ENOMEM)
@@ -158,6 +162,8 @@ static bool parse_pairs(struct cfg_parse_ctx *ctx, const struct cfg_key *table, 
                          what, k->name);
             continue;
         }
+        if (strcmp(lk, "reserve_pool") == 0)
+            ctx->pgb_reserve = true;
         k = cfg_key_resolve(table, k);
         snprintf(shown, sizeof(shown), "%s: %s", what, lk);
         if (cfg_value_set(base, k, shown, val, ctx->diag, file, line) == -ENOMEM) {
@@ -554,6 +560,11 @@ struct config *cfg_ctx_finish(struct cfg_parse_ctx *ctx, int errors_before, cons
 {
     struct config *c = ctx->cfg;
     if (c && !ctx->oom && !ctx->unreadable) {
+        /* A PgBouncer ini's reserve pool waits reserve_pool_timeout, 5 s unless set, before
+         * it is used; lifeguard's own max_overflow is used at once (overflow_delay 0). */
+        const struct cfg_key *delay = cfg_key_find(cfg_keys, "overflow_delay");
+        if (ctx->pgb_reserve && delay && !ctx->locs[delay - cfg_keys].file)
+            c->overflow_delay_us = PGB_RESERVE_POOL_TIMEOUT_US;
         cfg_validate(c, ctx->diag, ctx->locs, file, true);
         if (c->n_dbs) /* qsort(NULL, 0, ...) is undefined */
             qsort(c->dbs, c->n_dbs, sizeof(*c->dbs), cmp_db);

@@ -40,6 +40,7 @@ struct cfg_parse_ctx {
     cfg_include_fn *include; /* set by cfg_load; NULL: %include is warned about and ignored */
     bool oom;
     bool unreadable; /* cfg_load could not read the file: no follow-on messages */
+    bool pgb_reserve; /* PgBouncer's reserve_pool_size / reserve_pool was given */
 };
 
 /* Zero @ctx and give it a config holding the defaults and an empty cfg_loc per key.

@@ -523,6 +523,10 @@ static void service(struct pool *p)
             pool_arm_retry(p);
             break;
         }
+        if (total >= (size_t)p->pool_size) /* PgBouncer's words for an overflow server */
+            log_info("pool \"%s\": taking connection from reserve_pool (max_overflow %d; %zu "
+                     "waiting)",
+                     p->name, p->max_overflow, p->n_waiting);
         connecting++;
         total++;
     }

@@ -172,6 +172,26 @@ static void test_aliases(void **state)
     cfg_free(c);
     cfg_diag_fini(&d);
 
+    /* PgBouncer's reserve pool waits its reserve_pool_timeout, 5 s unless set; lifeguard's
+     * own max_overflow does not (overflow_delay 0) */
+    c = expect_ok(AUTH "reserve_pool_size = 3\n", &d);
+    assert_int_equal(c->max_overflow, 3);
+    assert_int_equal(c->overflow_delay_us, 5000000);
+    cfg_free(c);
+    cfg_diag_fini(&d);
+    c = expect_ok(AUTH "reserve_pool_size = 3\nreserve_pool_timeout = 0\n", &d);
+    assert_int_equal(c->overflow_delay_us, 0);
+    cfg_free(c);
+    cfg_diag_fini(&d);
+    c = expect_ok(AUTH "max_overflow = 3\n[databases]\nx = reserve_pool=2\n", &d);
+    assert_int_equal(c->overflow_delay_us, 5000000); /* a per-database reserve_pool too */
+    cfg_free(c);
+    cfg_diag_fini(&d);
+    c = expect_ok(AUTH "max_overflow = 3\n", &d);
+    assert_int_equal(c->overflow_delay_us, 0);
+    cfg_free(c);
+    cfg_diag_fini(&d);
+
     /* no two real rows share a field, and names are unique, in every table */
     const struct cfg_key *all[] = {cfg_keys, cfg_db_params, cfg_user_params};
     for (size_t t = 0; t < 3; t++)
