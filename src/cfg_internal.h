@@ -39,7 +39,7 @@ struct cfg_parse_ctx {
     enum cfg_section section;
     cfg_include_fn *include; /* set by cfg_load; NULL: %include is warned about and ignored */
     bool oom;
-    bool unreadable; /* cfg_load could not read the file: no follow-on messages */
+    bool unreadable;  /* cfg_load could not read the file: no follow-on messages */
     bool pgb_reserve; /* PgBouncer's reserve_pool_size / reserve_pool was given */
 };
 
