@@ -563,7 +563,8 @@ struct config *cfg_ctx_finish(struct cfg_parse_ctx *ctx, int errors_before, cons
         /* A PgBouncer ini's reserve pool waits reserve_pool_timeout, 5 s unless set, before
          * it is used; lifeguard's own max_overflow is used at once (overflow_delay 0). */
         const struct cfg_key *delay = cfg_key_find(cfg_keys, "overflow_delay");
-        if (ctx->pgb_reserve && delay && !ctx->locs[delay - cfg_keys].file)
+        c->overflow_delay_given = delay && ctx->locs[delay - cfg_keys].file;
+        if (ctx->pgb_reserve && !c->overflow_delay_given)
             c->overflow_delay_us = PGB_RESERVE_POOL_TIMEOUT_US;
         cfg_validate(c, ctx->diag, ctx->locs, file, true);
         if (c->n_dbs) /* qsort(NULL, 0, ...) is undefined */
@@ -643,6 +644,10 @@ int cfg_set(struct config *cfg, const char *key, const char *value, struct cfg_d
     int rc = cfg_value_set(cfg, k, lk, value, diag, "SET", 0);
     if (rc < 0)
         return rc;
+    if (strcmp(k->name, "overflow_delay") == 0)
+        cfg->overflow_delay_given = true;
+    else if (strcmp(lk, "reserve_pool_size") == 0 && !cfg->overflow_delay_given)
+        cfg->overflow_delay_us = PGB_RESERVE_POOL_TIMEOUT_US; /* as in the ini file */
     cfg_validate(cfg, diag, NULL, "SET", false);
     return diag->errors != errors ? -EINVAL : 0;
 }

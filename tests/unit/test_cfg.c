@@ -189,6 +189,13 @@ static void test_aliases(void **state)
     cfg_diag_fini(&d);
     c = expect_ok(AUTH "max_overflow = 3\n", &d);
     assert_int_equal(c->overflow_delay_us, 0);
+    assert_int_equal(cfg_set(c, "reserve_pool_size", "4", &d), 0); /* the console's SET */
+    assert_int_equal(c->overflow_delay_us, 5000000);
+    cfg_free(c);
+    cfg_diag_fini(&d);
+    c = expect_ok(AUTH "overflow_delay = 0.5\n", &d);
+    assert_int_equal(cfg_set(c, "reserve_pool_size", "4", &d), 0);
+    assert_int_equal(c->overflow_delay_us, 500000);
     cfg_free(c);
     cfg_diag_fini(&d);
 
