@@ -49,15 +49,6 @@ static int on_raw(struct stream *st, const uint8_t *p, size_t n);
 static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_t len);
 static void on_close(struct stream *st, int err);
 static int on_hold(struct stream *st, const uint8_t *p, size_t n);
-static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n)
-{
-    if (type == 'Q' || type == 'P') {
-        int rc = client_ddl_on_head(st->owner, type, total, p, n);
-        if (rc <= 0)
-            return rc;
-    }
-    return client_ps_on_head(st, type, total, p, n);
-}
 static void describe(const struct stream *st, char *buf, size_t n)
 {
     const struct client *c = st->owner;
@@ -69,7 +60,7 @@ static const struct stream_ops client_ops = {.on_raw = on_raw,
                                              .on_message = on_message,
                                              .on_close = on_close,
                                              .on_hold = on_hold,
-                                             .on_head = on_head,
+                                             .on_head = client_ps_on_head,
                                              .on_out_space = client_admin_on_out_space,
                                              .describe = describe};
 
@@ -563,9 +554,15 @@ static void server_ready(struct pool_waiter *w, struct server *s)
         }
     }
     pool_link(s, &c->st, w);
-    stream_flush(&c->st);
+    if (buf_ready(&c->st.out))
+        stream_flush(&c->st); /* the welcome above */
     log_noise("C-%llu %s/%s linked", (unsigned long long)c->id, c->dbname, c->user);
-    pool_check_release(s);
+    /* Linked with nothing to send (a login), or only messages that ask for no answer
+     * (Flush, COPY data): the server goes back at once. A request already here (the one
+     * that asked for the server) is examined next, and the release waits for its answer. */
+    if (!c->request_held)
+        pool_check_release(s);
+    c->request_held = false;
 }
 
 static void server_released(struct pool_waiter *w)
@@ -597,6 +594,7 @@ static int on_hold(struct stream *st, const uint8_t *p, size_t n)
         client_close(c, NULL, "client disconnected");
         return -1;
     }
+    c->request_held = !memchr("Hdcf", p[0], 4); /* not a message that asks for no answer */
     return request_server(c);
 }
 

@@ -18,17 +18,16 @@
 
 #define DDL_LOOK 256 /* bytes of SQL enough for the statements' heads */
 
+const bool client_ddl_first[256] = {
+        ['A'] = true,  ['a'] = true,  ['C'] = true,  ['c'] = true,  ['D'] = true,
+        ['d'] = true,  [' '] = true,  ['\t'] = true, ['\n'] = true, ['\r'] = true,
+        ['\f'] = true, ['\v'] = true, ['-'] = true,  ['/'] = true,  ['('] = false};
+
 /* First characters of the statements (or of a comment before them). */
 static bool may_start_ddl(char ch)
 {
-    switch (ch | 0x20) {
-    case 'd': /* DROP */
-    case 'a': /* ALTER */
-    case 'c': /* CREATE */
-        return true;
-    default:
-        return ch == '-' || ch == '/';
-    }
+    return client_ddl_first[(unsigned char)ch] && ch != ' ' && ch != '\t' && ch != '\n' &&
+           ch != '\r' && ch != '\f' && ch != '\v';
 }
 
 int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8_t *p, size_t n)

@@ -64,6 +64,7 @@ struct client {
     enum client_state state;
     int auth_method;      /* enum auth_type chosen for this connection */
     bool welcomed;        /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
+    bool request_held;    /* checkout asked for by a request held in st.in (on_hold) */
     bool ps_on;           /* translate named statements (transaction mode) */
     bool query_cancelled; /* query_timeout already sent a cancel */
     bool is_unix;         /* came in over the Unix socket */
@@ -132,6 +133,22 @@ int client_ps_on_head(struct stream *st, uint8_t type, size_t total, const uint8
  * before a DROP DATABASE or the like is forwarded, the pools' idle servers to that
  * database close. 1 to go on, 0 to wait for more of the message. */
 int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8_t *p, size_t n);
+/* Bytes a statement of client_ddl_on_head's may start with (or spaces and comments before
+ * one): true for few (A, C, D), so most queries cost one table look. */
+extern const bool client_ddl_first[256];
+/* Could the Query or Parse at @p be one of those? */
+static inline bool client_ddl_maybe(uint8_t type, const uint8_t *p, size_t n)
+{
+    size_t at = PGPROTO_HEADER;
+    if (type != 'Q') {
+        if (type != 'P')
+            return false;
+        if (n <= at || p[at] != '\0')
+            return true; /* a named statement: client_ddl_on_head finds the SQL */
+        at++;
+    }
+    return n <= at || client_ddl_first[p[at]];
+}
 
 /* ---- client_admin.c ---- */
 /* @c (connected to the admin console database) authenticated: check admin_users and

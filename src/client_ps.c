@@ -488,6 +488,11 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
 int client_ps_on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n)
 {
     struct client *c = st->owner;
+    if (client_ddl_maybe(type, p, n)) { /* DROP DATABASE and the like, in every mode */
+        int rc = client_ddl_on_head(c, type, total, p, n);
+        if (rc <= 0)
+            return rc;
+    }
     if (!c->ps_on || !c->server)
         return 1;
     struct ps_server *ps = pool_server_ps(c->server);

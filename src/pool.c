@@ -275,7 +275,9 @@ static void service_cb(struct evloop *ev, void *arg)
 
 void pool_schedule_service(struct pool *p)
 {
-    if (p->service_queued)
+    /* service() only hands out and opens servers for waiters: with none it would do
+     * nothing (a server going idle between transactions, most of the time). */
+    if (p->service_queued || list_empty(&p->waiters))
         return;
     if (evloop_defer(g_ev, service_cb, p) == 0)
         p->service_queued = true;

@@ -61,10 +61,8 @@ static bool under_caps(struct pool *p, bool evict)
 
 /* A server of @p closed or went idle: pools sharing its database or user may be
  * waiting under a cap for exactly that. */
-void pool_wake_siblings(struct pool *p)
+void pool_wake_siblings_capped(struct pool *p)
 {
-    if (p->max_db_connections <= 0 && p->max_user_connections <= 0)
-        return;
     struct list_node *n;
     list_for_each (n, pool_all()) {
         struct pool *q = container_of(n, struct pool, node);

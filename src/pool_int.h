@@ -92,7 +92,12 @@ bool pool_under_caps(struct pool *p);
  * min_pool_size may take: PgBouncer's test suite counts the evictions). */
 bool pool_caps_room(struct pool *p);
 /* A server of @p closed or went idle: wake pools waiting under a shared cap. */
-void pool_wake_siblings(struct pool *p);
+void pool_wake_siblings_capped(struct pool *p);
+static inline void pool_wake_siblings(struct pool *p)
+{
+    if (p->max_db_connections > 0 || p->max_user_connections > 0)
+        pool_wake_siblings_capped(p);
+}
 /* True if a connect attempt may start now; else the retry timer is armed (backoff). */
 bool pool_connect_allowed(struct pool *p);
 /* An attempt failed at once: come back when the backoff ends. */

@@ -99,7 +99,8 @@ void pool_check_release(struct server *s)
 void pool_on_server_drained(struct server *s)
 {
     struct pool_waiter *w = server_holder(s);
-    if (server_pool(s)->pool_mode == POOL_MODE_SESSION) {
+    struct pool *p = server_pool(s);
+    if (p->pool_mode == POOL_MODE_SESSION) {
         /* Only server_fast_close asks a session-mode server for this. The client is
          * closed with it (08006): it must notice that its session ended. */
         if (fast_close_due(s))
@@ -110,7 +111,6 @@ void pool_on_server_drained(struct server *s)
     if (!w || server_tx_status(s) != 'I' || !link_at_boundary(s))
         return;
     struct stream *ss = server_stream(s);
-    struct pool *p = server_pool(s);
     uint64_t took = clock_now_us() - ss->link_at_us;
     p->c.xact_time_us += took;
     stats_histogram_observe(&p->xact_hist, took);

@@ -334,3 +334,19 @@ def test_track_extra_parameters_follow_the_client(lg):
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.lifeguard_only
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "1", "query_wait_timeout": "3"})
+def test_a_lone_flush_between_transactions_does_not_pin_the_server(lg):
+    """A Flush (or COPY data) that arrives while the client holds no server gets one (it
+    must be forwarded) but asks for no answer: the server goes straight back, so another
+    client is served. (A request that asks for a server keeps it until its answer.)"""
+    with closing(lg.raw()) as a:
+        harness.login_trust(a)
+        a.sendall(b"H\0\0\0\4")  # Flush alone, while idle
+        time.sleep(0.3)
+        with closing(lg.conn()) as b, b.cursor() as cur:  # pool_size 1: needs that server
+            cur.execute("SELECT 1")
+            assert cur.fetchone()[0] == 1
+        assert harness.simple_query(a, "SELECT 2")  # and A still works
