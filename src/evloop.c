@@ -73,6 +73,7 @@ struct evloop {
     uint32_t area;               /* io_uring: record handed out by evloop_send_area */
     uint32_t *pend; /* sends of this turn not yet queued to the ring (record indexes) */
     uint32_t pend_len, pend_cap;
+    bool lone; /* io_uring: dispatching the only completion of its batch */
     struct reg *regs; /* indexed by fd: epoll's data is the fd, so the array may move */
     size_t n_regs;
     struct evloop_timer **heap;
@@ -113,7 +114,9 @@ int evloop_use_uring(struct evloop *ev, char *why, size_t why_n)
 
 bool evloop_async_send(const struct evloop *ev)
 {
-    return ev->ring != NULL;
+    /* A turn with one event (light load) writes at once: staging its one send for the
+     * ring would only be flushed with send() at the end of the turn anyway. */
+    return ev->ring != NULL && !(ev->lone && ev->pend_len == 0);
 }
 
 void evloop_free(struct evloop *ev)
@@ -588,6 +591,7 @@ static int wait_uring(struct evloop *ev, uint64_t wait)
     clock_update();
     unsigned head = uring_cq_head(ev->ring);
     unsigned tail = uring_cq_tail(ev->ring);
+    ev->lone = tail - head == 1 && !ev->defer_len;
     while (head != tail) {
         const struct io_uring_cqe *c = uring_cqe(ev->ring, head);
         uint64_t data = c->user_data;
@@ -605,6 +609,7 @@ static int wait_uring(struct evloop *ev, uint64_t wait)
             break;
         }
     }
+    ev->lone = false;
     return 0;
 }
 
