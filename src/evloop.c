@@ -73,7 +73,7 @@ struct evloop {
     uint32_t area;               /* io_uring: record handed out by evloop_send_area */
     uint32_t *pend; /* sends of this turn not yet queued to the ring (record indexes) */
     uint32_t pend_len, pend_cap;
-    bool lone; /* io_uring: dispatching the only completion of its batch */
+    bool lone;        /* io_uring: dispatching the only completion of its batch */
     struct reg *regs; /* indexed by fd: epoll's data is the fd, so the array may move */
     size_t n_regs;
     struct evloop_timer **heap;
