@@ -304,8 +304,7 @@ struct ps_server *server_ps(struct server *s)
             stream_observe(&s->st, '1');
             stream_observe(&s->st, '3');
             stream_observe(&s->st, 'E');
-            stream_observe(&s->st, 'N');
-            stream_observe(&s->st, 'Z');
+            stream_observe(&s->st, 'N'); /* ReadyForQuery: on_message (it is intercepted) */
         }
     }
     return s->ps;
@@ -391,9 +390,6 @@ static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t 
         return 1;
     case 'E':
         ps_on_error(s->ps);
-        return 1;
-    case 'Z':
-        ps_on_ready(s->ps);
         return 1;
     default:
         return 1;
@@ -774,6 +770,8 @@ static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_
     }
     if (st->peer) {
         if (type == 'Z') {
+            if (s->ps && !ps_owes_nothing(s->ps))
+                ps_on_ready(s->ps); /* before the pool may release the server */
             s->tx_status = len == 1 ? (char)p[0] : '?';
             pool_on_ready_for_query(s);
         }
