@@ -163,8 +163,10 @@ void client_close(struct client *c, const char *sqlstate, const char *fmt, ...)
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
     if (sqlstate) {
-        log_info("C-%llu %s/%s@%s closing because: %s (%s)", (unsigned long long)c->id,
-                 c->dbname ? c->dbname : "?", c->user ? c->user : "?", c->peer, reason, sqlstate);
+        /* A failed login (class 28) is a warning: operators watch for those. */
+        log_msg(strncmp(sqlstate, "28", 2) == 0 ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO,
+                "C-%llu %s/%s@%s closing because: %s (%s)", (unsigned long long)c->id,
+                c->dbname ? c->dbname : "?", c->user ? c->user : "?", c->peer, reason, sqlstate);
         if (!c->st.closed && !c->st.err) {
             /* The error goes before anything else we would still send; relayed bytes
              * from a server are abandoned (the session is over). */
@@ -689,10 +691,7 @@ static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_
         struct lg_err err;
         int rc = auth_step(c->auth, type, p, len, &c->st.out, &err);
         if (rc < 0) {
-            if (rc == -EACCES)
-                log_warn("C-%llu %s/%s@%s: %s", (unsigned long long)c->id, c->dbname, c->user,
-                         c->peer, err.msg);
-            client_close(c, err.sqlstate, "%s", err.msg);
+            client_close(c, err.sqlstate, "%s", err.msg); /* logged there, as a warning */
             return -1;
         }
         stream_flush(&c->st);

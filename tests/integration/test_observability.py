@@ -351,5 +351,8 @@ def test_log_lines_use_pgbouncers_words(lg):
     assert 'closing because: password authentication failed for user \\"scramuser\\"' in log
     assert "no such user: nosuchuser1" in log
     assert 'closing because: password authentication failed for user \\"nosuchuser1\\"' in log
+    # each failed login once, as a warning (it was also logged a second time)
+    failed = [x for x in log.splitlines() if 'for user \\"scramuser\\"' in x]
+    assert len(failed) == 1 and "level=warning" in failed[0], failed
     assert log.count("new connection to server") == 1
     assert log.count("registered new auto-database: db=p1") == 1
