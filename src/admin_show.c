@@ -15,163 +15,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "admin_msg.h"
 #include "alloc.h"
 #include "cfg.h"
-
-#define OID_INT4    23u
-#define OID_TEXT    25u
-#define OID_NUMERIC 1700u
-
-struct col {
-    const char *name;
-    uint32_t oid;
-};
-
-/* ---- message building ---- */
-
-static void put_u16(struct strbuf *sb, uint16_t v)
-{
-    char b[2] = {(char)(v >> 8), (char)v};
-    strbuf_append(sb, b, 2);
-}
-
-static void put_u32(struct strbuf *sb, uint32_t v)
-{
-    char b[4] = {(char)(v >> 24), (char)(v >> 16), (char)(v >> 8), (char)v};
-    strbuf_append(sb, b, 4);
-}
-
-/* Start a message: type byte and a length placeholder; returns where the length goes. */
-static size_t msg_begin(struct strbuf *sb, char type)
-{
-    strbuf_putc(sb, type);
-    size_t at = sb->len;
-    put_u32(sb, 0);
-    return at;
-}
-
-static void msg_end(struct strbuf *sb, size_t at)
-{
-    if (strbuf_status(sb) < 0)
-        return;
-    uint32_t len = (uint32_t)(sb->len - at);
-    unsigned char *p = (unsigned char *)sb->data + at;
-    p[0] = (unsigned char)(len >> 24);
-    p[1] = (unsigned char)(len >> 16);
-    p[2] = (unsigned char)(len >> 8);
-    p[3] = (unsigned char)len;
-}
-
-static void put_cstr(struct strbuf *sb, const char *s)
-{
-    strbuf_append(sb, s, strlen(s) + 1);
-}
-
-static void row_desc(struct strbuf *sb, const struct col *cols, size_t n)
-{
-    size_t at = msg_begin(sb, 'T');
-    put_u16(sb, (uint16_t)n);
-    for (size_t i = 0; i < n; i++) {
-        put_cstr(sb, cols[i].name);
-        put_u32(sb, 0); /* table oid */
-        put_u16(sb, 0); /* attnum */
-        put_u32(sb, cols[i].oid);
-        put_u16(sb, cols[i].oid == OID_INT4 ? 4 : 0xffff); /* typlen */
-        put_u32(sb, 0xffffffffu);                          /* typmod */
-        put_u16(sb, 0);                                    /* text format */
-    }
-    msg_end(sb, at);
-}
-
-/* A DataRow under construction. */
-struct row {
-    struct strbuf *sb;
-    size_t at;
-};
-
-static struct row row_begin(struct strbuf *sb, size_t ncols)
-{
-    struct row r = {sb, msg_begin(sb, 'D')};
-    put_u16(sb, (uint16_t)ncols);
-    return r;
-}
-
-static void row_text(struct row *r, const char *s)
-{
-    if (!s) {
-        put_u32(r->sb, 0xffffffffu); /* NULL */
-        return;
-    }
-    size_t n = strlen(s);
-    put_u32(r->sb, (uint32_t)n);
-    strbuf_append(r->sb, s, n);
-}
-
-static void row_i64(struct row *r, int64_t v)
-{
-    char b[24];
-    snprintf(b, sizeof(b), "%" PRId64, v);
-    row_text(r, b);
-}
-
-static void row_u64(struct row *r, uint64_t v)
-{
-    char b[24];
-    snprintf(b, sizeof(b), "%" PRIu64, v);
-    row_text(r, b);
-}
-
-static void row_end(struct row *r)
-{
-    msg_end(r->sb, r->at);
-}
-
-void admin_msg_complete(struct strbuf *sb, const char *tag)
-{
-    size_t at = msg_begin(sb, 'C');
-    put_cstr(sb, tag);
-    msg_end(sb, at);
-}
-
-void admin_msg_ready(struct strbuf *sb)
-{
-    size_t at = msg_begin(sb, 'Z');
-    strbuf_putc(sb, 'I');
-    msg_end(sb, at);
-}
-
-/* ErrorResponse or NoticeResponse with severity, code, message and optional detail. */
-void admin_msg_notice(struct strbuf *sb, char type, const char *severity, const char *sqlstate,
-                      const char *msg, const char *detail)
-{
-    size_t at = msg_begin(sb, type);
-    strbuf_putc(sb, 'S');
-    put_cstr(sb, severity);
-    strbuf_putc(sb, 'V');
-    put_cstr(sb, severity);
-    strbuf_putc(sb, 'C');
-    put_cstr(sb, sqlstate);
-    strbuf_putc(sb, 'M');
-    put_cstr(sb, msg);
-    if (detail) {
-        strbuf_putc(sb, 'D');
-        put_cstr(sb, detail);
-    }
-    strbuf_putc(sb, '\0');
-    msg_end(sb, at);
-}
-
-void admin_msg_error_ready(struct strbuf *sb, const char *sqlstate, const char *msg)
-{
-    admin_msg_notice(sb, 'E', "ERROR", sqlstate, msg, NULL);
-    admin_msg_ready(sb);
-}
-
-static void show_done(struct strbuf *sb)
-{
-    admin_msg_complete(sb, "SHOW");
-    admin_msg_ready(sb);
-}
 
 /* ---- SHOW POOLS / STATS ---- */
 
@@ -196,9 +42,9 @@ static const struct col pools_cols[] = {
 
 static void pool_row(void *arg, const struct stats_pool_snap *p)
 {
-    struct row r = row_begin(arg, ARRAY_SIZE(pools_cols));
-    row_text(&r, p->database);
-    row_text(&r, p->user);
+    struct row r = admin_row_begin(arg, ARRAY_SIZE(pools_cols));
+    admin_row_text(&r, p->database);
+    admin_row_text(&r, p->user);
     int v[] = {p->cl_active,
                p->cl_waiting,
                p->cl_active_cancel_req,
@@ -211,11 +57,11 @@ static void pool_row(void *arg, const struct stats_pool_snap *p)
                p->sv_tested,
                p->sv_login};
     for (size_t i = 0; i < ARRAY_SIZE(v); i++)
-        row_i64(&r, v[i]);
-    row_u64(&r, p->maxwait_us / 1000000);
-    row_u64(&r, p->maxwait_us % 1000000);
-    row_text(&r, p->pool_mode);
-    row_end(&r);
+        admin_row_i64(&r, v[i]);
+    admin_row_u64(&r, p->maxwait_us / 1000000);
+    admin_row_u64(&r, p->maxwait_us % 1000000);
+    admin_row_text(&r, p->pool_mode);
+    admin_row_end(&r);
 }
 
 /* Per-database sums for SHOW STATS*, and user names for SHOW USERS / LISTS. */
@@ -337,7 +183,7 @@ static int show_stats(struct strbuf *sb, const struct admin_source *src, enum st
     int rc = pools_by_database(src, &a);
     if (rc < 0)
         return rc;
-    row_desc(sb, cols, ncols);
+    admin_row_desc(sb, cols, ncols);
     for (size_t i = 0; i < a.n; i++) {
         struct agg *g = &a.v[i];
         struct stats_averages *s = &g->a;
@@ -351,18 +197,18 @@ static int show_stats(struct strbuf *sb, const struct admin_source *src, enum st
                            ax ? s->xact_time_us / ax : 0,
                            aq ? s->query_time_us / aq : 0,
                            ax ? s->wait_time_us / ax : 0};
-        struct row r = row_begin(sb, ncols);
-        row_text(&r, g->name);
+        struct row r = admin_row_begin(sb, ncols);
+        admin_row_text(&r, g->name);
         if (kind != STATS_AVERAGES)
             for (size_t k = 0; k < 7; k++)
-                row_u64(&r, tot[k]);
+                admin_row_u64(&r, tot[k]);
         if (kind != STATS_TOTALS)
             for (size_t k = 0; k < 7; k++)
-                row_u64(&r, avg[k]);
-        row_end(&r);
+                admin_row_u64(&r, avg[k]);
+        admin_row_end(&r);
     }
     aggs_free(&a);
-    show_done(sb);
+    admin_show_done(sb);
     return 0;
 }
 
@@ -408,14 +254,14 @@ static int show_totals(struct strbuf *sb, const struct admin_source *src)
                                            ax ? t.a.xact_time_us / ax : 0,
                                            aq ? t.a.query_time_us / aq : 0,
                                            ax ? t.a.wait_time_us / ax : 0};
-    row_desc(sb, cols, ARRAY_SIZE(cols));
+    admin_row_desc(sb, cols, ARRAY_SIZE(cols));
     for (size_t i = 0; i < ARRAY_SIZE(stats_names); i++) {
-        struct row r = row_begin(sb, 2);
-        row_text(&r, stats_names[i]);
-        row_u64(&r, v[i]);
-        row_end(&r);
+        struct row r = admin_row_begin(sb, 2);
+        admin_row_text(&r, stats_names[i]);
+        admin_row_u64(&r, v[i]);
+        admin_row_end(&r);
     }
-    show_done(sb);
+    admin_show_done(sb);
     return 0;
 }
 
@@ -435,60 +281,39 @@ struct conn_ctx {
     const char *type;
 };
 
-/* "2026-11-26 17:14:39 UTC", PgBouncer's format; "" when unknown. */
-static void row_time(struct row *r, uint64_t unix_us)
-{
-    char b[40] = "";
-    if (unix_us) {
-        time_t t = (time_t)(unix_us / 1000000);
-        struct tm tm;
-        if (gmtime_r(&t, &tm))
-            strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S UTC", &tm);
-    }
-    row_text(r, b);
-}
-
-static void row_ptr(struct row *r, const void *p)
-{
-    char b[32] = "";
-    if (p)
-        snprintf(b, sizeof(b), "%p", p);
-    row_text(r, b);
-}
-
 static void conn_row(void *arg, const struct stats_conn_snap *c)
 {
     struct conn_ctx *x = arg;
-    struct row r = row_begin(x->sb, ARRAY_SIZE(conn_cols));
-    row_text(&r, x->type);
-    row_text(&r, c->user ? c->user : "");
-    row_text(&r, c->database ? c->database : "");
-    row_text(&r, c->state ? c->state : "");
-    row_text(&r, c->addr ? c->addr : "");
-    row_i64(&r, c->port);
-    row_text(&r, c->local_addr ? c->local_addr : "");
-    row_i64(&r, c->local_port);
-    row_time(&r, c->connect_time_unix_us);
-    row_time(&r, c->request_time_unix_us);
-    row_u64(&r, c->wait_us / 1000000);
-    row_u64(&r, c->wait_us % 1000000);
-    row_i64(&r, c->close_needed ? 1 : 0);
-    row_ptr(&r, c->ptr);
-    row_ptr(&r, c->link);
-    row_i64(&r, c->remote_pid);
-    row_text(&r, c->tls ? c->tls : "");
-    row_text(&r, c->application_name ? c->application_name : "");
-    row_end(&r);
+    struct row r = admin_row_begin(x->sb, ARRAY_SIZE(conn_cols));
+    admin_row_text(&r, x->type);
+    admin_row_text(&r, c->user ? c->user : "");
+    admin_row_text(&r, c->database ? c->database : "");
+    admin_row_text(&r, c->state ? c->state : "");
+    admin_row_text(&r, c->addr ? c->addr : "");
+    admin_row_i64(&r, c->port);
+    admin_row_text(&r, c->local_addr ? c->local_addr : "");
+    admin_row_i64(&r, c->local_port);
+    admin_row_time(&r, c->connect_time_unix_us);
+    admin_row_time(&r, c->request_time_unix_us);
+    admin_row_u64(&r, c->wait_us / 1000000);
+    admin_row_u64(&r, c->wait_us % 1000000);
+    admin_row_i64(&r, c->close_needed ? 1 : 0);
+    admin_row_ptr(&r, c->ptr);
+    admin_row_ptr(&r, c->link);
+    admin_row_i64(&r, c->remote_pid);
+    admin_row_text(&r, c->tls ? c->tls : "");
+    admin_row_text(&r, c->application_name ? c->application_name : "");
+    admin_row_end(&r);
 }
 
 static void show_conns(struct strbuf *sb, const struct admin_source *src, bool clients)
 {
-    row_desc(sb, conn_cols, ARRAY_SIZE(conn_cols));
+    admin_row_desc(sb, conn_cols, ARRAY_SIZE(conn_cols));
     struct conn_ctx x = {sb, clients ? "C" : "S"};
     void (*visit)(void *, stats_conn_visit_fn *, void *) = clients ? src->clients : src->servers;
     if (visit)
         visit(src->arg, conn_row, &x);
-    show_done(sb);
+    admin_show_done(sb);
 }
 
 /* ---- SHOW DATABASES / USERS / LISTS / CONFIG ---- */
@@ -531,29 +356,29 @@ static int pick(int v, int dflt)
 static void show_databases(struct strbuf *sb, const struct admin_source *src,
                            const struct config *cfg)
 {
-    row_desc(sb, db_cols, ARRAY_SIZE(db_cols));
+    admin_row_desc(sb, db_cols, ARRAY_SIZE(db_cols));
     for (size_t i = 0; cfg && i < cfg->n_dbs; i++) {
         const struct db_entry *d = &cfg->dbs[i];
         struct admin_db_status st = {0};
         if (src->db_status)
             src->db_status(src->arg, d->name, &st);
-        struct row r = row_begin(sb, ARRAY_SIZE(db_cols));
-        row_text(&r, d->name);
-        row_text(&r, d->host);
-        row_i64(&r, d->port > 0 ? d->port : 5432);
-        row_text(&r, d->dbname ? d->dbname : d->name);
-        row_text(&r, d->user);
-        row_i64(&r, pick(d->pool_size, cfg->default_pool_size));
-        row_i64(&r, pick(d->min_pool_size, cfg->min_pool_size));
-        row_i64(&r, pick(d->max_overflow, cfg->max_overflow));
-        row_text(&r, mode_name(d->pool_mode));
-        row_i64(&r, pick(d->max_db_connections, cfg->max_db_connections));
-        row_i64(&r, st.current_connections);
-        row_i64(&r, st.paused ? 1 : 0);
-        row_i64(&r, st.disabled ? 1 : 0);
-        row_end(&r);
+        struct row r = admin_row_begin(sb, ARRAY_SIZE(db_cols));
+        admin_row_text(&r, d->name);
+        admin_row_text(&r, d->host);
+        admin_row_i64(&r, d->port > 0 ? d->port : 5432);
+        admin_row_text(&r, d->dbname ? d->dbname : d->name);
+        admin_row_text(&r, d->user);
+        admin_row_i64(&r, pick(d->pool_size, cfg->default_pool_size));
+        admin_row_i64(&r, pick(d->min_pool_size, cfg->min_pool_size));
+        admin_row_i64(&r, pick(d->max_overflow, cfg->max_overflow));
+        admin_row_text(&r, mode_name(d->pool_mode));
+        admin_row_i64(&r, pick(d->max_db_connections, cfg->max_db_connections));
+        admin_row_i64(&r, st.current_connections);
+        admin_row_i64(&r, st.paused ? 1 : 0);
+        admin_row_i64(&r, st.disabled ? 1 : 0);
+        admin_row_end(&r);
     }
-    show_done(sb);
+    admin_show_done(sb);
 }
 
 /* [users] entries first, then users that only appear as pools. */
@@ -573,15 +398,15 @@ static int show_users(struct strbuf *sb, const struct admin_source *src, const s
     struct aggs a = {0};
     int rc = collect_users(src, cfg, &a);
     if (rc == 0) {
-        row_desc(sb, cols, ARRAY_SIZE(cols));
+        admin_row_desc(sb, cols, ARRAY_SIZE(cols));
         for (size_t i = 0; i < a.n; i++) {
             const struct user_entry *u = cfg ? cfg_find_user(cfg, a.v[i].name) : NULL;
-            struct row r = row_begin(sb, 2);
-            row_text(&r, a.v[i].name);
-            row_text(&r, u ? mode_name(u->pool_mode) : NULL);
-            row_end(&r);
+            struct row r = admin_row_begin(sb, 2);
+            admin_row_text(&r, a.v[i].name);
+            admin_row_text(&r, u ? mode_name(u->pool_mode) : NULL);
+            admin_row_end(&r);
         }
-        show_done(sb);
+        admin_show_done(sb);
     }
     aggs_free(&a);
     return rc;
@@ -617,14 +442,14 @@ static int show_lists(struct strbuf *sb, const struct admin_source *src, const s
                 {"dns_queries", 0},
                 {"dns_pending", 0},
         };
-        row_desc(sb, cols, ARRAY_SIZE(cols));
+        admin_row_desc(sb, cols, ARRAY_SIZE(cols));
         for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-            struct row r = row_begin(sb, 2);
-            row_text(&r, rows[i].name);
-            row_i64(&r, rows[i].v);
-            row_end(&r);
+            struct row r = admin_row_begin(sb, 2);
+            admin_row_text(&r, rows[i].name);
+            admin_row_i64(&r, rows[i].v);
+            admin_row_end(&r);
         }
-        show_done(sb);
+        admin_show_done(sb);
     }
     aggs_free(&users);
     aggs_free(&pools);
@@ -634,12 +459,12 @@ static int show_lists(struct strbuf *sb, const struct admin_source *src, const s
 static void config_row(void *arg, const char *key, const char *value, const char *default_value,
                        bool reloadable)
 {
-    struct row r = row_begin(arg, 4);
-    row_text(&r, key);
-    row_text(&r, value);
-    row_text(&r, default_value);
-    row_text(&r, reloadable ? "yes" : "no");
-    row_end(&r);
+    struct row r = admin_row_begin(arg, 4);
+    admin_row_text(&r, key);
+    admin_row_text(&r, value);
+    admin_row_text(&r, default_value);
+    admin_row_text(&r, reloadable ? "yes" : "no");
+    admin_row_end(&r);
 }
 
 static void show_config(struct strbuf *sb, const struct config *cfg)
@@ -648,10 +473,10 @@ static void show_config(struct strbuf *sb, const struct config *cfg)
                                       {"value", OID_TEXT},
                                       {"default", OID_TEXT},
                                       {"changeable", OID_TEXT}};
-    row_desc(sb, cols, ARRAY_SIZE(cols));
+    admin_row_desc(sb, cols, ARRAY_SIZE(cols));
     if (cfg)
         cfg_show(cfg, config_row, sb);
-    show_done(sb);
+    admin_show_done(sb);
 }
 
 static const char help_text[] = "\n\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION"
@@ -677,10 +502,10 @@ int admin_show(struct strbuf *sb, const char *what, const struct admin_source *s
 {
     const struct config *cfg = src->config ? src->config(src->arg) : NULL;
     if (word_is(what, "pools")) {
-        row_desc(sb, pools_cols, ARRAY_SIZE(pools_cols));
+        admin_row_desc(sb, pools_cols, ARRAY_SIZE(pools_cols));
         if (src->pools)
             src->pools(src->arg, pool_row, sb);
-        show_done(sb);
+        admin_show_done(sb);
     } else if (word_is(what, "stats")) {
         return show_stats(sb, src, STATS_ALL);
     } else if (word_is(what, "stats_totals")) {
@@ -707,29 +532,22 @@ int admin_show(struct strbuf *sb, const char *what, const struct admin_source *s
                 {"hostname", OID_TEXT}, {"ttl", OID_NUMERIC}, {"addrs", OID_TEXT}};
         static const struct col zones[] = {
                 {"zonename", OID_TEXT}, {"serial", OID_NUMERIC}, {"count", OID_INT4}};
-        row_desc(sb, word_is(what, "dns_hosts") ? hosts : zones, 3);
-        show_done(sb);
+        admin_row_desc(sb, word_is(what, "dns_hosts") ? hosts : zones, 3);
+        admin_show_done(sb);
     } else if (word_is(what, "config")) {
         show_config(sb, cfg);
     } else if (word_is(what, "version")) {
         static const struct col cols[] = {{"version", OID_TEXT}};
-        row_desc(sb, cols, 1);
-        struct row r = row_begin(sb, 1);
-        row_text(&r, src->version ? src->version : "lifeguard");
-        row_end(&r);
-        show_done(sb);
+        admin_row_desc(sb, cols, 1);
+        struct row r = admin_row_begin(sb, 1);
+        admin_row_text(&r, src->version ? src->version : "lifeguard");
+        admin_row_end(&r);
+        admin_show_done(sb);
     } else if (word_is(what, "help")) {
         admin_msg_notice(sb, 'N', "NOTICE", "00000", "Console usage", help_text);
-        show_done(sb);
+        admin_show_done(sb);
     } else {
         return 1; /* unknown */
     }
     return 0;
-}
-
-void admin_msg_empty_query(struct strbuf *sb)
-{
-    size_t at = msg_begin(sb, 'I');
-    msg_end(sb, at);
-    admin_msg_ready(sb);
 }

@@ -17,7 +17,7 @@ test_stats_OBJS := stats.o strbuf.o alloc.o log.o
 UNIT_TESTS += test_httpparse
 test_httpparse_OBJS := httpparse.o alloc.o log.o
 UNIT_TESTS += test_admin
-test_admin_OBJS := admin.o admin_show.o stats.o strbuf.o buf.o cfg.o cfg_diag.o cfg_load.o cfg_keys.o cfg_value.o cfg_doc.o alloc.o log.o
+test_admin_OBJS := admin.o admin_show.o admin_msg.o stats.o strbuf.o buf.o cfg.o cfg_diag.o cfg_load.o cfg_keys.o cfg_value.o cfg_doc.o alloc.o log.o
 UNIT_TESTS += test_http
 test_http_OBJS := http.o httpparse.o strbuf.o evloop.o uring.o net.o clock.o alloc.o log.o
 # The /metrics exposition also passes `promtool check metrics` when promtool is installed.
