@@ -179,6 +179,10 @@ static int run(const char *sql, struct admin_result *res, const struct admin_sou
             invalid(sb, sql);
             return 0;
         }
+        if (word_is(arg, "fds") && !is_admin) { /* cancel keys of every connection */
+            admin_msg_error_ready(sb, "42501", "admin access needed");
+            return 0;
+        }
         int rc = admin_show(sb, arg, src);
         if (rc == 1)
             invalid(sb, sql);

@@ -41,6 +41,13 @@ struct admin_counts {
     int used_servers;  /* server connections open */
 };
 
+/* One SHOW MEM row: a kind of object, its size, how many are in use and spare. */
+struct admin_mem_row {
+    const char *name;
+    uint64_t size, used, free;
+};
+typedef void admin_mem_visit_fn(void *arg, const struct admin_mem_row *r);
+
 /* What the console shows and controls. Everything is called synchronously from inside
  * admin_handle_query(); pointers handed to the visitor functions need to stay valid
  * only during that visitor call. Any callback may be NULL: list callbacks then give no
@@ -56,6 +63,8 @@ struct admin_source {
     void (*servers)(void *arg, stats_conn_visit_fn *fn, void *fn_arg);
     /* Fill @out for the [databases] entry @name (zeros if unknown). */
     void (*db_status)(void *arg, const char *name, struct admin_db_status *out);
+    /* SHOW MEM: call @fn once per kind of object (NULL: no rows). */
+    void (*mem)(void *arg, admin_mem_visit_fn *fn, void *fn_arg);
     /* Fill @out; NULL: used_clients/used_servers are summed from the pools. */
     void (*counts)(void *arg, struct admin_counts *out);
     /* Control commands, admin_users only. @db is NULL for "all databases". Return 0 when

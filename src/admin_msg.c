@@ -60,9 +60,11 @@ void admin_row_desc(struct strbuf *sb, const struct col *cols, size_t n)
         put_u32(sb, 0); /* table oid */
         put_u16(sb, 0); /* attnum */
         put_u32(sb, cols[i].oid);
-        put_u16(sb, cols[i].oid == OID_INT4 ? 4 : 0xffff); /* typlen */
-        put_u32(sb, 0xffffffffu);                          /* typmod */
-        put_u16(sb, 0);                                    /* text format */
+        put_u16(sb, cols[i].oid == OID_INT4   ? 4
+                    : cols[i].oid == OID_INT8 ? 8
+                                              : 0xffff); /* typlen */
+        put_u32(sb, 0xffffffffu);                        /* typmod */
+        put_u16(sb, 0);                                  /* text format */
     }
     msg_end(sb, at);
 }

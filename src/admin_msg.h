@@ -14,6 +14,8 @@
 #define OID_INT4    23u
 #define OID_TEXT    25u
 #define OID_NUMERIC 1700u
+#define OID_INT8    20u
+#define OID_BYTEA   17u
 
 /* A result column: name and type OID. */
 struct col {

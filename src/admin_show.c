@@ -281,28 +281,35 @@ struct conn_ctx {
     const char *type;
 };
 
+/* The SHOW CLIENTS/SERVERS columns of @c, in conn_cols order. */
+static void conn_fields(struct row *r, const char *type, const char *state,
+                        const struct stats_conn_snap *c)
+{
+    admin_row_text(r, type);
+    admin_row_text(r, c->user ? c->user : "");
+    admin_row_text(r, c->database ? c->database : "");
+    admin_row_text(r, state);
+    admin_row_text(r, c->addr ? c->addr : "");
+    admin_row_i64(r, c->port);
+    admin_row_text(r, c->local_addr ? c->local_addr : "");
+    admin_row_i64(r, c->local_port);
+    admin_row_time(r, c->connect_time_unix_us);
+    admin_row_time(r, c->request_time_unix_us);
+    admin_row_u64(r, c->wait_us / 1000000);
+    admin_row_u64(r, c->wait_us % 1000000);
+    admin_row_i64(r, c->close_needed ? 1 : 0);
+    admin_row_ptr(r, c->ptr);
+    admin_row_ptr(r, c->link);
+    admin_row_i64(r, c->remote_pid);
+    admin_row_text(r, c->tls ? c->tls : "");
+    admin_row_text(r, c->application_name ? c->application_name : "");
+}
+
 static void conn_row(void *arg, const struct stats_conn_snap *c)
 {
     struct conn_ctx *x = arg;
     struct row r = admin_row_begin(x->sb, ARRAY_SIZE(conn_cols));
-    admin_row_text(&r, x->type);
-    admin_row_text(&r, c->user ? c->user : "");
-    admin_row_text(&r, c->database ? c->database : "");
-    admin_row_text(&r, c->state ? c->state : "");
-    admin_row_text(&r, c->addr ? c->addr : "");
-    admin_row_i64(&r, c->port);
-    admin_row_text(&r, c->local_addr ? c->local_addr : "");
-    admin_row_i64(&r, c->local_port);
-    admin_row_time(&r, c->connect_time_unix_us);
-    admin_row_time(&r, c->request_time_unix_us);
-    admin_row_u64(&r, c->wait_us / 1000000);
-    admin_row_u64(&r, c->wait_us % 1000000);
-    admin_row_i64(&r, c->close_needed ? 1 : 0);
-    admin_row_ptr(&r, c->ptr);
-    admin_row_ptr(&r, c->link);
-    admin_row_i64(&r, c->remote_pid);
-    admin_row_text(&r, c->tls ? c->tls : "");
-    admin_row_text(&r, c->application_name ? c->application_name : "");
+    conn_fields(&r, x->type, c->state ? c->state : "", c);
     admin_row_end(&r);
 }
 
@@ -313,6 +320,133 @@ static void show_conns(struct strbuf *sb, const struct admin_source *src, bool c
     void (*visit)(void *, stats_conn_visit_fn *, void *) = clients ? src->clients : src->servers;
     if (visit)
         visit(src->arg, conn_row, &x);
+    admin_show_done(sb);
+}
+
+/* ---- SHOW SOCKETS / ACTIVE_SOCKETS / FDS / MEM (PgBouncer's low-level views) ---- */
+
+static const char *const buf_cols[] = {"recv_pos",    "pkt_pos",   "pkt_remain", "send_pos",
+                                       "send_remain", "pkt_avail", "send_avail"};
+
+struct socket_ctx {
+    struct strbuf *sb;
+    bool clients, active_only;
+};
+
+/* SHOW SOCKETS: SHOW CLIENTS/SERVERS's columns, the state as cl_active, sv_idle, ...,
+ * then the buffer positions. ACTIVE_SOCKETS: only sockets holding buffered bytes. */
+static void socket_row(void *arg, const struct stats_conn_snap *c)
+{
+    struct socket_ctx *x = arg;
+    bool holds = false;
+    for (size_t i = 0; i < ARRAY_SIZE(buf_cols); i++)
+        holds |= c->buf_pos[i] != 0;
+    if (x->active_only && !holds)
+        return;
+    char state[40];
+    snprintf(state, sizeof(state), "%s_%s", x->clients ? "cl" : "sv", c->state ? c->state : "");
+    struct row r = admin_row_begin(x->sb, ARRAY_SIZE(conn_cols) + ARRAY_SIZE(buf_cols));
+    conn_fields(&r, x->clients ? "C" : "S", state, c);
+    for (size_t i = 0; i < ARRAY_SIZE(buf_cols); i++)
+        admin_row_u64(&r, c->buf_pos[i]);
+    admin_row_end(&r);
+}
+
+static void show_sockets(struct strbuf *sb, const struct admin_source *src, bool active_only)
+{
+    struct col cols[ARRAY_SIZE(conn_cols) + ARRAY_SIZE(buf_cols)];
+    memcpy(cols, conn_cols, sizeof(conn_cols));
+    for (size_t i = 0; i < ARRAY_SIZE(buf_cols); i++)
+        cols[ARRAY_SIZE(conn_cols) + i] = (struct col){buf_cols[i], OID_INT4};
+    admin_row_desc(sb, cols, ARRAY_SIZE(cols));
+    struct socket_ctx x = {sb, true, active_only};
+    if (src->clients)
+        src->clients(src->arg, socket_row, &x);
+    x.clients = false;
+    if (src->servers)
+        src->servers(src->arg, socket_row, &x);
+    admin_show_done(sb);
+}
+
+static const struct col fds_cols[] = {{"fd", OID_INT4},
+                                      {"task", OID_TEXT},
+                                      {"user", OID_TEXT},
+                                      {"database", OID_TEXT},
+                                      {"addr", OID_TEXT},
+                                      {"port", OID_INT4},
+                                      {"cancel", OID_INT8},
+                                      {"link", OID_INT4},
+                                      {"client_encoding", OID_TEXT},
+                                      {"std_strings", OID_TEXT},
+                                      {"datestyle", OID_TEXT},
+                                      {"timezone", OID_TEXT},
+                                      {"password", OID_TEXT},
+                                      {"scram_client_key", OID_BYTEA},
+                                      {"scram_server_key", OID_BYTEA}};
+
+struct fds_ctx {
+    struct strbuf *sb;
+    const char *task;
+};
+
+/* SHOW FDS: each client and server socket with the state a restarted PgBouncer would
+ * take over. lifeguard does no online restart and never shows secrets: password and
+ * the SCRAM keys are NULL. */
+static void fd_row(void *arg, const struct stats_conn_snap *c)
+{
+    struct fds_ctx *x = arg;
+    struct row r = admin_row_begin(x->sb, ARRAY_SIZE(fds_cols));
+    admin_row_i64(&r, c->fd);
+    admin_row_text(&r, x->task);
+    admin_row_text(&r, c->user);
+    admin_row_text(&r, c->database);
+    admin_row_text(&r, c->addr ? c->addr : "");
+    admin_row_i64(&r, c->port);
+    admin_row_u64(&r, c->cancel_key);
+    admin_row_i64(&r, c->link_fd >= 0 ? c->link_fd : 0);
+    admin_row_text(&r, c->client_encoding);
+    admin_row_text(&r, c->std_strings);
+    admin_row_text(&r, c->datestyle);
+    admin_row_text(&r, c->timezone);
+    admin_row_text(&r, NULL);
+    admin_row_text(&r, NULL);
+    admin_row_text(&r, NULL);
+    admin_row_end(&r);
+}
+
+static void show_fds(struct strbuf *sb, const struct admin_source *src)
+{
+    admin_row_desc(sb, fds_cols, ARRAY_SIZE(fds_cols));
+    struct fds_ctx x = {sb, "client"};
+    if (src->clients)
+        src->clients(src->arg, fd_row, &x);
+    x.task = "server";
+    if (src->servers)
+        src->servers(src->arg, fd_row, &x);
+    admin_show_done(sb);
+}
+
+static void mem_row(void *arg, const struct admin_mem_row *m)
+{
+    struct row r = admin_row_begin(arg, 5);
+    admin_row_text(&r, m->name);
+    admin_row_u64(&r, m->size);
+    admin_row_u64(&r, m->used);
+    admin_row_u64(&r, m->free);
+    admin_row_u64(&r, m->size * (m->used + m->free));
+    admin_row_end(&r);
+}
+
+static void show_mem(struct strbuf *sb, const struct admin_source *src)
+{
+    static const struct col cols[] = {{"name", OID_TEXT},
+                                      {"size", OID_INT4},
+                                      {"used", OID_INT4},
+                                      {"free", OID_INT4},
+                                      {"memtotal", OID_INT4}};
+    admin_row_desc(sb, cols, ARRAY_SIZE(cols));
+    if (src->mem)
+        src->mem(src->arg, mem_row, sb);
     admin_show_done(sb);
 }
 
@@ -479,19 +613,20 @@ static void show_config(struct strbuf *sb, const struct config *cfg)
     admin_show_done(sb);
 }
 
-static const char help_text[] = "\n\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION"
-                                "\n\tSHOW LISTS|TOTALS|DNS_HOSTS|DNS_ZONES"
-                                "\n\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES"
-                                "\n\tSET key = arg"
-                                "\n\tRELOAD"
-                                "\n\tPAUSE [<db>]"
-                                "\n\tRESUME [<db>]"
-                                "\n\tRECONNECT [<db>]"
-                                "\n\tWAIT_CLOSE [<db>]"
-                                "\n\tKILL <db>"
-                                "\n\tDISABLE <db>"
-                                "\n\tENABLE <db>"
-                                "\n\tSHUTDOWN";
+static const char help_text[] =
+        "\n\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION"
+        "\n\tSHOW LISTS|TOTALS|DNS_HOSTS|DNS_ZONES|FDS|SOCKETS|ACTIVE_SOCKETS|MEM"
+        "\n\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES"
+        "\n\tSET key = arg"
+        "\n\tRELOAD"
+        "\n\tPAUSE [<db>]"
+        "\n\tRESUME [<db>]"
+        "\n\tRECONNECT [<db>]"
+        "\n\tWAIT_CLOSE [<db>]"
+        "\n\tKILL <db>"
+        "\n\tDISABLE <db>"
+        "\n\tENABLE <db>"
+        "\n\tSHUTDOWN";
 
 static bool word_is(const char *w, const char *kw)
 {
@@ -516,6 +651,12 @@ int admin_show(struct strbuf *sb, const char *what, const struct admin_source *s
         show_conns(sb, src, true);
     } else if (word_is(what, "servers")) {
         show_conns(sb, src, false);
+    } else if (word_is(what, "sockets") || word_is(what, "active_sockets")) {
+        show_sockets(sb, src, word_is(what, "active_sockets"));
+    } else if (word_is(what, "fds")) {
+        show_fds(sb, src);
+    } else if (word_is(what, "mem")) {
+        show_mem(sb, src);
     } else if (word_is(what, "databases")) {
         show_databases(sb, src, cfg);
     } else if (word_is(what, "users")) {

@@ -17,8 +17,19 @@ static void *cache[CACHE_MAX];
 static size_t cache_len;
 static size_t cache_cap; /* the capacity the cached chunks have */
 
+static size_t live_chunks; /* storage held by buffers (not the cache) */
+static size_t last_cap;    /* the capacity last handed out */
+
+void buf_storage_stats(size_t *live, size_t *cached, size_t *chunk)
+{
+    *live = live_chunks;
+    *cached = cache_len;
+    *chunk = cache_len ? cache_cap : last_cap;
+}
+
 static void storage_free(void *p, size_t cap)
 {
+    live_chunks--;
     if (cache_len == 0)
         cache_cap = cap;
     if (cap == cache_cap && cache_len < CACHE_MAX) {
@@ -30,9 +41,12 @@ static void storage_free(void *p, size_t cap)
 
 static void *storage_get(size_t cap)
 {
-    if (cache_len && cap == cache_cap)
-        return cache[--cache_len];
-    return lg_malloc(cap);
+    void *p = cache_len && cap == cache_cap ? cache[--cache_len] : lg_malloc(cap);
+    if (p) {
+        live_chunks++;
+        last_cap = cap;
+    }
+    return p;
 }
 
 void buf_cache_flush(void)

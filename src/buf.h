@@ -28,6 +28,9 @@ struct buf {
 void buf_init(struct buf *b, size_t cap);
 /* Free cached spare storage (at exit, and in tests before leak checks). */
 void buf_cache_flush(void);
+/* SHOW MEM: buffers holding storage now, spare chunks cached, and the chunk size (the
+ * cached chunks', else the last one handed out; 0 before any). */
+void buf_storage_stats(size_t *live, size_t *cached, size_t *chunk);
 /* Free storage. The buffer can be used again (it reallocates lazily). */
 void buf_fini(struct buf *b);
 /* Make sure storage exists. 0 or -ENOMEM. */

@@ -104,6 +104,11 @@ size_t client_count(void)
     return n_clients;
 }
 
+size_t client_object_size(void)
+{
+    return sizeof(struct client);
+}
+
 const struct config *client_cfg(void)
 {
     return g_cfg;

@@ -45,6 +45,8 @@ typedef void stats_conn_visit_fn(void *arg, const struct stats_conn_snap *c);
 void client_visit(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us);
 /* Client connections open (any state). */
 size_t client_count(void);
+/* sizeof(struct client), for SHOW MEM. */
+size_t client_object_size(void);
 struct tls_ctx;
 struct hba;
 /* Rules for auth_type = hba (NULL: every connection is rejected). */

@@ -221,6 +221,14 @@ void client_visit(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us)
             int i = paramset_find(c->params, "application_name");
             if (i >= 0)
                 snap.application_name = c->params->p[i].value;
+            snap.fd = c->st.fd;
+            snap.link_fd = c->st.peer ? c->st.peer->fd : -1;
+            stream_buffer_positions(&c->st, snap.buf_pos);
+            snap.cancel_key = c->cancel_key;
+            snap.client_encoding = client_param_value(c, "client_encoding");
+            snap.std_strings = client_param_value(c, "standard_conforming_strings");
+            snap.datestyle = client_param_value(c, "DateStyle");
+            snap.timezone = client_param_value(c, "TimeZone");
             fn(arg, &snap);
         }
     }

@@ -13,6 +13,7 @@
 #include "cfg.h"
 
 #include "alloc.h"
+#include "buf.h"
 #include "client.h"
 #include "log.h"
 #include "pool.h"
@@ -53,6 +54,22 @@ static void src_clients(void *arg, stats_conn_visit_fn *fn, void *fn_arg)
 {
     (void)arg;
     client_visit(fn, fn_arg, wall_now_us());
+}
+
+static void src_mem(void *arg, admin_mem_visit_fn *fn, void *fn_arg)
+{
+    (void)arg;
+    size_t pool_sz, n_pools, server_sz, live, cached, chunk;
+    pool_mem_usage(&pool_sz, &n_pools, &server_sz);
+    buf_storage_stats(&live, &cached, &chunk);
+    const struct admin_mem_row rows[] = {
+            {"client", client_object_size(), client_count(), 0},
+            {"server", server_sz, pool_server_count(), 0},
+            {"pool", pool_sz, n_pools, 0},
+            {"iobuf", chunk, live, cached},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+        fn(fn_arg, &rows[i]);
 }
 
 static int src_shutdown(void *arg, struct lg_err *err)
@@ -202,6 +219,7 @@ void console_init(const struct config *cfg, const struct console_hooks *hooks)
     g_src.servers = src_servers;
     g_src.clients = src_clients;
     g_src.shutdown = src_shutdown;
+    g_src.mem = src_mem;
 }
 
 const struct admin_source *console_source(void)

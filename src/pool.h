@@ -172,6 +172,8 @@ void pool_visit(stats_pool_visit_fn *fn, void *arg);
 void pool_visit_servers(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us);
 /* Open server connections over all pools. */
 size_t pool_server_count(void);
+/* SHOW MEM: sizes of a pool and a server, and how many pools there are. */
+void pool_mem_usage(size_t *pool_size, size_t *n_pools, size_t *server_size);
 /* Servers checked out (linked to a client, or running lifeguard's own statement). */
 size_t pool_active_count(void);
 /* Iterate pools: pool_next(NULL) is the first, NULL after the last. */

@@ -89,10 +89,26 @@ void pool_visit_servers(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us
                 char tls[96];
                 c.tls = server_tls_describe(s, tls, sizeof(tls));
                 c.application_name = server_param(s, "application_name");
+                struct stream *ss = server_stream(s);
+                c.fd = ss->fd;
+                c.link_fd = ss->peer ? ss->peer->fd : -1;
+                stream_buffer_positions(ss, c.buf_pos);
+                c.cancel_key = key;
+                c.client_encoding = server_param(s, "client_encoding");
+                c.std_strings = server_param(s, "standard_conforming_strings");
+                c.datestyle = server_param(s, "DateStyle");
+                c.timezone = server_param(s, "TimeZone");
                 fn(arg, &c);
             }
         }
     }
+}
+
+void pool_mem_usage(size_t *pool_size, size_t *n_pools, size_t *server_size)
+{
+    *pool_size = sizeof(struct pool);
+    *n_pools = list_count(pool_all());
+    *server_size = server_object_size();
 }
 
 size_t pool_server_count(void)

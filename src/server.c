@@ -138,6 +138,11 @@ enum server_state server_state(const struct server *s)
 {
     return s->state;
 }
+size_t server_object_size(void)
+{
+    return sizeof(struct server);
+}
+
 struct stream *server_stream(struct server *s)
 {
     return &s->st;

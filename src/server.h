@@ -85,6 +85,8 @@ int server_exec(struct server *s, const char *sql, const char *const *params, si
 void server_set_state(struct server *s, enum server_state st);
 enum server_state server_state(const struct server *s);
 struct stream *server_stream(struct server *s);
+/* sizeof(struct server), for SHOW MEM. */
+size_t server_object_size(void);
 struct pool *server_pool(const struct server *s);
 /* The startup parameters @s was opened with (see server_connect), NULL for none. */
 const struct paramset *server_startup(const struct server *s);

@@ -125,6 +125,12 @@ struct stats_conn_snap {
     int remote_pid;                /* servers: backend pid; clients: 0 */
     const char *tls;               /* "" without TLS */
     const char *application_name;
+    /* SHOW SOCKETS / FDS (PgBouncer's low-level columns) */
+    int fd, link_fd;     /* link_fd: the linked peer's socket, -1 if none */
+    uint32_t buf_pos[7]; /* recv_pos, pkt_pos, pkt_remain, send_pos, send_remain,
+                            pkt_avail, send_avail: stream_buffer_positions() */
+    uint32_t cancel_key; /* clients: lifeguard's key; servers: PostgreSQL's */
+    const char *client_encoding, *std_strings, *datestyle, *timezone; /* NULL unknown */
 };
 typedef void stats_conn_visit_fn(void *arg, const struct stats_conn_snap *c);
 

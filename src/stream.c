@@ -353,6 +353,17 @@ out:
     return moved;
 }
 
+void stream_buffer_positions(const struct stream *s, uint32_t out[7])
+{
+    out[0] = s->in.end;
+    out[1] = s->in.scan;
+    out[2] = s->msg_left;
+    out[3] = s->out.sent;
+    out[4] = (uint32_t)buf_ready(&s->out);
+    out[5] = (uint32_t)buf_unscanned(&s->in);
+    out[6] = (uint32_t)buf_ready(&s->in);
+}
+
 void stream_flush(struct stream *s)
 {
     if (!s->closed)

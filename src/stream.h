@@ -164,6 +164,11 @@ void stream_neutral(struct stream *s, uint8_t type);
 /* Send what the owner appended to s->out (and anything relayed) now if possible.
  * Write errors are remembered and reported later via on_close. */
 void stream_flush(struct stream *s);
+/* SHOW SOCKETS' buffer columns for @s, PgBouncer's names: bytes received into the input
+ * buffer (recv_pos), examined so far (pkt_pos), of the current message still to come
+ * (pkt_remain), sent from the output buffer (send_pos), waiting there (send_remain),
+ * received and not yet examined (pkt_avail), examined and not yet passed on (send_avail). */
+void stream_buffer_positions(const struct stream *s, uint32_t out[7]);
 /* Ask for ops->on_drained once everything examined so far has gone to the peer. */
 void stream_want_drained(struct stream *s);
 /* Switch the socket to TLS (server side) after lifeguard answered an SSLRequest with

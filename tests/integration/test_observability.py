@@ -356,3 +356,43 @@ def test_log_lines_use_pgbouncers_words(lg):
     assert len(failed) == 1 and "level=warning" in failed[0], failed
     assert log.count("new connection to server") == 1
     assert log.count("registered new auto-database: db=p1") == 1
+
+
+@pytest.mark.lifeguard_only  # the values are lifeguard's own; the columns are PgBouncer 1.18's
+def test_show_sockets_active_sockets_fds_and_mem(make_lg):
+    """PgBouncer's low-level views (its test_show runs each): SOCKETS and ACTIVE_SOCKETS
+    are SHOW CLIENTS/SERVERS plus buffer positions, FDS lists every socket (admin only:
+    cancel keys; never a secret), MEM the objects in use."""
+    lg = make_lg(main={"admin_users": "trustuser", "stats_users": "md5user"})
+    keep = lg.conn()
+    with keep.cursor() as k:
+        k.execute("SELECT 1")
+    with closing(admin_conn(lg)) as a, a.cursor() as cur:
+        cur.execute("SHOW SOCKETS")
+        cols = [d[0] for d in cur.description]
+        assert cols[-7:] == ["recv_pos", "pkt_pos", "pkt_remain", "send_pos", "send_remain",
+                             "pkt_avail", "send_avail"]
+        rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+        states = {(r["type"], r["state"]) for r in rows}
+        assert ("C", "cl_active") in states and ("S", "sv_active") in states, states
+        cur.execute("SHOW ACTIVE_SOCKETS")
+        assert [d[0] for d in cur.description] == cols
+        cur.execute("SHOW FDS")
+        cols = [d[0] for d in cur.description]
+        assert cols[:4] == ["fd", "task", "user", "database"] and "scram_server_key" in cols
+        fds = [dict(zip(cols, r)) for r in cur.fetchall()]
+        server = next(r for r in fds if r["task"] == "server")
+        client = next(r for r in fds if r["task"] == "client" and r["link"] == server["fd"])
+        assert server["link"] == client["fd"] and server["fd"] > 2
+        assert all(r["password"] is None for r in fds)
+        cur.execute("SHOW MEM")
+        mem = {r[0]: r for r in cur.fetchall()}
+        assert mem["client"][2] >= 2 and mem["server"][2] >= 1 and mem["pool"][2] >= 1
+        assert mem["client"][4] == mem["client"][1] * (mem["client"][2] + mem["client"][3])
+    keep.close()
+    pw = harness.PASSWORDS["md5user"]
+    with closing(lg.conn(db="pgbouncer", user="md5user", password=pw)) as s, s.cursor() as cur:
+        cur.execute("SHOW MEM")  # stats_users may look
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("SHOW FDS")
+        assert e.value.pgcode == "42501"
