@@ -19,10 +19,9 @@
 # the tests run in groups that avoid the command lifeguard refuses on purpose:
 # auth_type = plain (cleartext needs auth_plain_allowed).
 #
-# What to expect (2026-11-27, lifeguard at 5f002b3, run as user postgres; 61 tests of
-# which 3 are left out above): ok 46, skipped 4 (iptables/sudo, IPv6), failed 8 (at
+# What to expect (2026-11-27, lifeguard at 9cbf8b2, run as user postgres; 61 tests of
+# which 3 are left out above): ok 47, skipped 4 (iptables/sudo, IPv6), failed 7 (at
 # c532c52 that morning: 34 ok, 19 failed). The failures left:
-#   test_show: SHOW FDS, SOCKETS, ACTIVE_SOCKETS and MEM are not implemented.
 #   test_online_restart: online restart (-R) is not implemented.
 #   test_password_server: its longpass case needs a USER not in PgBouncer's userlist.txt
 #     (it lists "postgres", so test.sh does not add the long-password user).
@@ -39,7 +38,7 @@
 # ("closing because:", "no such user:", "new connection to server", "registered new
 # auto-database"), WAIT_CLOSE and server_fast_close, min_pool_size under
 # max_db/user_connections, reserve_pool_timeout's default of 5 s for a reserve pool sized
-# PgBouncer's way.
+# PgBouncer's way, SHOW FDS/SOCKETS/ACTIVE_SOCKETS/MEM.
 # Bugs this suite found, all fixed with tests: see git log --grep "PgBouncer 1.18's".
 set -euo pipefail
 
