@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# pooler.sh: sourced by the by-hand compatibility scripts (run-pg-regress.sh,
+# pooler.sh: sourced by the by-hand compatibility scripts (run-pg-regress.sh, run-pg-isolation.sh,
 # run-psycopg-suite.sh, run-node-postgres-suite.sh, run-pgbouncer-suite.sh,
 # run-sqlalchemy-suite.sh). start_pooler BINARY INI LOG runs the pooler under test as the
 # postgres user in the background (pid in $pooler_pid) and waits up to 5 s until it
@@ -36,6 +36,19 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
         aptsrc=(-o "Dir::Etc::SourceList=$1/src.sources" -o Dir::Etc::SourceParts=/dev/null)
         apt-get "${aptsrc[@]}" update -qq
+    fi
+}
+
+# pg_source DIR: sets src to PostgreSQL 15's source tree under DIR/src, fetching Debian's
+# (apt-get source, unpacked) the first time.
+pg_source() {
+    src=$(find "$1/src" -maxdepth 1 -type d -name 'postgresql-15*' 2>/dev/null | head -n1 || true)
+    if [ -z "$src" ]; then
+        mkdir -p "$1/src"
+        apt_source_args "$1"
+        (cd "$1/src" && apt-get "${aptsrc[@]}" source --download-only postgresql-15)
+        tar -xjf "$1"/src/postgresql-15_*.orig.tar.bz2 -C "$1/src"
+        src=$(find "$1/src" -maxdepth 1 -type d -name 'postgresql-15*' | head -n1)
     fi
 }
 

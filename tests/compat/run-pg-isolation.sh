@@ -51,14 +51,7 @@ source "$here/pooler.sh"
 
 # ---- PostgreSQL's source, libpq and the two test drivers ----
 mkdir -p "$base"
-src=$(find "$base/src" -maxdepth 1 -type d -name 'postgresql-15*' 2>/dev/null | head -n1 || true)
-if [ -z "$src" ]; then
-    mkdir -p "$base/src"
-    apt_source_args "$base"
-    (cd "$base/src" && apt-get "${aptsrc[@]}" source --download-only postgresql-15)
-    tar -xjf "$base"/src/postgresql-15_*.orig.tar.bz2 -C "$base/src"
-    src=$(find "$base/src" -maxdepth 1 -type d -name 'postgresql-15*' | head -n1)
-fi
+pg_source "$base"
 iso=$src/src/test/isolation
 pipe=$src/src/test/modules/libpq_pipeline
 if [ ! -x "$iso/isolationtester" ] || [ ! -x "$pipe/libpq_pipeline" ]; then

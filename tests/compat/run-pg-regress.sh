@@ -48,14 +48,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/pooler.sh"
 mkdir -p "$work"
 
 # ---- PostgreSQL's source and its test driver ----
-src=$(find "$work/src" -maxdepth 1 -type d -name 'postgresql-15*' 2>/dev/null | head -n1 || true)
-if [ -z "$src" ]; then
-    mkdir -p "$work/src"
-    apt_source_args "$work"
-    (cd "$work/src" && apt-get "${aptsrc[@]}" source --download-only postgresql-15)
-    tar -xjf "$work"/src/postgresql-15_*.orig.tar.bz2 -C "$work/src"
-    src=$(find "$work/src" -maxdepth 1 -type d -name 'postgresql-15*' | head -n1)
-fi
+pg_source "$work"
 if [ ! -x "$src/src/test/regress/pg_regress" ] || [ ! -f "$src/src/test/regress/regress.so" ]; then
     (cd "$src" && ./configure --without-icu --without-readline --prefix=/usr/lib/postgresql/15 \
         >"$work/configure.log" 2>&1 && make -j2 -C src/test/regress >"$work/build.log" 2>&1) || {
