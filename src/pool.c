@@ -770,10 +770,15 @@ void pool_release(struct server *s, struct stream *client)
     pool_account_unlink(s);
     uint64_t sent = client->n_counted - client->link_base;
     uint64_t answered = ss->n_counted - ss->link_base;
+    /* Parse/Bind/Execute... without their Sync: the server is still working on them and
+     * will answer to whoever holds it next (or its ReadyForQuery lies): close it. */
+    bool unsynced = client->pending_work;
     stream_unlink(client);
-    if (sent != answered || !stream_is_drained(ss)) {
+    if (sent != answered || unsynced || !stream_is_drained(ss)) {
         server_close(s, "client left with %s",
-                     sent != answered ? "a query in flight" : "unsent data");
+                     sent != answered ? "a query in flight"
+                     : unsynced       ? "extended-protocol messages not yet synced"
+                                      : "unsent data");
         return;
     }
     if (server_tx_status(s) != 'I') {

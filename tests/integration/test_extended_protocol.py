@@ -1,0 +1,61 @@
+"""Extended-protocol edge cases found by running the Go drivers' suites (pgx, pgconn,
+lib/pq) through lifeguard (tests/compat/run-go-suite.sh): clients that leave with
+messages not yet synced, very long pipelines, and statement names reused."""
+
+import threading
+import time
+
+import psycopg
+import psycopg.pq
+import pytest
+
+import harness
+
+TXN = {"pool_mode": "transaction"}
+
+
+@pytest.mark.timeout(60)
+def test_client_leaving_with_unsynced_parse_does_not_hand_its_server_on(pg, make_lg):
+    """pgconn closes a connection that failed in the middle of a batch (its
+    TestConnExecBatchHuge), so the server may still be working on Parse/Bind/Execute that
+    no Sync has closed. Such a server is not between transactions: in transaction mode
+    the next client got it, and with it A's result instead of its own. (Session mode
+    already closed it: its DISCARD ALL fails inside the unfinished pipeline.)"""
+    lg = make_lg(main={**TXN, "default_pool_size": "1"})
+    pg.sql("DROP TABLE IF EXISTS ext_lockme", db="p0")
+    pg.sql("CREATE TABLE ext_lockme (x int)", db="p0")
+    pg.sql("GRANT ALL ON ext_lockme TO trustuser", db="p0")
+    locker = pg.conn(db="p0", autocommit=False)
+    release = None
+    try:
+        locker.cursor().execute("LOCK TABLE ext_lockme IN ACCESS EXCLUSIVE MODE")
+        # Client A (libpq's pipeline mode): its Parse waits for the lock; it leaves
+        # before sending the Sync.
+        a = psycopg.pq.PGconn.connect(lg.dsn().encode())
+        assert a.status == psycopg.pq.ConnStatus.OK, a.error_message
+        a.enter_pipeline_mode()
+        a.send_query_params(b"SELECT count(*) FROM ext_lockme", None)
+        assert a.flush() == 0
+        harness.wait_until(
+            lambda: pg.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                           " AND datname = 'p0'")[0][0] == 1, 5, msg="A's Parse waiting")
+        a.finish()
+        release = threading.Timer(2.0, locker.commit)
+        release.start()
+        with psycopg.connect(lg.dsn(), autocommit=True) as b:
+            t0 = time.monotonic()
+            assert b.execute("SELECT 42").fetchone() == (42,)
+            took = time.monotonic() - t0
+            assert b.execute("SELECT 43").fetchone() == (43,)
+            release.join()
+            time.sleep(0.3)  # A's statement completes now on the server it had
+            assert b.execute("SELECT 44").fetchone() == (44,)
+        assert took < 1.5, f"client B waited {took:.2f}s for A's unfinished work"
+    finally:
+        if release:
+            release.cancel()
+            release.join()
+        if not locker.closed:
+            locker.commit()
+            locker.close()
+    assert "extended-protocol messages not yet synced" in lg.log_text()
