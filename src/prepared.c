@@ -16,8 +16,11 @@ struct ps_client {
     size_t n, cap;
 };
 
+/* @n consecutive responses of one kind: a pipeline of thousands of unnamed Parses and
+ * one Sync (pgconn's ExecBatch) costs two entries. Only id 0 entries merge. */
 struct owed {
     enum ps_owed what;
+    uint32_t n;
     uint64_t id;
 };
 
@@ -216,6 +219,13 @@ size_t ps_server_count(const struct ps_server *ps)
 
 int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id)
 {
+    if (ps->q_len && id == 0) {
+        struct owed *t = &ps->q[(ps->q_head + ps->q_len - 1) % ps->q_cap];
+        if (t->what == what && t->id == 0 && t->n < UINT32_MAX) {
+            t->n++;
+            return 0;
+        }
+    }
     if (ps->q_len == ps->q_cap) {
         if (ps->q_cap >= PS_QUEUE_MAX)
             return -ENOSPC;
@@ -230,7 +240,7 @@ int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id)
         ps->q_cap = cap;
         ps->q_head = 0;
     }
-    ps->q[(ps->q_head + ps->q_len) % ps->q_cap] = (struct owed){what, id};
+    ps->q[(ps->q_head + ps->q_len) % ps->q_cap] = (struct owed){what, 1, id};
     ps->q_len++;
     return 0;
 }
@@ -245,10 +255,20 @@ static struct owed *front(struct ps_server *ps)
     return ps->q_len ? &ps->q[ps->q_head] : NULL;
 }
 
+/* Settle one response of the front entry. */
 static void pop(struct ps_server *ps)
 {
+    if (--ps->q[ps->q_head].n > 0)
+        return;
     ps->q_head = (ps->q_head + 1) % ps->q_cap;
     ps->q_len--;
+}
+
+/* Settle every response of the front entry. */
+static void pop_all(struct ps_server *ps)
+{
+    ps->q[ps->q_head].n = 1;
+    pop(ps);
 }
 
 bool ps_on_complete(struct ps_server *ps, char type)
@@ -270,7 +290,7 @@ void ps_on_error(struct ps_server *ps)
     while ((f = front(ps)) && f->what != PS_OWED_SYNC) {
         if (f->what == PS_OWED_PARSE || f->what == PS_OWED_PARSE_INJECTED)
             ps_server_del(ps, f->id);
-        pop(ps);
+        pop_all(ps);
     }
 }
 
@@ -281,7 +301,10 @@ void ps_on_ready(struct ps_server *ps)
         bool sync = f->what == PS_OWED_SYNC;
         if (f->what == PS_OWED_PARSE || f->what == PS_OWED_PARSE_INJECTED)
             ps_server_del(ps, f->id); /* never completed */
-        pop(ps);
+        if (sync)
+            pop(ps); /* one ReadyForQuery answers one Sync */
+        else
+            pop_all(ps);
         if (sync)
             break;
     }

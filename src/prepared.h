@@ -17,7 +17,7 @@
 #include "base.h"
 
 #define PS_NAME_MAX  64   /* bytes of a server-side name "lg_<hex id>" incl. NUL */
-#define PS_QUEUE_MAX 4096 /* responses one server may owe lifeguard's bookkeeping */
+#define PS_QUEUE_MAX 4096 /* runs of owed responses one server may have (ps_owe) */
 
 /* One client statement: its Parse body after the name (query, parameter types). */
 struct ps_entry {
@@ -64,7 +64,8 @@ enum ps_owed {
     PS_OWED_CLOSE_INJECTED, /* lifeguard's Close (eviction): swallow its CloseComplete */
     PS_OWED_SYNC,           /* Sync or Query: ReadyForQuery */
 };
-/* 0, or -ENOSPC past PS_QUEUE_MAX. */
+/* 0, or -ENOSPC past PS_QUEUE_MAX entries. Consecutive responses of one kind for
+ * unnamed statements (id 0) share an entry. */
 int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id) LG_MUSTCHECK;
 bool ps_owes_nothing(const struct ps_server *ps);
 /* A ParseComplete ('1') or CloseComplete ('3') arrived: true if lifeguard injected the

@@ -59,3 +59,35 @@ def test_client_leaving_with_unsynced_parse_does_not_hand_its_server_on(pg, make
             locker.commit()
             locker.close()
     assert "extended-protocol messages not yet synced" in lg.log_text()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
+def test_pipeline_of_thousands_of_unnamed_statements_before_one_sync(lg, pg):
+    """pgconn's ExecBatch (TestConnExecBatchHuge: 100,000 queries) writes every
+    Parse/Bind/Describe/Execute before its single Sync. lifeguard counts the answers a
+    server owes; that count used one slot per Parse and closed the client past 4,096."""
+    pg.sql("DROP TABLE IF EXISTS ext_gate", db="p0")
+    pg.sql("CREATE TABLE ext_gate (x int)", db="p0")
+    pg.sql("GRANT ALL ON ext_gate TO trustuser", db="p0")
+    locker = pg.conn(db="p0", autocommit=False)
+    # The first statement waits for the lock, so every later one is sent, and owed,
+    # before the server answers any.
+    locker.cursor().execute("LOCK TABLE ext_gate IN ACCESS EXCLUSIVE MODE")
+    release = threading.Timer(1.0, locker.commit)
+    n = 6000
+    try:
+        with psycopg.connect(lg.dsn(), autocommit=True, prepare_threshold=None) as c:
+            release.start()
+            with c.pipeline():
+                first = c.execute("SELECT count(*) FROM ext_gate")
+                curs = [c.execute("SELECT %s::int", (i,)) for i in range(n)]
+            assert first.fetchone() == (0,)
+            assert [cur.fetchone()[0] for cur in curs] == list(range(n))
+            assert c.execute("SELECT 'after'").fetchone() == ("after",)
+    finally:
+        release.cancel()
+        release.join()
+        if not locker.closed:
+            locker.commit()
+            locker.close()
