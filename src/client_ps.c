@@ -268,6 +268,37 @@ static bool drops_all(const char *q, const char *end)
     return false;
 }
 
+/* A Parse of a name the client already holds: PostgreSQL refuses it (42P05) and keeps
+ * the old statement. Let the server refuse it: send it under the old statement's server
+ * name, on a server that holds that statement (the error names lifeguard's name). */
+static int parse_duplicate(struct client *c, struct ps_server *ps, const struct ps_entry *dup,
+                           size_t total, size_t nl)
+{
+    char sname[PS_NAME_MAX];
+    ps_server_name(dup->id, sname);
+    size_t snl = strlen(sname) + 1;
+    size_t body_len = total - PGPROTO_HEADER - nl - 1;
+    size_t newlen = PGPROTO_HEADER + snl + body_len;
+    int rc = ensure_prepared(c, ps, dup, newlen > total ? newlen - total : 0);
+    if (rc <= 0)
+        return rc;
+    const uint8_t *m = c->st.in.data + c->st.in.scan; /* may have moved */
+    uint8_t *msg = lg_malloc(newlen);
+    if (!msg)
+        return ps_fail(c, "53200", "out of memory");
+    uint8_t *d = put_header(msg, 'P', snl + body_len);
+    memcpy(d, sname, snl);
+    memcpy(d + snl, m + PGPROTO_HEADER + nl + 1, body_len);
+    /* id 0: its error must not make lifeguard forget the statement that stays. */
+    rc = ps_owe(ps, PS_OWED_PARSE, 0);
+    if (rc == 0)
+        rc = stream_replace_prefix(&c->st, total, msg, newlen);
+    lg_free(msg);
+    if (rc < 0)
+        return ps_fail(c, "54000", "too many messages in flight");
+    return 1;
+}
+
 static int head_parse(struct client *c, struct ps_server *ps, size_t total, const uint8_t *p,
                       size_t n)
 {
@@ -303,6 +334,9 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
     if (nl < 0)
         return ps_fail(c, "08P01", "malformed Parse message");
     const char *name = (const char *)p + PGPROTO_HEADER;
+    const struct ps_entry *dup = ps_client_get(c->ps, name);
+    if (dup)
+        return parse_duplicate(c, ps, dup, total, (size_t)nl);
     const uint8_t *body = p + PGPROTO_HEADER + nl + 1;
     size_t body_len = total - PGPROTO_HEADER - (size_t)nl - 1;
     struct ps_entry e = {.id = next_stmt_id, .body = (uint8_t *)body, .body_len = body_len};

@@ -91,3 +91,35 @@ def test_pipeline_of_thousands_of_unnamed_statements_before_one_sync(lg, pg):
         if not locker.closed:
             locker.commit()
             locker.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "2"})
+def test_preparing_a_name_again_fails_and_keeps_the_first_statement(lg):
+    """pgx's TestPrepareIdempotency: PostgreSQL refuses a second Parse of a name
+    (42P05) and keeps the first statement; lifeguard used to replace it silently."""
+    pq = psycopg.pq
+    holders = [psycopg.connect(lg.dsn(), autocommit=True) for _ in range(2)]
+    try:
+        c = pq.PGconn.connect(lg.dsn().encode())
+        assert c.status == pq.ConnStatus.OK, c.error_message
+        try:
+            r = c.prepare(b"s1", b"SELECT 'first'::text")
+            assert r.status == pq.ExecStatus.COMMAND_OK, r.error_message
+            # Another client holds a server in a transaction meanwhile, so the second
+            # Parse may land on a server that has never seen s1.
+            holders[0].execute("BEGIN")
+            holders[0].execute("SELECT 1")
+            r = c.prepare(b"s1", b"SELECT 'second'::text")
+            assert r.status == pq.ExecStatus.FATAL_ERROR
+            assert r.error_field(pq.DiagnosticField.SQLSTATE) == b"42P05", r.error_message
+            holders[0].execute("COMMIT")
+            for _ in range(3):
+                r = c.exec_prepared(b"s1", None)
+                assert r.status == pq.ExecStatus.TUPLES_OK, r.error_message
+                assert r.get_value(0, 0) == b"first"
+        finally:
+            c.finish()
+    finally:
+        for h in holders:
+            h.close()
