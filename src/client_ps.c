@@ -118,6 +118,47 @@ static int ensure_prepared(struct client *c, struct ps_server *ps, const struct 
     return 1;
 }
 
+/* An unnamed Parse went to the server: the server's unnamed statement is now this
+ * client's (@msg, the whole message, kept if it fits the buffer) or, with @msg NULL,
+ * one that cannot be made again. 0, or -1 after closing. */
+static int note_unnamed(struct client *c, struct ps_server *ps, const uint8_t *msg, size_t len)
+{
+    uint64_t id = next_stmt_id++;
+    ps_server_set_unnamed(ps, id);
+    if (!c->ps && !msg)
+        return 0;
+    if (!c->ps && !(c->ps = ps_client_new()))
+        return ps_fail(c, "53200", "out of memory");
+    if (ps_client_set_unnamed(c->ps, id, msg, len) < 0)
+        return ps_fail(c, "53200", "out of memory");
+    return 0;
+}
+
+/* A simple Query or a Close of the unnamed statement destroys it (directly too). */
+static void drop_unnamed(struct client *c, struct ps_server *ps)
+{
+    ps_server_set_unnamed(ps, 0);
+    ps_client_drop_unnamed(c->ps);
+}
+
+/* A Bind or Describe of the unnamed statement: if the server holds another one (the
+ * client's Parse went to the server it had before its last Sync), make the client's
+ * again first. >0 done, 0 wait for room, <0 closed. */
+static int ensure_unnamed(struct client *c, struct ps_server *ps)
+{
+    const uint8_t *msg;
+    size_t len;
+    uint64_t id = ps_client_unnamed(c->ps, &msg, &len);
+    if (!id || ps_server_unnamed(ps) == id)
+        return 1;
+    if (room(&c->st) < len)
+        return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "unnamed statement too large");
+    if (ps_owe(ps, PS_OWED_PARSE_INJECTED, 0) < 0 || stream_insert(&c->st, msg, len) < 0)
+        return ps_fail(c, "54000", "too many messages in flight");
+    ps_server_set_unnamed(ps, id);
+    return 1;
+}
+
 /* A NUL-terminated string at @p[@off] within @n bytes: its length, or -1 if cut off. */
 static long cstr_at(const uint8_t *p, size_t n, size_t off)
 {
@@ -304,6 +345,8 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
 {
     long nl = cstr_at(p, n, PGPROTO_HEADER);
     if (nl == 0) { /* unnamed: nothing to translate, but its ParseComplete is owed */
+        if (n < total && total <= c->st.in.cap)
+            return 0; /* whole, to be kept (note_unnamed) */
         /* Drivers send their statement maintenance this way too (psycopg 3 runs
          * "DEALLOCATE name" and, at every rollback, "DEALLOCATE ALL" with the extended
          * protocol): the server's statements are shared, so translate or follow them. */
@@ -325,7 +368,8 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
         }
         if (ps_owe(ps, PS_OWED_PARSE, 0) < 0)
             return ps_fail(c, "54000", "too many messages in flight");
-        return 1;
+        bool whole = !rewritten && n >= total;
+        return note_unnamed(c, ps, whole ? p : NULL, total) < 0 ? -1 : 1;
     }
     if (total > c->st.in.cap)
         return ps_fail(c, "54000", "named prepared statement larger than the buffer (pkt_buf)");
@@ -377,7 +421,7 @@ static int head_bind(struct client *c, struct ps_server *ps, size_t total, const
         return ps_fail(c, "08P01", "malformed Bind message");
     }
     if (sl == 0)
-        return 1;
+        return ensure_unnamed(c, ps);
     const char *name = (const char *)p + PGPROTO_HEADER + pl + 1;
     const struct ps_entry *e = ps_client_get(c->ps, name);
     if (!e)
@@ -414,8 +458,14 @@ static int head_describe_close(struct client *c, struct ps_server *ps, uint8_t t
     long nl = cstr_at(p, n, PGPROTO_HEADER + 1);
     if (total < PGPROTO_HEADER + 2 || nl < 0)
         return ps_fail(c, "08P01", "malformed Describe/Close message");
-    if (p[PGPROTO_HEADER] != 'S' || nl == 0)
+    if (p[PGPROTO_HEADER] != 'S')
         return 1;
+    if (nl == 0) {
+        if (type == 'D')
+            return ensure_unnamed(c, ps);
+        drop_unnamed(c, ps);
+        return 1;
+    }
     const char *name = (const char *)p + PGPROTO_HEADER + 1;
     const struct ps_entry *e = ps_client_get(c->ps, name);
     if (!e)
@@ -458,6 +508,7 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
         return rc;
     if (ps_owe(ps, PS_OWED_SYNC, 0) < 0)
         return ps_fail(c, "54000", "too many messages in flight");
+    drop_unnamed(c, ps);
     if (rewritten)
         return 1;
     const char *q = (const char *)p + PGPROTO_HEADER;

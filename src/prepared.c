@@ -14,6 +14,9 @@
 struct ps_client {
     struct ps_entry *v;
     size_t n, cap;
+    uint8_t *unnamed; /* the last unnamed Parse message, if kept */
+    size_t unnamed_len, unnamed_cap;
+    uint64_t unnamed_id;
 };
 
 /* @n consecutive responses of one kind: a pipeline of thousands of unnamed Parses and
@@ -29,7 +32,8 @@ struct ps_server {
     uint64_t *used; /* last-use stamp per id, for LRU */
     size_t n, max;
     uint64_t clock;
-    struct owed *q; /* ring of owed responses */
+    uint64_t unnamed; /* id of the unnamed statement it holds, 0 if unknown */
+    struct owed *q;   /* ring of owed responses */
     size_t q_head, q_len, q_cap;
 };
 
@@ -59,7 +63,42 @@ void ps_client_free(struct ps_client *pc)
         return;
     ps_client_clear(pc);
     lg_free(pc->v);
+    lg_free(pc->unnamed);
     lg_free(pc);
+}
+
+int ps_client_set_unnamed(struct ps_client *pc, uint64_t id, const uint8_t *msg, size_t len)
+{
+    pc->unnamed_id = 0;
+    if (!id || !msg)
+        return 0;
+    if (len > pc->unnamed_cap) {
+        uint8_t *m = lg_malloc(len);
+        if (!m)
+            return -ENOMEM;
+        lg_free(pc->unnamed);
+        pc->unnamed = m;
+        pc->unnamed_cap = len;
+    }
+    memcpy(pc->unnamed, msg, len);
+    pc->unnamed_len = len;
+    pc->unnamed_id = id;
+    return 0;
+}
+
+void ps_client_drop_unnamed(struct ps_client *pc)
+{
+    if (pc)
+        pc->unnamed_id = 0;
+}
+
+uint64_t ps_client_unnamed(const struct ps_client *pc, const uint8_t **msg, size_t *len)
+{
+    if (!pc || !pc->unnamed_id)
+        return 0;
+    *msg = pc->unnamed;
+    *len = pc->unnamed_len;
+    return pc->unnamed_id;
 }
 
 static struct ps_entry *find(const struct ps_client *pc, const char *name)
@@ -205,6 +244,16 @@ void ps_server_del(struct ps_server *ps, uint64_t id)
     ps->n--;
     ps->ids[i] = ps->ids[ps->n];
     ps->used[i] = ps->used[ps->n];
+}
+
+uint64_t ps_server_unnamed(const struct ps_server *ps)
+{
+    return ps->unnamed;
+}
+
+void ps_server_set_unnamed(struct ps_server *ps, uint64_t id)
+{
+    ps->unnamed = id;
 }
 
 void ps_server_clear(struct ps_server *ps)

@@ -41,6 +41,16 @@ void ps_client_del(struct ps_client *pc, const char *name);
 void ps_client_clear(struct ps_client *pc);
 size_t ps_client_count(const struct ps_client *pc);
 
+/* The client's unnamed statement: the whole Parse message that made it, kept so that
+ * it can be made again on another server (lib/pq sends Parse+Describe+Sync, then
+ * Bind+Execute+Sync, and a transaction-mode client may change servers in between).
+ * @id 0 (or @msg NULL) forgets it. 0 or -ENOMEM (then it is forgotten). */
+int ps_client_set_unnamed(struct ps_client *pc, uint64_t id, const uint8_t *msg,
+                          size_t len) LG_MUSTCHECK;
+void ps_client_drop_unnamed(struct ps_client *pc); /* @pc may be NULL */
+/* Its id (0: none kept), and the message in @msg/@len. @pc may be NULL. */
+uint64_t ps_client_unnamed(const struct ps_client *pc, const uint8_t **msg, size_t *len);
+
 /* "lg_<hex id>" into @out. */
 void ps_server_name(uint64_t id, char out[PS_NAME_MAX]);
 
@@ -53,6 +63,10 @@ bool ps_server_has(struct ps_server *ps, uint64_t id);
  * removed and returned in @evicted (else 0). 0 or -ENOMEM. */
 int ps_server_add(struct ps_server *ps, uint64_t id, uint64_t *evicted) LG_MUSTCHECK;
 void ps_server_del(struct ps_server *ps, uint64_t id);
+/* Which unnamed statement the server holds (an id as in ps_client_set_unnamed), 0 if
+ * none known; every unnamed Parse and every simple Query changes it. */
+uint64_t ps_server_unnamed(const struct ps_server *ps);
+void ps_server_set_unnamed(struct ps_server *ps, uint64_t id);
 void ps_server_clear(struct ps_server *ps);
 size_t ps_server_count(const struct ps_server *ps);
 

@@ -123,3 +123,42 @@ def test_preparing_a_name_again_fails_and_keeps_the_first_statement(lg):
     finally:
         for h in holders:
             h.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
+def test_unnamed_statement_outlives_its_sync_as_directly(lg):
+    """lib/pq runs a query with arguments as Parse(unnamed)+Describe+Sync, then
+    Bind+Execute+Sync. Between the two Syncs a transaction-mode client may lose its server
+    to another client, whose own unnamed Parse replaces the statement there: the Bind
+    then ran the other client's statement (or failed with 26000 on another server)."""
+    pq = psycopg.pq
+    c = pq.PGconn.connect(lg.dsn().encode())
+    other = pq.PGconn.connect(lg.dsn().encode())
+    try:
+        for conn in (c, other):
+            assert conn.status == pq.ConnStatus.OK, conn.error_message
+        r = c.prepare(b"", b"SELECT $1::int + 1")
+        assert r.status == pq.ExecStatus.COMMAND_OK, r.error_message
+        # The only server now runs another client's unnamed statement.
+        r = other.prepare(b"", b"SELECT $1::int * 1000")
+        assert r.status == pq.ExecStatus.COMMAND_OK, r.error_message
+        r = other.exec_prepared(b"", [b"7"])
+        assert r.get_value(0, 0) == b"7000", r.error_message
+        for v in (41, 99):
+            r = c.exec_prepared(b"", [str(v).encode()])
+            assert r.status == pq.ExecStatus.TUPLES_OK, r.error_message
+            assert r.get_value(0, 0) == str(v + 1).encode()
+        r = c.describe_prepared(b"")
+        assert r.status == pq.ExecStatus.COMMAND_OK, r.error_message
+        assert r.nparams == 1
+        r = other.exec_prepared(b"", [b"8"])
+        assert r.get_value(0, 0) == b"8000", r.error_message
+        # A simple Query destroys the unnamed statement, directly as well.
+        assert c.exec_(b"SELECT 1").status == pq.ExecStatus.TUPLES_OK
+        r = c.exec_prepared(b"", [b"1"])
+        assert r.status == pq.ExecStatus.FATAL_ERROR
+        assert r.error_field(pq.DiagnosticField.SQLSTATE) == b"26000", r.error_message
+    finally:
+        c.finish()
+        other.finish()
