@@ -81,8 +81,9 @@ void pool_check_release(struct server *s)
 void pool_on_server_drained(struct server *s)
 {
     struct pool_waiter *w = server_holder(s);
-    /* The client may have sent more meanwhile: then the transaction goes on here. */
-    if (!w || server_tx_status(s) != 'I' || !link_at_boundary(s))
+    /* The client may have sent more meanwhile: then the transaction goes on here. A
+     * cancel still on its way keeps the server too: pool_cancel.c asks again. */
+    if (!w || server_tx_status(s) != 'I' || !link_at_boundary(s) || pool_cancel_pending(s))
         return;
     struct stream *ss = server_stream(s);
     struct pool *p = server_pool(s);
