@@ -266,6 +266,7 @@ void client_accept(int fd, const char *peer, bool is_unix)
     stream_count(&c->st, 'S');
     stream_count(&c->st, 'F');
     stream_neutral(&c->st, 'H');
+    stream_neutral(&c->st, 'X'); /* leaving starts no work: pool_release() asks */
     stream_neutral(&c->st, 'd');
     stream_neutral(&c->st, 'c');
     stream_neutral(&c->st, 'f');

@@ -94,8 +94,15 @@ static void use_set(struct client *c, const struct paramset *set)
     c->waiter.want_hash = set->hash;
 }
 
+/* A later value of a name replaces the earlier one. */
 static int add_param(struct client *c, struct collect *col, const char *name, const char *value)
 {
+    for (size_t i = 0; i < col->n; i++) {
+        if (strcasecmp(col->p[i].name, name) == 0) {
+            col->p[i].value = value;
+            return 0;
+        }
+    }
     if (col->n == CLIENT_MAX_WANT) {
         client_close(c, "08P01", "too many startup parameters");
         return -1;
@@ -187,12 +194,20 @@ static int parse_options(struct client *c, struct collect *col, const char *opts
 }
 
 /* The parameters of the startup packet, less user, database, ignore_startup_parameters
- * and "options" (which is parsed into parameters). Refuses replication connections. */
+ * and "options" (which is parsed into parameters). Refuses replication connections.
+ * As in PostgreSQL, a parameter given on its own wins over the same one in "options",
+ * wherever each stands in the packet (lib/pq's order is its map's). */
 int client_param_collect(struct client *c, const struct pgproto_startup *su)
 {
     const struct config *cfg = client_cfg();
     struct collect col;
     col.n = col.used = 0;
+    for (size_t i = 0; i < su->n_params; i++) {
+        if (strcmp(su->params[i].name, "options") == 0 &&
+            !cfg_list_contains(cfg->ignore_startup_parameters, "options") &&
+            parse_options(c, &col, su->params[i].value) < 0)
+            return -1;
+    }
     for (size_t i = 0; i < su->n_params; i++) {
         const char *name = su->params[i].name;
         if (strcmp(name, "user") == 0 || strcmp(name, "database") == 0)
@@ -203,11 +218,8 @@ int client_param_collect(struct client *c, const struct pgproto_startup *su)
             client_close(c, "08P01", "replication connections are not supported by lifeguard");
             return -1;
         }
-        if (strcmp(name, "options") == 0) {
-            if (parse_options(c, &col, su->params[i].value) < 0)
-                return -1;
-            continue;
-        }
+        if (strcmp(name, "options") == 0)
+            continue; /* done above */
         if (!pgproto_is_param_name(name)) {
             client_close(c, "08P01", "unsupported startup parameter: %.64s", name);
             return -1;

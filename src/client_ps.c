@@ -135,6 +135,47 @@ static int ensure_prepared(struct client *c, struct ps_server *ps, const struct 
     return rc < 0 ? -1 : 1;
 }
 
+/* An unnamed Parse went to the server: the server's unnamed statement is now this
+ * client's (@msg, the whole message, kept if it fits the buffer) or, with @msg NULL,
+ * one that cannot be made again. 0, or -1 after closing. */
+static int note_unnamed(struct client *c, struct ps_server *ps, const uint8_t *msg, size_t len)
+{
+    uint64_t id = next_stmt_id++;
+    ps_server_set_unnamed(ps, id);
+    if (!c->ps && !msg)
+        return 0;
+    if (!c->ps && !(c->ps = ps_client_new()))
+        return ps_fail(c, "53200", "out of memory");
+    if (ps_client_set_unnamed(c->ps, id, msg, len) < 0)
+        return ps_fail(c, "53200", "out of memory");
+    return 0;
+}
+
+/* A simple Query or a Close of the unnamed statement destroys it (directly too). */
+static void drop_unnamed(struct client *c, struct ps_server *ps)
+{
+    ps_server_set_unnamed(ps, 0);
+    ps_client_drop_unnamed(c->ps);
+}
+
+/* A Bind or Describe of the unnamed statement: if the server holds another one (the
+ * client's Parse went to the server it had before its last Sync), make the client's
+ * again first. >0 done, 0 wait for room, <0 closed. */
+static int ensure_unnamed(struct client *c, struct ps_server *ps)
+{
+    const uint8_t *msg;
+    size_t len;
+    uint64_t id = ps_client_unnamed(c->ps, &msg, &len);
+    if (!id || ps_server_unnamed(ps) == id)
+        return 1;
+    if (room(&c->st) < len)
+        return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "unnamed statement too large");
+    if (ps_owe(ps, PS_OWED_PARSE_INJECTED, 0) < 0 || stream_insert(&c->st, msg, len) < 0)
+        return ps_fail(c, "54000", "too many messages in flight");
+    ps_server_set_unnamed(ps, id);
+    return 1;
+}
+
 /* A NUL-terminated string at @p[@off] within @n bytes: its length, or -1 if cut off. */
 static long cstr_at(const uint8_t *p, size_t n, size_t off)
 {
@@ -294,11 +335,44 @@ static bool sql_prepare(const char *q, const char *end)
     return r && !word(r, end, "TRANSACTION");
 }
 
+/* A Parse of a name the client already holds: PostgreSQL refuses it (42P05) and keeps
+ * the old statement. Let the server refuse it: send it under the old statement's server
+ * name, on a server that holds that statement (the error names lifeguard's name). */
+static int parse_duplicate(struct client *c, struct ps_server *ps, const struct ps_entry *dup,
+                           size_t total, size_t nl)
+{
+    char sname[PS_NAME_MAX];
+    ps_server_name(dup->id, sname);
+    size_t snl = strlen(sname) + 1;
+    size_t body_len = total - PGPROTO_HEADER - nl - 1;
+    size_t newlen = PGPROTO_HEADER + snl + body_len;
+    int rc = ensure_prepared(c, ps, dup, newlen > total ? newlen - total : 0);
+    if (rc <= 0)
+        return rc;
+    const uint8_t *m = c->st.in.data + c->st.in.scan; /* may have moved */
+    uint8_t *msg = lg_malloc(newlen);
+    if (!msg)
+        return ps_fail(c, "53200", "out of memory");
+    uint8_t *d = put_header(msg, 'P', snl + body_len);
+    memcpy(d, sname, snl);
+    memcpy(d + snl, m + PGPROTO_HEADER + nl + 1, body_len);
+    /* id 0: its error must not make lifeguard forget the statement that stays. */
+    rc = ps_owe(ps, PS_OWED_PARSE, 0);
+    if (rc == 0)
+        rc = stream_replace_prefix(&c->st, total, msg, newlen);
+    lg_free(msg);
+    if (rc < 0)
+        return ps_fail(c, "54000", "too many messages in flight");
+    return 1;
+}
+
 static int head_parse(struct client *c, struct ps_server *ps, size_t total, const uint8_t *p,
                       size_t n)
 {
     long nl = cstr_at(p, n, PGPROTO_HEADER);
     if (nl == 0) { /* unnamed: nothing to translate, but its ParseComplete is owed */
+        if (n < total && total <= c->st.in.cap)
+            return 0; /* whole, to be kept (note_unnamed) */
         /* Drivers send their statement maintenance this way too (psycopg 3 runs
          * "DEALLOCATE name" and, at every rollback, "DEALLOCATE ALL" with the extended
          * protocol): the server's statements are shared, so translate or follow them. */
@@ -320,7 +394,8 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
         }
         if (ps_owe(ps, PS_OWED_PARSE, 0) < 0)
             return ps_fail(c, "54000", "too many messages in flight");
-        return 1;
+        bool whole = !rewritten && n >= total;
+        return note_unnamed(c, ps, whole ? p : NULL, total) < 0 ? -1 : 1;
     }
     if (total > c->st.in.cap)
         return ps_fail(c, "54000", "named prepared statement larger than the buffer (pkt_buf)");
@@ -329,6 +404,9 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
     if (nl < 0)
         return ps_fail(c, "08P01", "malformed Parse message");
     const char *name = (const char *)p + PGPROTO_HEADER;
+    const struct ps_entry *dup = ps_client_get(c->ps, name);
+    if (dup)
+        return parse_duplicate(c, ps, dup, total, (size_t)nl);
     const uint8_t *body = p + PGPROTO_HEADER + nl + 1;
     size_t body_len = total - PGPROTO_HEADER - (size_t)nl - 1;
     struct ps_entry e = {.id = next_stmt_id, .body = (uint8_t *)body, .body_len = body_len};
@@ -378,7 +456,7 @@ static int head_bind(struct client *c, struct ps_server *ps, size_t total, const
         return ps_fail(c, "08P01", "malformed Bind message");
     }
     if (sl == 0)
-        return 1;
+        return ensure_unnamed(c, ps);
     const char *name = (const char *)p + PGPROTO_HEADER + pl + 1;
     const struct ps_entry *e = ps_client_get(c->ps, name);
     if (!e)
@@ -415,8 +493,14 @@ static int head_describe_close(struct client *c, struct ps_server *ps, uint8_t t
     long nl = cstr_at(p, n, PGPROTO_HEADER + 1);
     if (total < PGPROTO_HEADER + 2 || nl < 0)
         return ps_fail(c, "08P01", "malformed Describe/Close message");
-    if (p[PGPROTO_HEADER] != 'S' || nl == 0)
+    if (p[PGPROTO_HEADER] != 'S')
         return 1;
+    if (nl == 0) {
+        if (type == 'D')
+            return ensure_unnamed(c, ps);
+        drop_unnamed(c, ps);
+        return 1;
+    }
     const char *name = (const char *)p + PGPROTO_HEADER + 1;
     const struct ps_entry *e = ps_client_get(c->ps, name);
     if (!e)
@@ -459,6 +543,7 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
         return rc;
     if (ps_owe(ps, PS_OWED_SYNC, 0) < 0)
         return ps_fail(c, "54000", "too many messages in flight");
+    drop_unnamed(c, ps);
     if (rewritten)
         return 1;
     const char *q = (const char *)p + PGPROTO_HEADER;

@@ -569,6 +569,7 @@ static struct pool_waiter *first_with_startup(struct pool *p, const struct param
 void pool_on_server_closed(struct pool *p, struct server *s, const struct lg_err *err,
                            bool during_login)
 {
+    pool_cancel_forget(s);
     pool_wake_siblings(p);
     struct pool_waiter *holder = server_holder(s);
     if (holder) {
@@ -731,10 +732,16 @@ void pool_release(struct server *s, struct stream *client)
     pool_account_unlink(s);
     uint64_t sent = client->n_counted - client->link_base;
     uint64_t answered = ss->n_counted - ss->link_base;
+    /* Parse/Bind/Execute... without their Sync: the server is still working on them and
+     * will answer to whoever holds it next (or its ReadyForQuery lies): close it. */
+    bool unsynced = client->pending_work;
     stream_unlink(client);
-    if (sent != answered || !stream_is_drained(ss)) {
+    if (sent != answered || unsynced || !stream_is_drained(ss) || pool_cancel_pending(s)) {
         server_close(s, "client left with %s",
-                     sent != answered ? "a query in flight" : "unsent data");
+                     sent != answered         ? "a query in flight"
+                     : unsynced               ? "extended-protocol messages not yet synced"
+                     : pool_cancel_pending(s) ? "a cancel request in flight"
+                                              : "unsent data");
         return;
     }
     if (server_tx_status(s) != 'I') {

@@ -6,7 +6,8 @@
  * (client_janitor.c); both call pool_send_cancel().
  * Invariant: every cancel in flight is on g_cancels and bounded by
  * server_connect_timeout; it finishes exactly once, and its done callback runs then
- * unless the requester detached.
+ * unless the requester detached. Until it finishes, its server serves no other client
+ * (a cancel that PostgreSQL delivers late would stop that client's query).
  */
 #include "pool.h"
 
@@ -27,6 +28,7 @@ struct pool_cancel {
     struct evloop_timer timer;
     pool_cancel_done_fn *done;
     void *arg;
+    struct server *target; /* held back from other clients until this finishes */
 };
 
 static struct list_node g_cancels = {&g_cancels, &g_cancels};
@@ -44,10 +46,16 @@ static void cancel_finish(struct pool_cancel *c)
     evloop_timer_cancel(pool_ev(), &c->timer);
     stream_close(&c->st);
     list_del(&c->node);
+    struct server *target = c->target;
+    c->target = NULL;
     pool_cancel_done_fn *done = c->done;
     c->done = NULL;
     if (done)
         done(c->arg);
+    /* PostgreSQL has signalled the backend by now; a backend idle by then ignores it.
+     * The server may go back to the pool if its client is done with it. */
+    if (target && !pool_cancel_pending(target))
+        pool_check_release(target);
     if (evloop_defer(pool_ev(), cancel_free, c) < 0)
         log_error("cancel: cannot schedule free; leaking it");
 }
@@ -109,9 +117,29 @@ struct pool_cancel *pool_send_cancel(struct server *s, pool_cancel_done_fn *done
     }
     c->done = done;
     c->arg = arg;
+    c->target = s;
     stream_flush(&c->st);
     log_debug("cancel request forwarded to server pid %u", pid);
     return c;
+}
+
+bool pool_cancel_pending(const struct server *s)
+{
+    struct list_node *n;
+    list_for_each (n, &g_cancels)
+        if (container_of(n, struct pool_cancel, node)->target == s)
+            return true;
+    return false;
+}
+
+void pool_cancel_forget(const struct server *s)
+{
+    struct list_node *n;
+    list_for_each (n, &g_cancels) {
+        struct pool_cancel *c = container_of(n, struct pool_cancel, node);
+        if (c->target == s)
+            c->target = NULL;
+    }
 }
 
 void pool_cancel_close_all(void)

@@ -147,6 +147,10 @@ void pool_janitor_ping(struct server *s);
 /* ---- pool_cancel.c ---- */
 /* Finish every cancel still being forwarded (shutdown): their done callbacks run. */
 void pool_cancel_close_all(void);
+/* A cancel for @s is on its way to PostgreSQL: @s must not serve another client yet. */
+bool pool_cancel_pending(const struct server *s);
+/* @s is closing: cancels on their way to it no longer hold anything. */
+void pool_cancel_forget(const struct server *s);
 
 /* pool.c: a server coming back (checks lifetime, RECONNECT), the session reset, and the
  * byte accounting of a link that ends; used by pool_txn.c. */

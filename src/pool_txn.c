@@ -107,8 +107,9 @@ void pool_on_server_drained(struct server *s)
             server_close(s, "RECONNECT (server_fast_close)");
         return;
     }
-    /* The client may have sent more meanwhile: then the transaction goes on here. */
-    if (!w || server_tx_status(s) != 'I' || !link_at_boundary(s))
+    /* The client may have sent more meanwhile: then the transaction goes on here. A
+     * cancel still on its way keeps the server too: pool_cancel.c asks again. */
+    if (!w || server_tx_status(s) != 'I' || !link_at_boundary(s) || pool_cancel_pending(s))
         return;
     struct stream *ss = server_stream(s);
     uint64_t took = clock_now_us() - ss->link_at_us;

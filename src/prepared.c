@@ -14,10 +14,16 @@
 struct ps_client {
     struct ps_entry *v;
     size_t n, cap;
+    uint8_t *unnamed; /* the last unnamed Parse message, if kept */
+    size_t unnamed_len, unnamed_cap;
+    uint64_t unnamed_id;
 };
 
+/* @n consecutive responses of one kind: a pipeline of thousands of unnamed Parses and
+ * one Sync (pgconn's ExecBatch) costs two entries. Only id 0 entries merge. */
 struct owed {
     enum ps_owed what;
+    uint32_t n;
     uint64_t id;
 };
 
@@ -26,7 +32,8 @@ struct ps_server {
     uint64_t *used; /* last-use stamp per id, for LRU */
     size_t n, max;
     uint64_t clock;
-    struct owed *q; /* ring of owed responses */
+    uint64_t unnamed; /* id of the unnamed statement it holds, 0 if unknown */
+    struct owed *q;   /* ring of owed responses */
     size_t q_head, q_len, q_cap;
 };
 
@@ -56,7 +63,42 @@ void ps_client_free(struct ps_client *pc)
         return;
     ps_client_clear(pc);
     lg_free(pc->v);
+    lg_free(pc->unnamed);
     lg_free(pc);
+}
+
+int ps_client_set_unnamed(struct ps_client *pc, uint64_t id, const uint8_t *msg, size_t len)
+{
+    pc->unnamed_id = 0;
+    if (!id || !msg)
+        return 0;
+    if (len > pc->unnamed_cap) {
+        uint8_t *m = lg_malloc(len);
+        if (!m)
+            return -ENOMEM;
+        lg_free(pc->unnamed);
+        pc->unnamed = m;
+        pc->unnamed_cap = len;
+    }
+    memcpy(pc->unnamed, msg, len);
+    pc->unnamed_len = len;
+    pc->unnamed_id = id;
+    return 0;
+}
+
+void ps_client_drop_unnamed(struct ps_client *pc)
+{
+    if (pc)
+        pc->unnamed_id = 0;
+}
+
+uint64_t ps_client_unnamed(const struct ps_client *pc, const uint8_t **msg, size_t *len)
+{
+    if (!pc || !pc->unnamed_id)
+        return 0;
+    *msg = pc->unnamed;
+    *len = pc->unnamed_len;
+    return pc->unnamed_id;
 }
 
 static struct ps_entry *find(const struct ps_client *pc, const char *name)
@@ -204,6 +246,16 @@ void ps_server_del(struct ps_server *ps, uint64_t id)
     ps->used[i] = ps->used[ps->n];
 }
 
+uint64_t ps_server_unnamed(const struct ps_server *ps)
+{
+    return ps->unnamed;
+}
+
+void ps_server_set_unnamed(struct ps_server *ps, uint64_t id)
+{
+    ps->unnamed = id;
+}
+
 void ps_server_clear(struct ps_server *ps)
 {
     ps->n = 0;
@@ -216,6 +268,13 @@ size_t ps_server_count(const struct ps_server *ps)
 
 int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id)
 {
+    if (ps->q_len && id == 0) {
+        struct owed *t = &ps->q[(ps->q_head + ps->q_len - 1) % ps->q_cap];
+        if (t->what == what && t->id == 0 && t->n < UINT32_MAX) {
+            t->n++;
+            return 0;
+        }
+    }
     if (ps->q_len == ps->q_cap) {
         if (ps->q_cap >= PS_QUEUE_MAX)
             return -ENOSPC;
@@ -230,7 +289,7 @@ int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id)
         ps->q_cap = cap;
         ps->q_head = 0;
     }
-    ps->q[(ps->q_head + ps->q_len) % ps->q_cap] = (struct owed){what, id};
+    ps->q[(ps->q_head + ps->q_len) % ps->q_cap] = (struct owed){what, 1, id};
     ps->q_len++;
     return 0;
 }
@@ -245,10 +304,20 @@ static struct owed *front(struct ps_server *ps)
     return ps->q_len ? &ps->q[ps->q_head] : NULL;
 }
 
+/* Settle one response of the front entry. */
 static void pop(struct ps_server *ps)
 {
+    if (--ps->q[ps->q_head].n > 0)
+        return;
     ps->q_head = (ps->q_head + 1) % ps->q_cap;
     ps->q_len--;
+}
+
+/* Settle every response of the front entry. */
+static void pop_all(struct ps_server *ps)
+{
+    ps->q[ps->q_head].n = 1;
+    pop(ps);
 }
 
 bool ps_on_complete(struct ps_server *ps, char type)
@@ -270,7 +339,7 @@ void ps_on_error(struct ps_server *ps)
     while ((f = front(ps)) && f->what != PS_OWED_SYNC) {
         if (f->what == PS_OWED_PARSE || f->what == PS_OWED_PARSE_INJECTED)
             ps_server_del(ps, f->id);
-        pop(ps);
+        pop_all(ps);
     }
 }
 
@@ -281,7 +350,10 @@ void ps_on_ready(struct ps_server *ps)
         bool sync = f->what == PS_OWED_SYNC;
         if (f->what == PS_OWED_PARSE || f->what == PS_OWED_PARSE_INJECTED)
             ps_server_del(ps, f->id); /* never completed */
-        pop(ps);
+        if (sync)
+            pop(ps); /* one ReadyForQuery answers one Sync */
+        else
+            pop_all(ps);
         if (sync)
             break;
     }

@@ -17,7 +17,7 @@
 #include "base.h"
 
 #define PS_NAME_MAX  64   /* bytes of a server-side name "lg_<hex id>" incl. NUL */
-#define PS_QUEUE_MAX 4096 /* responses one server may owe lifeguard's bookkeeping */
+#define PS_QUEUE_MAX 4096 /* runs of owed responses one server may have (ps_owe) */
 
 /* One client statement: its Parse body after the name (query, parameter types). */
 struct ps_entry {
@@ -41,6 +41,16 @@ void ps_client_del(struct ps_client *pc, const char *name);
 void ps_client_clear(struct ps_client *pc);
 size_t ps_client_count(const struct ps_client *pc);
 
+/* The client's unnamed statement: the whole Parse message that made it, kept so that
+ * it can be made again on another server (lib/pq sends Parse+Describe+Sync, then
+ * Bind+Execute+Sync, and a transaction-mode client may change servers in between).
+ * @id 0 (or @msg NULL) forgets it. 0 or -ENOMEM (then it is forgotten). */
+int ps_client_set_unnamed(struct ps_client *pc, uint64_t id, const uint8_t *msg,
+                          size_t len) LG_MUSTCHECK;
+void ps_client_drop_unnamed(struct ps_client *pc); /* @pc may be NULL */
+/* Its id (0: none kept), and the message in @msg/@len. @pc may be NULL. */
+uint64_t ps_client_unnamed(const struct ps_client *pc, const uint8_t **msg, size_t *len);
+
 /* "lg_<hex id>" into @out. */
 void ps_server_name(uint64_t id, char out[PS_NAME_MAX]);
 
@@ -53,6 +63,10 @@ bool ps_server_has(struct ps_server *ps, uint64_t id);
  * removed and returned in @evicted (else 0). 0 or -ENOMEM. */
 int ps_server_add(struct ps_server *ps, uint64_t id, uint64_t *evicted) LG_MUSTCHECK;
 void ps_server_del(struct ps_server *ps, uint64_t id);
+/* Which unnamed statement the server holds (an id as in ps_client_set_unnamed), 0 if
+ * none known; every unnamed Parse and every simple Query changes it. */
+uint64_t ps_server_unnamed(const struct ps_server *ps);
+void ps_server_set_unnamed(struct ps_server *ps, uint64_t id);
 void ps_server_clear(struct ps_server *ps);
 size_t ps_server_count(const struct ps_server *ps);
 
@@ -64,7 +78,8 @@ enum ps_owed {
     PS_OWED_CLOSE_INJECTED, /* lifeguard's Close (eviction): swallow its CloseComplete */
     PS_OWED_SYNC,           /* Sync or Query: ReadyForQuery */
 };
-/* 0, or -ENOSPC past PS_QUEUE_MAX. */
+/* 0, or -ENOSPC past PS_QUEUE_MAX entries. Consecutive responses of one kind for
+ * unnamed statements (id 0) share an entry. */
 int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id) LG_MUSTCHECK;
 bool ps_owes_nothing(const struct ps_server *ps);
 /* A ParseComplete ('1') or CloseComplete ('3') arrived: true if lifeguard injected the

@@ -685,6 +685,8 @@ int server_exec(struct server *s, const char *sql, const char *const *params, si
                       : pgproto_put_query(&s->st.out, sql);
     if (rc < 0)
         return rc;
+    if (s->ps) /* either form replaces the server's unnamed statement */
+        ps_server_set_unnamed(s->ps, 0);
     rc = evloop_timer_set(s->ev, &s->timer, clock_now_us() + s->op_timeout_us);
     if (rc < 0)
         return rc;

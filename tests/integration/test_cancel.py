@@ -9,6 +9,7 @@ from contextlib import closing
 import psycopg
 import psycopg2
 import psycopg2.errors
+import pytest
 
 import harness
 from harness import wait_until
@@ -116,3 +117,49 @@ def test_cancel_request_cut_short_is_harmless(lg):
     with closing(lg.conn()) as c, c.cursor() as cur:
         cur.execute("SELECT 1")
         assert cur.fetchone()[0] == 1
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.lg_config(main={"pool_mode": "transaction", "default_pool_size": "1"})
+def test_late_cancel_does_not_stop_the_next_clients_query(lg):
+    """A client cancels just as its transaction ends (lib/pq's and pgconn's context
+    cancellation race their query this way). PostgreSQL delivers a cancel a little
+    later; in transaction mode the server was already serving the next client, whose
+    query it stopped (lib/pq's TestConnectorWithNoticeHandler_Simple got 57014 from
+    another test's cancel). The server now stays with the cancelling client until
+    PostgreSQL has taken the cancel."""
+    pq = psycopg.pq
+    a = pq.PGconn.connect(lg.dsn().encode())
+    assert a.status == pq.ConnStatus.OK, a.error_message
+    cancelled = []
+    try:
+        for i in range(10):
+            assert a.exec_(b"BEGIN").status == pq.ExecStatus.COMMAND_OK
+            assert a.exec_(b"SELECT 1").status == pq.ExecStatus.TUPLES_OK
+            outcome = {}
+
+            def other():
+                try:
+                    with psycopg.connect(lg.dsn(), autocommit=True) as b:
+                        outcome["row"] = b.execute("SELECT 7, pg_sleep(0.3)").fetchone()
+                except psycopg.Error as e:
+                    outcome["err"] = e
+
+            t = threading.Thread(target=other)
+            t.start()
+            # B is waiting for the only server, which A holds.
+            time.sleep(0.2)
+            a.send_query(b"COMMIT")  # raises on failure
+            a.get_cancel().cancel()  # returns once PostgreSQL has closed the cancel connection
+            while a.get_result() is not None:
+                pass
+            t.join(10)
+            assert not t.is_alive()
+            if "err" in outcome:
+                cancelled.append((i, repr(outcome["err"])))
+            else:
+                assert outcome["row"][0] == 7
+            assert a.exec_(b"SELECT 2").status == pq.ExecStatus.TUPLES_OK, a.error_message
+    finally:
+        a.finish()
+    assert cancelled == [], f"another client's cancel stopped B's query: {cancelled}"

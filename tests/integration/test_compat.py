@@ -207,9 +207,10 @@ def test_deallocate_by_name_on_a_server_that_lacks_the_statement(lg):
             # holder keeps a server in an open transaction: c must use the other one
             held = holder.execute("SELECT pg_backend_pid()").fetchone()[0]
             crossed += held == here
-            for query, run in [(b"DEALLOCATE x", pgc.exec_),
-                               (b"DEALLOCATE x", lambda q: pgc.exec_params(q, []))]:
-                assert pgc.prepare(b"x", b"SELECT 7").status == pq.ExecStatus.COMMAND_OK
+            runs = [pgc.exec_, lambda q: pgc.exec_params(q, [])]
+            for i, (query, run) in enumerate((b"DEALLOCATE x", r) for r in runs):
+                if i:  # again after the DEALLOCATE (while x exists, 42P05 as directly)
+                    assert pgc.prepare(b"x", b"SELECT 7").status == pq.ExecStatus.COMMAND_OK
                 res = run(query)
                 assert res.status == pq.ExecStatus.COMMAND_OK, res.error_message
                 assert res.command_status == b"DEALLOCATE"

@@ -1,5 +1,6 @@
 """node-postgres (npm `pg`) through the pooler: named queries from many clients
-sharing a few servers in transaction pooling (tests/integration/node/).
+sharing a few servers in transaction pooling, and its startup parameters
+(tests/integration/node/).
 
 The npm dependencies come from tests/integration/node/node_modules when it holds
 the pinned `pg`; otherwise `npm ci` installs them once per session into a
@@ -45,7 +46,7 @@ def node_scripts(tmp_path_factory):
     npm = shutil.which("npm")
     assert npm, "node is installed but npm is not: cannot install tests/integration/node deps"
     work = tmp_path_factory.mktemp("node")
-    for name in ("package.json", "package-lock.json", SCRIPT):
+    for name in ["package.json", "package-lock.json"] + [p.name for p in NODE_DIR.glob("*.js")]:
         shutil.copy(NODE_DIR / name, work / name)
     env = harness.clean_env(
         HOME=work / "home",  # npm writes under $HOME; the caller's may be read-only
@@ -106,3 +107,20 @@ def test_node_postgres_named_queries_over_three_servers(node_scripts, lg, pg):
         " AND backend_start >= %s", (t0,))}
     assert len(live) <= 3, f"{len(live)} backends opened for p0/trustuser: {sorted(live)}"
     assert seen <= live, f"backends seen by the clients {sorted(seen)}, alive now {sorted(live)}"
+
+
+@pytest.mark.timeout(NPM_CI_TIMEOUT + 60)
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_node_postgres_startup_parameter_wins_over_options(node_scripts, make_lg, mode):
+    """A parameter of its own in the startup packet wins over the same one in
+    "options", as in PostgreSQL. node-postgres puts statement_timeout before options;
+    lib/pq's order is random (its TestRuntimeParameters). Transaction mode applied them
+    in packet order, so options won."""
+    lg = make_lg(main={"pool_mode": mode})
+    env = harness.clean_env(PGHOST=lg.host, PGPORT=lg.port, PGUSER="trustuser", PGDATABASE="p0")
+    res = subprocess.run(["node", "startup_options.js"], cwd=node_scripts, env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got == {"statement_timeout": "1234ms", "lock_timeout": "4321ms"}, got
