@@ -41,11 +41,14 @@ static void storage_free(void *p, size_t cap)
 
 static void *storage_get(size_t cap)
 {
-    void *p = cache_len && cap == cache_cap ? cache[--cache_len] : lg_malloc(cap);
-    if (p) {
-        live_chunks++;
+    live_chunks++;
+    if (cache_len && cap == cache_cap)
+        return cache[--cache_len];
+    void *p = lg_malloc(cap);
+    if (p)
         last_cap = cap;
-    }
+    else
+        live_chunks--;
     return p;
 }
 
