@@ -144,6 +144,7 @@ static void free_client(struct evloop *ev, void *arg)
     intern_put(c->user);
     intern_put(c->dbname);
     ps_client_free(c->ps);
+    client_ddl_free(c);
     if (c->ares) {
         client_admin_forget(c);
         admin_result_fini(c->ares);

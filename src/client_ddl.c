@@ -7,14 +7,31 @@
  * 55006 through a pooler that keeps them), so they are closed before the statement is
  * forwarded. Simple Query and Parse are looked at (the first 256 bytes of the SQL);
  * other statements cost a look at their first character.
- * Not here: the scan itself (dbddl.c), closing the servers (pool_ctl.c).
+ * Also here, in transaction and statement mode: a cursor declared WITH HOLD lives in
+ * its server's session, past the transaction (Django's QuerySet.iterator() in autocommit
+ * mode: DECLARE ... WITH HOLD, then a FETCH per transaction, then CLOSE). Its client keeps
+ * that server (pinned) until it closes it, CLOSE ALL or DISCARD ALL; a client that leaves
+ * with one open has its server's cursors closed before the server is reused (pool.c).
+ * Only the first statement of a query is looked at.
+ * Not here: the scan itself (dbddl.c), closing the servers (pool_ctl.c), keeping a
+ * pinned server (pool_txn.c).
  */
 #include "client_int.h"
 
 #include <string.h>
 
+#include "alloc.h"
+#include "cfg.h"
 #include "dbddl.h"
 #include "log.h"
+
+#define HELD_MAX 8 /* names tracked; past that the client stays pinned until CLOSE ALL */
+
+struct held_cursors {
+    unsigned n;
+    bool overflow; /* more were declared than tracked */
+    char name[HELD_MAX][DBDDL_NAME_MAX];
+};
 
 #define DDL_LOOK 256 /* bytes of SQL enough for the statements' heads */
 
@@ -28,6 +45,54 @@ static bool may_start_ddl(char ch)
 {
     return client_ddl_first[(unsigned char)ch] && ch != ' ' && ch != '\t' && ch != '\n' &&
            ch != '\r' && ch != '\f' && ch != '\v';
+}
+
+void client_ddl_free(struct client *c)
+{
+    lg_free(c->held);
+    c->held = NULL;
+    c->waiter.pinned = false;
+}
+
+static int held_find(const struct held_cursors *h, const char *name)
+{
+    for (unsigned i = 0; i < h->n; i++)
+        if (strcmp(h->name[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Track the cursor statement (if any) at the start of @q and pin or unpin @c. */
+static void track_cursors(struct client *c, const char *q, size_t n)
+{
+    char name[DBDDL_NAME_MAX];
+    enum dbddl_cursor k = dbddl_scan_cursor(q, n, name);
+    if (k == DBDDL_CURSOR_NONE || (k != DBDDL_CURSOR_HOLD && !c->held))
+        return;
+    if (!c->held && !(c->held = lg_calloc(1, sizeof(*c->held)))) {
+        c->waiter.pinned = true; /* cannot track it: keep the server until the client goes */
+        return;
+    }
+    struct held_cursors *h = c->held;
+    int i = k == DBDDL_CURSOR_CLOSE_ALL ? -1 : held_find(h, name);
+    if (k == DBDDL_CURSOR_HOLD && i < 0) {
+        if (h->n < HELD_MAX)
+            memcpy(h->name[h->n++], name, DBDDL_NAME_MAX);
+        else
+            h->overflow = true;
+    } else if (k == DBDDL_CURSOR_CLOSE && i >= 0) {
+        if ((unsigned)i != --h->n)
+            memcpy(h->name[i], h->name[h->n], DBDDL_NAME_MAX);
+    } else if (k == DBDDL_CURSOR_CLOSE_ALL) {
+        h->n = 0;
+        h->overflow = false;
+    }
+    bool pin = h->n > 0 || h->overflow;
+    if (pin != c->waiter.pinned)
+        log_debug("C-%llu %s/%s: %s its server (%u cursor(s) WITH HOLD open%s)",
+                  (unsigned long long)c->id, c->dbname, c->user, pin ? "keeps" : "releases", h->n,
+                  h->overflow ? ", and more" : "");
+    c->waiter.pinned = pin;
 }
 
 int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8_t *p, size_t n)
@@ -53,9 +118,13 @@ int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8
     if (have < LG_MIN(total, off + DDL_LOOK) && more)
         return 0;
     char name[DBDDL_NAME_MAX];
-    enum dbddl_kind k = dbddl_scan((const char *)p + off, LG_MIN(have, off + DDL_LOOK) - off, name);
-    if (k == DBDDL_NONE)
+    size_t len = LG_MIN(have, off + DDL_LOOK) - off;
+    enum dbddl_kind k = dbddl_scan((const char *)p + off, len, name);
+    if (k == DBDDL_NONE) {
+        if (pool_mode_of(c->pool) != POOL_MODE_SESSION)
+            track_cursors(c, (const char *)p + off, len);
         return 1;
+    }
     char why[DBDDL_NAME_MAX + 80];
     snprintf(why, sizeof(why), "%s \"%s\" from C-%llu", dbddl_kind_name(k), name,
              (unsigned long long)c->id);

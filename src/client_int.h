@@ -30,6 +30,7 @@ struct config;
 struct db_entry;
 struct pool;
 struct ps_client;
+struct held_cursors;
 struct server;
 
 /* Parameters a client may want applied on servers (startup + tracked): 32 is well above
@@ -47,6 +48,7 @@ struct client {
     const struct paramset *params;   /* parameters to SET on the server (shared, paramset.h) */
     const struct paramset *startup;  /* startup packet as a session-mode server gets it */
     struct ps_client *ps;            /* named prepared statements (transaction mode) */
+    struct held_cursors *held;       /* cursors WITH HOLD open (transaction mode; client_ddl.c) */
     uint64_t seen_in, seen_out;      /* byte counters at the last janitor look */
     uint64_t active_at_us;           /* when bytes last moved */
     uint64_t query_since_us;         /* a request has been in flight since (0: none) */
@@ -131,7 +133,8 @@ int client_ps_on_head(struct stream *st, uint8_t type, size_t total, const uint8
 /* ---- client_ddl.c ---- */
 /* A Query or Parse at the head of @c's input (@n bytes of a @total-byte message at @p):
  * before a DROP DATABASE or the like is forwarded, the pools' idle servers to that
- * database close. 1 to go on, 0 to wait for more of the message. */
+ * database close; in transaction and statement mode, a cursor WITH HOLD pins @c to its
+ * server until it is closed (c->waiter.pinned). 1 to go on, 0 to wait for more. */
 int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8_t *p, size_t n);
 /* Bytes a statement of client_ddl_on_head's may start with (or spaces and comments before
  * one): true for few (A, C, D), so most queries cost one table look. */
@@ -149,6 +152,8 @@ static inline bool client_ddl_maybe(uint8_t type, const uint8_t *p, size_t n)
     }
     return n <= at || client_ddl_first[p[at]];
 }
+/* Forget the client's held cursors (freeing it). */
+void client_ddl_free(struct client *c);
 
 /* ---- client_admin.c ---- */
 /* @c (connected to the admin console database) authenticated: check admin_users and

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dbddl.c: a small SQL tokenizer (spaces, -- and nested block comments, words, "quoted"
- * identifiers, 'string' literals, single characters) and the three statement shapes of
- * dbddl.h. Only the first statement of a query is looked at; the text ends at a NUL
- * byte, and running out of bytes before that means the query was cut off.
+ * identifiers, 'string' literals, single characters) and the statement shapes of
+ * dbddl.h (three database statements, three cursor ones). Only the first statement of a query is
+ * looked at; the text ends at a NUL byte, and running out of bytes before that means the query was
+ * cut off.
  */
 #include "dbddl.h"
 
@@ -212,4 +213,46 @@ const char *dbddl_kind_name(enum dbddl_kind k)
     default:
         return "";
     }
+}
+
+/* After DECLARE name: [BINARY] [ASENSITIVE | INSENSITIVE] [[NO] SCROLL] CURSOR
+ * [{WITH | WITHOUT} HOLD] FOR ... (the options in any order, as PostgreSQL's grammar). */
+static enum dbddl_cursor scan_declare(struct lex *l)
+{
+    for (int words = 0; words < 6; words++) {
+        if (next(l) != T_WORD)
+            return DBDDL_CURSOR_NONE;
+        if (strcmp(l->text, "cursor") == 0)
+            break;
+        if (strcmp(l->text, "binary") && strcmp(l->text, "asensitive") &&
+            strcmp(l->text, "insensitive") && strcmp(l->text, "no") && strcmp(l->text, "scroll"))
+            return DBDDL_CURSOR_NONE;
+    }
+    if (strcmp(l->text, "cursor") != 0 || !is_word(l, "with"))
+        return DBDDL_CURSOR_NONE;
+    return is_word(l, "hold") ? DBDDL_CURSOR_HOLD : DBDDL_CURSOR_NONE;
+}
+
+enum dbddl_cursor dbddl_scan_cursor(const char *q, size_t n, char name[DBDDL_NAME_MAX])
+{
+    struct lex l = {.p = q, .end = q + n};
+    enum dbddl_cursor k = DBDDL_CURSOR_NONE;
+    name[0] = '\0';
+    if (next(&l) != T_WORD)
+        return DBDDL_CURSOR_NONE;
+    if (strcmp(l.text, "declare") == 0) {
+        if (take_name(&l, next(&l), name))
+            k = scan_declare(&l);
+    } else if (strcmp(l.text, "close") == 0) {
+        enum tok t = next(&l);
+        if (t == T_WORD && strcmp(l.text, "all") == 0) /* CLOSE "all" closes one */
+            return next(&l) == T_END ? DBDDL_CURSOR_CLOSE_ALL : DBDDL_CURSOR_NONE;
+        if (take_name(&l, t, name))
+            k = DBDDL_CURSOR_CLOSE;
+    } else if (strcmp(l.text, "discard") == 0 && is_word(&l, "all")) {
+        return next(&l) == T_END ? DBDDL_CURSOR_CLOSE_ALL : DBDDL_CURSOR_NONE;
+    }
+    if (k == DBDDL_CURSOR_NONE)
+        name[0] = '\0';
+    return k;
 }

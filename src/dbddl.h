@@ -5,7 +5,8 @@
  * RENAME TO / SET TABLESPACE, and CREATE DATABASE ... TEMPLATE (the template's
  * sessions). A pooler's idle server connections to that database would make them fail
  * ("database ... is being accessed by other users", 55006), so the client side asks the
- * pools to close them first. Pure: no I/O, no globals.
+ * pools to close them first. Also the cursor statements that make a client's session
+ * state outlive its transaction (DECLARE ... WITH HOLD, CLOSE). Pure: no I/O, no globals.
  */
 #ifndef LG_DBDDL_H
 #define LG_DBDDL_H
@@ -30,5 +31,19 @@ enum dbddl_kind dbddl_scan(const char *q, size_t n, char name[DBDDL_NAME_MAX]);
 
 /* The statement's words for messages ("DROP DATABASE", ...). */
 const char *dbddl_kind_name(enum dbddl_kind k);
+
+/* Cursors that outlive their transaction (WITH HOLD) live in the server session: in
+ * transaction pooling the client must keep that server while it has one open. */
+enum dbddl_cursor {
+    DBDDL_CURSOR_NONE,      /* none of the statements below (or cut off before the name) */
+    DBDDL_CURSOR_HOLD,      /* DECLARE name [options] CURSOR WITH HOLD FOR ... */
+    DBDDL_CURSOR_CLOSE,     /* CLOSE name */
+    DBDDL_CURSOR_CLOSE_ALL, /* CLOSE ALL, DISCARD ALL */
+};
+
+/* Like dbddl_scan(), for the statements above; @name gets the cursor's name (as
+ * PostgreSQL reads it) for DBDDL_CURSOR_HOLD and DBDDL_CURSOR_CLOSE. A DECLARE whose
+ * WITH HOLD lies past the end of @q is DBDDL_CURSOR_NONE. */
+enum dbddl_cursor dbddl_scan_cursor(const char *q, size_t n, char name[DBDDL_NAME_MAX]);
 
 #endif

@@ -68,6 +68,10 @@ struct pool_waiter {
     uint32_t n_want;
     bool queued;
     bool keyed; /* a client: match servers by @startup in session mode (else any server) */
+    /* Transaction/statement mode: keep the linked server past the end of transactions
+     * (the client has a cursor WITH HOLD open on it); if the client leaves, the server's
+     * cursors are closed before it is reused. */
+    bool pinned;
 };
 
 void pool_module_init(struct evloop *ev, const struct config *cfg);

@@ -157,5 +157,8 @@ void pool_cancel_forget(const struct server *s);
 void pool_to_idle(struct server *s);
 void pool_run_reset(struct server *s);
 void pool_account_unlink(struct server *s);
+/* pool_txn.c: a server its client left, idle: pool_run_reset(), after a CLOSE ALL if
+ * @cursors (the client was pinned by a cursor WITH HOLD). */
+void pool_reset_left(struct server *s, bool cursors);
 
 #endif

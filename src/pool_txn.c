@@ -3,7 +3,8 @@
  * pool_txn.c: transaction and statement pooling: when a linked server may go back to
  * the pool (every request answered, nothing half-forwarded, output delivered), the
  * statement-mode refusal of transaction blocks, and parameter changes reported by a
- * linked server. Not here: session release and reset (pool.c).
+ * linked server, and closing the cursors WITH HOLD a pinned client left open.
+ * Not here: session release and reset (pool.c).
  * Invariant: a server is released only at ReadyForQuery 'I' at a message boundary.
  */
 #include <string.h>
@@ -80,7 +81,7 @@ void pool_on_ready_for_query(struct server *s)
             w->ops->on_lost(w, &e);
         return;
     }
-    if (server_tx_status(s) == 'I' && link_at_boundary(s))
+    if (server_tx_status(s) == 'I' && !w->pinned && link_at_boundary(s))
         stream_want_drained(server_stream(s));
 }
 
@@ -92,7 +93,9 @@ struct ps_server *pool_server_ps(struct server *s)
 void pool_check_release(struct server *s)
 {
     struct pool *p = server_pool(s);
-    if (p->pool_mode != POOL_MODE_SESSION && server_tx_status(s) == 'I' && link_at_boundary(s))
+    struct pool_waiter *w = server_holder(s);
+    if (p->pool_mode != POOL_MODE_SESSION && server_tx_status(s) == 'I' && !(w && w->pinned) &&
+        link_at_boundary(s))
         stream_want_drained(server_stream(s));
 }
 
@@ -108,8 +111,10 @@ void pool_on_server_drained(struct server *s)
         return;
     }
     /* The client may have sent more meanwhile: then the transaction goes on here. A
-     * cancel still on its way keeps the server too: pool_cancel.c asks again. */
-    if (!w || server_tx_status(s) != 'I' || !link_at_boundary(s) || pool_cancel_pending(s))
+     * cancel still on its way keeps the server too: pool_cancel.c asks again. A client
+     * with a cursor WITH HOLD open keeps its server (client_ddl.c). */
+    if (!w || w->pinned || server_tx_status(s) != 'I' || !link_at_boundary(s) ||
+        pool_cancel_pending(s))
         return;
     struct stream *ss = server_stream(s);
     uint64_t took = clock_now_us() - ss->link_at_us;
@@ -124,6 +129,28 @@ void pool_on_server_drained(struct server *s)
         pool_run_reset(s);
     else
         pool_to_idle(s);
+}
+
+static void close_all_done(void *arg, struct server *s, const struct pgproto_error *err,
+                           const char *value, bool closed)
+{
+    (void)arg;
+    (void)value;
+    if (closed)
+        return;
+    if (err || server_tx_status(s) != 'I') {
+        server_close(s, "CLOSE ALL of the departed client's cursors failed");
+        return;
+    }
+    pool_run_reset(s);
+}
+
+void pool_reset_left(struct server *s, bool cursors)
+{
+    if (!cursors)
+        pool_run_reset(s);
+    else if (server_exec(s, "CLOSE ALL", NULL, 0, close_all_done, NULL) < 0)
+        server_close(s, "client left with cursors WITH HOLD open");
 }
 
 void pool_on_param(struct server *s, const char *name, const char *value)

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_dbddl.c: libFuzzer target for dbddl_scan (src/dbddl.c): any bytes, whole or cut. */
+/* fuzz_dbddl.c: libFuzzer target for dbddl_scan and dbddl_scan_cursor (src/dbddl.c): any bytes,
+ * whole or cut. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -16,5 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n >= DBDDL_NAME_MAX || (k == DBDDL_NONE) != (n == 0))
         __builtin_trap(); /* a name is always terminated, and given exactly on a match */
     (void)dbddl_kind_name(k);
+    enum dbddl_cursor kc = dbddl_scan_cursor((const char *)data, size, name);
+    n = strnlen(name, DBDDL_NAME_MAX);
+    bool named = kc == DBDDL_CURSOR_HOLD || kc == DBDDL_CURSOR_CLOSE;
+    if (n >= DBDDL_NAME_MAX || named != (n > 0))
+        __builtin_trap();
     return 0;
 }

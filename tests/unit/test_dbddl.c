@@ -4,6 +4,7 @@
  * DROP DATABASE, ALTER DATABASE ... RENAME / SET TABLESPACE and CREATE DATABASE ...
  * TEMPLATE: names folded as PostgreSQL folds them, comments and IF EXISTS skipped,
  * everything else (other statements, cut-off text, a second statement) left alone.
+ * And the cursor statements: DECLARE ... WITH HOLD, CLOSE name, CLOSE ALL, DISCARD ALL.
  */
 #include "dbddl.h"
 
@@ -106,6 +107,63 @@ static void long_names_are_cut_as_postgresql_does(void **state)
     assert_int_equal(strlen(name), 63);
 }
 
+/* Scan @sql as a whole query for the cursor statements. */
+static enum dbddl_cursor scan_cursor(const char *sql, char name[DBDDL_NAME_MAX])
+{
+    return dbddl_scan_cursor(sql, strlen(sql) + 1, name);
+}
+
+static void held_cursors(void **state)
+{
+    (void)state;
+    char name[DBDDL_NAME_MAX];
+    /* psycopg2's named cursor in autocommit mode (Django's QuerySet.iterator()) */
+    assert_int_equal(scan_cursor("DECLARE \"_django_curs_1_sync_1\" NO SCROLL CURSOR WITH HOLD "
+                                 "FOR SELECT 1",
+                                 name),
+                     DBDDL_CURSOR_HOLD);
+    assert_string_equal(name, "_django_curs_1_sync_1");
+    /* psycopg 3's ServerCursor */
+    assert_int_equal(scan_cursor("DECLARE \"c\" BINARY CURSOR WITH HOLD FOR SELECT 1", name),
+                     DBDDL_CURSOR_HOLD);
+    assert_int_equal(scan_cursor("/* x */ declare Cur insensitive scroll cursor with hold for "
+                                 "select 1",
+                                 name),
+                     DBDDL_CURSOR_HOLD);
+    assert_string_equal(name, "cur");
+    assert_int_equal(scan_cursor("DECLARE c NO SCROLL CURSOR WITHOUT HOLD FOR SELECT 1", name),
+                     DBDDL_CURSOR_NONE);
+    assert_string_equal(name, "");
+    assert_int_equal(scan_cursor("DECLARE c CURSOR FOR SELECT 1", name), DBDDL_CURSOR_NONE);
+    assert_int_equal(scan_cursor("DECLARE c CURSOR WITH", name), DBDDL_CURSOR_NONE);
+    /* cut before WITH HOLD: not known to be held */
+    assert_int_equal(dbddl_scan_cursor("DECLARE c CURSOR WITH HO", 24, name), DBDDL_CURSOR_NONE);
+    assert_int_equal(scan_cursor("DECLARE c SCROLL SCROLL SCROLL SCROLL SCROLL SCROLL CURSOR WITH "
+                                 "HOLD FOR SELECT 1",
+                                 name),
+                     DBDDL_CURSOR_NONE); /* not a statement PostgreSQL runs */
+}
+
+static void closing_cursors(void **state)
+{
+    (void)state;
+    char name[DBDDL_NAME_MAX];
+    assert_int_equal(scan_cursor("CLOSE \"_django_curs_1_sync_1\"", name), DBDDL_CURSOR_CLOSE);
+    assert_string_equal(name, "_django_curs_1_sync_1");
+    assert_int_equal(scan_cursor("close Cur;", name), DBDDL_CURSOR_CLOSE);
+    assert_string_equal(name, "cur");
+    assert_int_equal(scan_cursor("CLOSE ALL", name), DBDDL_CURSOR_CLOSE_ALL);
+    assert_string_equal(name, "");
+    assert_int_equal(scan_cursor("close all ; ", name), DBDDL_CURSOR_CLOSE_ALL);
+    assert_int_equal(scan_cursor("CLOSE \"all\"", name), DBDDL_CURSOR_CLOSE); /* one cursor */
+    assert_string_equal(name, "all");
+    assert_int_equal(scan_cursor("DISCARD ALL", name), DBDDL_CURSOR_CLOSE_ALL);
+    assert_int_equal(scan_cursor("DISCARD PLANS", name), DBDDL_CURSOR_NONE);
+    assert_int_equal(scan_cursor("CLOSE ALL junk", name), DBDDL_CURSOR_NONE);     /* refused */
+    assert_int_equal(dbddl_scan_cursor("CLOSE ALL", 9, name), DBDDL_CURSOR_NONE); /* cut */
+    assert_int_equal(scan_cursor("SELECT 'CLOSE ALL'", name), DBDDL_CURSOR_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +171,8 @@ int main(void)
             cmocka_unit_test(alter_and_template),
             cmocka_unit_test(other_statements_and_cut_text),
             cmocka_unit_test(long_names_are_cut_as_postgresql_does),
+            cmocka_unit_test(held_cursors),
+            cmocka_unit_test(closing_cursors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
