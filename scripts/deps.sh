@@ -10,7 +10,7 @@ packages=(
     gcc clang make libssl-dev libcmocka-dev valgrind clang-format
     postgresql-15 postgresql-client-15 pgbouncer
     python3-pytest python3-pytest-timeout python3-pytest-xdist
-    python3-psycopg python3-psycopg2
+    python3-psycopg python3-psycopg2 python3-asyncpg
     libclang-rt-14-dev util-linux procps strace
     # examples/flask-celery (its shortened run is tests/integration/test_flask_celery.py)
     python3-flask python3-sqlalchemy python3-celery python3-redis redis-server gunicorn

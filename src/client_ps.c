@@ -75,17 +75,46 @@ static int ps_fail(struct client *c, const char *sqlstate, const char *msg)
     return -1;
 }
 
-/* Put whole messages before the current one: into the client's buffer, or, when a
- * pipeline left no room there and nothing examined waits ahead of it, straight into
- * the server's output (sent before relayed bytes). */
-static int put_ahead(struct client *c, bool ahead, const uint8_t *p, size_t n)
+/* The client's buffer is full (a large Bind, or a pipeline, is in it) and none of the
+ * client's bytes wait ahead of the message at the cursor: what lifeguard must put
+ * before or into that message can go from the server's own output buffer instead,
+ * which is written before any relayed byte, so the server still sees the client's
+ * order. Without this, a message that only grows by a few bytes (a Bind naming "s",
+ * which becomes "lg_1234") could never be rewritten once the buffer is full. */
+static bool direct_ok(const struct client *c)
 {
-    return ahead ? stream_send_ahead(&c->st, p, n) : stream_insert(&c->st, p, n);
+    return c->st.peer && !buf_ready(&c->st.in);
+}
+
+/* Room for @extra more bytes at the cursor, in place or by direct_ok(). */
+static bool can_grow(const struct client *c, size_t extra)
+{
+    return room(&c->st) >= extra || direct_ok(c);
+}
+
+/* Insert @p/@n (whole messages) before the message at the cursor: into the client's
+ * buffer, or with @direct from the server's output buffer. 0 or -ENOSPC. */
+static int emit(struct client *c, bool direct, const void *p, size_t n)
+{
+    return direct ? stream_send_ahead(&c->st, p, n) : stream_insert(&c->st, p, n);
+}
+
+/* Replace the first @old bytes of the message at the cursor with @p/@n, in place, or
+ * (when the buffer has no room and direct_ok()) by sending @p/@n from the server's
+ * output buffer and dropping those bytes. 0 or -ENOSPC. */
+static int rewrite_prefix(struct client *c, size_t old, const void *p, size_t n)
+{
+    if (stream_replace_prefix(&c->st, old, p, n) == 0)
+        return 0;
+    if (!direct_ok(c) || stream_send_ahead(&c->st, p, n) < 0)
+        return -ENOSPC;
+    return stream_replace_prefix(&c->st, old, NULL, 0);
 }
 
 /* Record @id as prepared on the server; if that evicts the least recently used
- * statement, put its Close before the current message. 0, or -1 after closing. */
-static int add_to_server(struct client *c, struct ps_server *ps, uint64_t id, bool ahead)
+ * statement, insert its Close before the current message (@direct: see emit()). 0, or -1
+ * after closing. */
+static int add_to_server(struct client *c, struct ps_server *ps, uint64_t id, bool direct)
 {
     uint64_t evicted;
     if (ps_server_add(ps, id, &evicted) < 0)
@@ -93,7 +122,7 @@ static int add_to_server(struct client *c, struct ps_server *ps, uint64_t id, bo
     if (evicted) {
         uint8_t close[CLOSE_SIZE];
         size_t n = build_close(close, evicted);
-        if (ps_owe(ps, PS_OWED_CLOSE_INJECTED, evicted) < 0 || put_ahead(c, ahead, close, n) < 0)
+        if (ps_owe(ps, PS_OWED_CLOSE_INJECTED, evicted) < 0 || emit(c, direct, close, n) < 0)
             return ps_fail(c, "54000", "too many messages in flight");
     }
     return 0;
@@ -108,26 +137,24 @@ static int ensure_prepared(struct client *c, struct ps_server *ps, const struct 
     if (ps_server_has(ps, e->id))
         return 1;
     size_t n = parse_size(e);
-    bool ahead = false;
+    bool direct = false;
     if (room(&c->st) < n + CLOSE_SIZE + extra) {
-        if (buf_ready(&c->st.in))
-            return 0; /* once what was examined has gone out, compacting makes room */
+        if (!direct_ok(c))
+            return 0; /* the client's bytes ahead of it go first and make room */
         /* The buffer is full of what the client pipelined after this message (asyncpg's
-         * executemany: a Bind and an Execute per row, all written at once). Nothing
-         * before it waits, so the Parse goes through the server's output instead. */
-        if (room(&c->st) < extra)
-            return ps_fail(c, "54000", "prepared statement too large");
-        ahead = true;
+         * executemany: a Bind and an Execute per row, all written at once) or of a large
+         * Bind. Nothing before it waits, so the Parse goes through the server's output. */
+        direct = true;
     }
     uint8_t *msg = lg_malloc(n);
     if (!msg)
         return ps_fail(c, "53200", "out of memory");
     build_parse(msg, e);
-    int rc = add_to_server(c, ps, e->id, ahead);
+    int rc = add_to_server(c, ps, e->id, direct);
     if (rc == 0) {
         rc = ps_owe(ps, PS_OWED_PARSE_INJECTED, e->id);
         if (rc == 0)
-            rc = put_ahead(c, ahead, msg, n);
+            rc = emit(c, direct, msg, n);
         if (rc < 0)
             rc = ps_fail(c, "54000", "too many messages in flight");
     }
@@ -168,9 +195,13 @@ static int ensure_unnamed(struct client *c, struct ps_server *ps)
     uint64_t id = ps_client_unnamed(c->ps, &msg, &len);
     if (!id || ps_server_unnamed(ps) == id)
         return 1;
-    if (room(&c->st) < len)
-        return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "unnamed statement too large");
-    if (ps_owe(ps, PS_OWED_PARSE_INJECTED, 0) < 0 || stream_insert(&c->st, msg, len) < 0)
+    bool direct = false;
+    if (room(&c->st) < len) {
+        if (!direct_ok(c))
+            return 0;
+        direct = true;
+    }
+    if (ps_owe(ps, PS_OWED_PARSE_INJECTED, 0) < 0 || emit(c, direct, msg, len) < 0)
         return ps_fail(c, "54000", "too many messages in flight");
     ps_server_set_unnamed(ps, id);
     return 1;
@@ -302,7 +333,7 @@ static int rewrite_deallocate(struct client *c, struct ps_server *ps, uint8_t ty
     memcpy(msg + PGPROTO_HEADER, p + PGPROTO_HEADER, qoff - PGPROTO_HEADER);
     memcpy(msg + qoff, sql, sl + 1);
     memcpy(msg + qoff + sl + 1, p + qoff + (size_t)ql + 1, tail);
-    rc = stream_replace_prefix(&c->st, total, msg, newlen);
+    rc = rewrite_prefix(c, total, msg, newlen);
     lg_free(msg);
     if (rc < 0)
         return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "message too large");
@@ -411,11 +442,11 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
     size_t body_len = total - PGPROTO_HEADER - (size_t)nl - 1;
     struct ps_entry e = {.id = next_stmt_id, .body = (uint8_t *)body, .body_len = body_len};
     size_t newlen = parse_size(&e);
-    bool ahead = false; /* no room for the rewrite: a pipeline fills the buffer behind it */
+    bool direct = false;
     if (room(&c->st) + total < newlen + CLOSE_SIZE) {
-        if (buf_ready(&c->st.in))
-            return 0; /* once what was examined has gone out, compacting makes room */
-        ahead = true;
+        if (!direct_ok(c))
+            return 0; /* the client's bytes ahead of it go first and make room */
+        direct = true;
     }
     uint64_t id = next_stmt_id++;
     if (!c->ps && !(c->ps = ps_client_new()))
@@ -423,23 +454,25 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
     if (ps_client_put(c->ps, name, id, body, body_len) < 0)
         return ps_fail(c, "53200", "out of memory");
     const struct ps_entry *stored = ps_client_get(c->ps, name);
-    if (add_to_server(c, ps, id, ahead) < 0)
+    if (add_to_server(c, ps, id, direct) < 0)
         return -1;
     uint8_t *msg = lg_malloc(newlen);
     if (!msg)
         return ps_fail(c, "53200", "out of memory");
     build_parse(msg, stored);
     int rc = ps_owe(ps, PS_OWED_PARSE, id);
-    if (rc == 0 && ahead) { /* the renamed Parse goes through the server's output */
-        rc = stream_send_ahead(&c->st, msg, newlen);
-        if (rc == 0)
-            rc = stream_replace_prefix(&c->st, total, NULL, 0);
-    } else if (rc == 0) {
-        rc = stream_replace_prefix(&c->st, total, msg, newlen);
+    if (rc < 0) {
+        lg_free(msg);
+        return ps_fail(c, "54000", "too many messages in flight");
     }
+    /* In place, or (direct) the new Parse from the server's buffer and the client's
+     * dropped: the whole message is here, so nothing of it is left to pass through. */
+    rc = direct ? emit(c, true, msg, newlen) : stream_replace_prefix(&c->st, total, msg, newlen);
+    if (rc == 0 && direct)
+        rc = stream_replace_prefix(&c->st, total, NULL, 0);
     lg_free(msg);
     if (rc < 0)
-        return ps_fail(c, "54000", "too many messages in flight");
+        return ps_fail(c, "54000", "prepared statement too large");
     return 1;
 }
 
@@ -477,7 +510,7 @@ static int head_bind(struct client *c, struct ps_server *ps, size_t total, const
     uint8_t *d = put_header(prefix, 'B', total - old + newp - PGPROTO_HEADER);
     memcpy(d, m + PGPROTO_HEADER, (size_t)pl + 1);
     memcpy(d + pl + 1, sname, snl);
-    if (stream_replace_prefix(&c->st, old, prefix, newp) < 0)
+    if (rewrite_prefix(c, old, prefix, newp) < 0)
         return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "Bind too large");
     return 1;
 }
@@ -488,8 +521,6 @@ static int head_describe_close(struct client *c, struct ps_server *ps, uint8_t t
 {
     if (n < total)
         return total <= c->st.in.cap ? 0 : ps_fail(c, "08P01", "malformed message");
-    if (type == 'C' && ps_owe(ps, PS_OWED_CLOSE, 0) < 0)
-        return ps_fail(c, "54000", "too many messages in flight");
     long nl = cstr_at(p, n, PGPROTO_HEADER + 1);
     if (total < PGPROTO_HEADER + 2 || nl < 0)
         return ps_fail(c, "08P01", "malformed Describe/Close message");
@@ -502,7 +533,19 @@ static int head_describe_close(struct client *c, struct ps_server *ps, uint8_t t
         return 1;
     }
     const char *name = (const char *)p + PGPROTO_HEADER + 1;
-    const struct ps_entry *e = ps_client_get(c->ps, name);
+    const struct ps_entry *e =
+            p[PGPROTO_HEADER] == 'S' && nl > 0 ? ps_client_get(c->ps, name) : NULL;
+    char sname[PS_NAME_MAX];
+    size_t newlen = 0;
+    if (e) {
+        ps_server_name(e->id, sname);
+        newlen = PGPROTO_HEADER + 1 + strlen(sname) + 1;
+        /* Any wait comes before anything is recorded: this runs again from the start. */
+        if (newlen > total && !can_grow(c, newlen - total))
+            return 0;
+    }
+    if (type == 'C' && ps_owe(ps, PS_OWED_CLOSE, 0) < 0)
+        return ps_fail(c, "54000", "too many messages in flight");
     if (!e)
         return 1;
     uint64_t id = e->id;
@@ -511,21 +554,19 @@ static int head_describe_close(struct client *c, struct ps_server *ps, uint8_t t
         if (rc <= 0)
             return rc;
     }
-    char sname[PS_NAME_MAX];
-    ps_server_name(id, sname);
-    size_t snl = strlen(sname) + 1;
     uint8_t msg[PGPROTO_HEADER + 1 + PS_NAME_MAX];
-    uint8_t *d = put_header(msg, type, 1 + snl);
+    uint8_t *d = put_header(msg, type, newlen - PGPROTO_HEADER);
     d[0] = 'S';
-    memcpy(d + 1, sname, snl);
+    memcpy(d + 1, sname, newlen - PGPROTO_HEADER - 1);
     if (type == 'C') {
         /* Closing a statement this server does not hold is not an error in PostgreSQL,
-         * so the client gets its CloseComplete either way. */
+         * so the client gets its CloseComplete either way. (@name is in the buffer the
+         * rewrite below overwrites.) */
         ps_server_del(ps, id);
         ps_client_del(c->ps, name);
     }
-    if (stream_replace_prefix(&c->st, total, msg, PGPROTO_HEADER + 1 + snl) < 0)
-        return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "message too large");
+    if (rewrite_prefix(c, total, msg, newlen) < 0)
+        return ps_fail(c, "54000", "message too large");
     return 1;
 }
 
