@@ -30,7 +30,7 @@
  * SEND_KEEP_N * SEND_KEEP_CAP bytes stay allocated. */
 #define SEND_KEEP_CAP 4096
 #define SEND_KEEP_N   1024
-#define LONE_MAX      4 /* io_uring: turns with at most this many events write at once */
+#define LONE_MAX      1    /* io_uring: turns with at most this many events write at once */
 
 /* io_uring user_data: kind in the top bits, then a generation, then fd or send slot. */
 enum { UD_POLL = 1, UD_SEND = 2, UD_IGNORE = 3 };
@@ -115,10 +115,12 @@ int evloop_use_uring(struct evloop *ev, char *why, size_t why_n)
 
 bool evloop_async_send(const struct evloop *ev)
 {
-    /* A turn with few events (light load) writes at once: a send staged for the ring
+    /* A turn with one event (light load) writes at once: a send staged for the ring
      * goes to the kernel with the io_uring_enter that then sleeps, which cost 1.5-1.8x
-     * the CPU of send() at one client, and staging costs instructions. Under load (more
-     * events per turn) the sends of a turn go together with that one system call. */
+     * the CPU of send() at one client, and staging costs instructions. With more events
+     * per turn the sends go together with that one system call: writing at once in turns
+     * of up to 4 events was measured (make bench, same day) at 2.89 system calls per
+     * transaction against 2.34, and 0.69x PgBouncer's CPU at 256 clients against 0.63x. */
     return ev->ring != NULL && !(ev->lone && ev->pend_len == 0);
 }
 
