@@ -30,7 +30,7 @@
  * SEND_KEEP_N * SEND_KEEP_CAP bytes stay allocated. */
 #define SEND_KEEP_CAP 4096
 #define SEND_KEEP_N   1024
-#define LONE_MAX      1    /* io_uring: turns with at most this many events write at once */
+#define LONE_MAX      1 /* io_uring: turns with at most this many events write at once */
 
 /* io_uring user_data: kind in the top bits, then a generation, then fd or send slot. */
 enum { UD_POLL = 1, UD_SEND = 2, UD_IGNORE = 3 };
