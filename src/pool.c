@@ -711,18 +711,24 @@ void pool_run_reset(struct server *s)
     pool_to_idle(s);
 }
 
+bool pool_exec_succeeded(struct server *s, const struct pgproto_error *err, bool closed,
+                         const char *what)
+{
+    if (closed)
+        return false;
+    if (err || server_tx_status(s) != 'I') {
+        server_close(s, "%s failed", what);
+        return false;
+    }
+    return true;
+}
+
 static void rollback_done(void *arg, struct server *s, const struct pgproto_error *err,
                           const char *value, bool closed)
 {
-    (void)arg;
     (void)value;
-    if (closed)
-        return;
-    if (err || server_tx_status(s) != 'I') {
-        server_close(s, "ROLLBACK of the departed client's transaction failed");
-        return;
-    }
-    pool_reset_left(s, arg != NULL);
+    if (pool_exec_succeeded(s, err, closed, "ROLLBACK of the departed client's transaction"))
+        pool_reset_left(s, arg != NULL);
 }
 
 void pool_release(struct server *s, struct stream *client)

@@ -74,6 +74,11 @@ struct list_node *pool_all(void);
 /* Open one more server for @p, with @startup in its StartupMessage (NULL: none; see
  * server_connect). false if the attempt failed at once (backoff armed). */
 bool pool_open_server(struct pool *p, const struct paramset *startup);
+/* The end of one of lifeguard's own statements on a server nobody holds: true if it
+ * succeeded and left the server idle; else the server is closed (or was) naming @what. */
+bool pool_exec_succeeded(struct server *s, const struct pgproto_error *err, bool closed,
+                         const char *what);
+
 /* ---- pool_txn.c ---- */
 /* server_fast_close: close @s (a session-mode server marked for closing) once its client
  * is between transactions; nothing if it is not due. */

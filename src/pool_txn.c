@@ -136,13 +136,8 @@ static void close_all_done(void *arg, struct server *s, const struct pgproto_err
 {
     (void)arg;
     (void)value;
-    if (closed)
-        return;
-    if (err || server_tx_status(s) != 'I') {
-        server_close(s, "CLOSE ALL of the departed client's cursors failed");
-        return;
-    }
-    pool_run_reset(s);
+    if (pool_exec_succeeded(s, err, closed, "CLOSE ALL of the departed client's cursors"))
+        pool_run_reset(s);
 }
 
 void pool_reset_left(struct server *s, bool cursors)
