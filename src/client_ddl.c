@@ -38,13 +38,11 @@ struct held_cursors {
 const bool client_ddl_first[256] = {
         ['A'] = true,  ['a'] = true,  ['C'] = true,  ['c'] = true,  ['D'] = true,
         ['d'] = true,  [' '] = true,  ['\t'] = true, ['\n'] = true, ['\r'] = true,
-        ['\f'] = true, ['\v'] = true, ['-'] = true,  ['/'] = true,  ['('] = false};
+        ['\f'] = true, ['\v'] = true, ['-'] = true,  ['/'] = true};
 
-/* First characters of the statements (or of a comment before them). */
-static bool may_start_ddl(char ch)
+static bool is_blank(uint8_t ch)
 {
-    return client_ddl_first[(unsigned char)ch] && ch != ' ' && ch != '\t' && ch != '\n' &&
-           ch != '\r' && ch != '\f' && ch != '\v';
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
 }
 
 void client_ddl_free(struct client *c)
@@ -109,11 +107,11 @@ int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8
         off = (size_t)(z - p) + 1;
     }
     size_t i = off;
-    while (i < have && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+    while (i < have && is_blank(p[i]))
         i++;
     if (i >= have)
         return more ? 0 : 1;
-    if (!may_start_ddl((char)p[i]))
+    if (!client_ddl_first[p[i]]) /* past the blanks: A, C, D or a comment */
         return 1;
     if (have < LG_MIN(total, off + DDL_LOOK) && more)
         return 0;
