@@ -34,7 +34,11 @@ Suites: bookworm bookworm-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
-        aptsrc=(-o "Dir::Etc::SourceList=$1/src.sources" -o Dir::Etc::SourceParts=/dev/null)
+        # Its own package lists too: updating the shared ones with a source-only list
+        # would leave apt without its binary package lists until the next apt-get update.
+        mkdir -p "$1/apt-lists/partial"
+        aptsrc=(-o "Dir::Etc::SourceList=$1/src.sources" -o Dir::Etc::SourceParts=/dev/null
+            -o "Dir::State::Lists=$1/apt-lists")
         apt-get "${aptsrc[@]}" update -qq
     fi
 }
