@@ -43,6 +43,20 @@ EOF
     fi
 }
 
+# run_direct_and_modes MODE...: the caller's run_suite NAME PORT once directly against
+# PostgreSQL ($pg_port), then once per pool mode through $binary started with
+# write_pooler_ini's ini (in $work/run/MODE.ini, its log in $work/MODE.pooler.log).
+run_direct_and_modes() {
+    run_suite direct "$pg_port"
+    local mode
+    for mode in "$@"; do
+        write_pooler_ini "$work/run/$mode.ini" "$mode" "$pg_port"
+        start_pooler "$binary" "$work/run/$mode.ini" "$work/$mode.pooler.log"
+        run_suite "$mode" "$lg_port"
+        stop_pooler
+    done
+}
+
 # pg_source DIR: sets src to PostgreSQL 15's source tree under DIR/src, fetching Debian's
 # (apt-get source, unpacked) the first time.
 pg_source() {

@@ -113,13 +113,7 @@ run_suite() { # name port
     echo "$name: $pass passed, $fail failed of ${#files[@]} files"
 }
 
-run_suite direct "$pg_port"
-for mode in "${modes[@]}"; do
-    write_pooler_ini "$work/run/$mode.ini" "$mode" "$pg_port"
-    start_pooler "$binary" "$work/run/$mode.ini" "$work/$mode.pooler.log"
-    run_suite "$mode" "$lg_port"
-    stop_pooler
-done
+run_direct_and_modes "${modes[@]}"
 for mode in direct "${modes[@]}"; do
     echo "$mode: $(wc -l <"$work/$mode.failed") failed"
 done

@@ -54,12 +54,8 @@ run_suite() { # name port
     echo "$1: $(tail -n1 "$work/$1.txt")"
 }
 
-run_suite direct "$pg_port"
+run_direct_and_modes "${modes[@]}"
 for mode in "${modes[@]}"; do
-    write_pooler_ini "$work/run/$mode.ini" "$mode" "$pg_port"
-    start_pooler "$binary" "$work/run/$mode.ini" "$work/$mode.pooler.log"
-    run_suite "$mode" "$lg_port"
-    stop_pooler
     echo "$mode: failing only through the pooler:"
     comm -13 "$work/direct.failed" "$work/$mode.failed" | sed 's/^/  /'
 done
