@@ -603,7 +603,8 @@ static int on_hold(struct stream *st, const uint8_t *p, size_t n)
         client_close(c, NULL, "client disconnected");
         return -1;
     }
-    c->request_held = !memchr("Hdcf", p[0], 4); /* not a message that asks for no answer */
+    /* Flush and COPY data/done/fail ask for no answer; anything else is a request. */
+    c->request_held = p[0] != 'H' && p[0] != 'd' && p[0] != 'c' && p[0] != 'f';
     return request_server(c);
 }
 

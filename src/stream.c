@@ -236,23 +236,12 @@ void stream_link(struct stream *a, struct stream *b)
     stream_kick(b);
 }
 
-/* Storage kept while linked goes back once the stream is idle. */
-static void release_kept(struct stream *s)
-{
-    if (s->keep_buffers) {
-        buf_release_if_empty(&s->in);
-        buf_release_if_empty(&s->out);
-    }
-}
-
 void stream_unlink(struct stream *s)
 {
     if (s->peer) {
         struct stream *p = s->peer;
         p->peer = NULL;
         s->peer = NULL;
-        release_kept(p);
-        release_kept(s);
     }
 }
 
@@ -348,7 +337,7 @@ static bool do_write(struct stream *s)
         advance_sent(b, (size_t)n);
     }
 out:
-    if (!(s->keep_buffers && s->peer))
+    if (!s->keep_buffers)
         buf_release_if_empty(&s->out);
     return moved;
 }
@@ -579,7 +568,7 @@ static bool do_read(struct stream *s)
     /* Bytes may wait unexamined after a pause was lifted or a mode changed. */
     if (!s->closed && !s->paused && buf_unscanned(&s->in) && examine(s) && s->peer)
         do_write(s->peer);
-    if (!s->closed && !(s->keep_buffers && s->peer))
+    if (!s->closed && !s->keep_buffers)
         buf_release_if_empty(&s->in);
     return moved;
 }
@@ -634,10 +623,9 @@ static inline bool may_write(const struct stream *s)
 {
     if (s->closed || s->err)
         return false;
-    bool idle = !(s->keep_buffers && s->peer);
     return (s->can_write && !s->send_busy &&
             (buf_ready(&s->out) || (s->peer && buf_ready(&s->peer->in)))) ||
-           (idle && s->out.data && buf_empty(&s->out));
+           (!s->keep_buffers && s->out.data && buf_empty(&s->out));
 }
 
 /* Could do_read(@s) do anything (read, examine waiting bytes, give back a buffer)? */
@@ -647,7 +635,7 @@ static inline bool may_read(const struct stream *s)
         return false;
     if (s->tls_handshaking || (!s->paused && (s->can_read || buf_unscanned(&s->in))))
         return true;
-    return !(s->keep_buffers && s->peer) && s->in.data && buf_empty(&s->in);
+    return !s->keep_buffers && s->in.data && buf_empty(&s->in);
 }
 
 /* End of a round: consume absorbed kicks. True if another round is due. A peer kicked

@@ -109,8 +109,8 @@ struct stream {
     bool closed;
     bool paused; /* owner asked to stop examining (STREAM_PAUSE) */
     bool kick_queued;
-    bool keep_buffers;    /* keep empty buffers' storage while linked (servers: few
-                             and busy; released when unlinked) */
+    bool keep_buffers;    /* keep empty buffers' storage (servers: few and busy; a
+                             release and re-take per transaction costs more) */
     bool running;         /* inside run(): a kick of it (or of its peer) is absorbed */
     bool rerun;           /* a kick was absorbed: run one more round */
     bool want_drained;    /* call ops->on_drained once examined input is all sent */
