@@ -8,6 +8,7 @@
 #include "stream.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ int stream_init(struct stream *s, struct evloop *ev, int fd, size_t buf_bytes,
                 const struct stream_ops *ops, void *owner)
 {
     memset(s, 0, sizeof(*s));
+    memset(s->tflags, STREAM_T_PLAIN, sizeof(s->tflags)); /* nothing intercepted yet */
     s->fd = fd;
     s->ev = ev;
     s->ops = ops;
@@ -145,6 +147,17 @@ static inline unsigned type_flags(const struct stream *s, uint8_t type)
     return i < STREAM_NTYPES ? s->tflags[i] : 0;
 }
 
+/* STREAM_T_PLAIN of type index @i from its other flags: valid, and neither intercepted,
+ * counted nor observed. */
+static void refresh_plain(struct stream *s, unsigned i)
+{
+    unsigned f = s->tflags[i] & ~(unsigned)STREAM_T_PLAIN;
+    if ((!s->check_types || (f & STREAM_T_VALID)) &&
+        !(f & (STREAM_T_INTERCEPT | STREAM_T_COUNT | STREAM_T_OBSERVE)))
+        f |= STREAM_T_PLAIN;
+    s->tflags[i] = (uint8_t)f;
+}
+
 static void set_type_flag(struct stream *s, uint8_t type, unsigned flag, bool on)
 {
     unsigned i = (unsigned)type - STREAM_TYPE_BASE;
@@ -155,6 +168,7 @@ static void set_type_flag(struct stream *s, uint8_t type, unsigned flag, bool on
         s->tflags[i] = (uint8_t)(s->tflags[i] | flag);
     else
         s->tflags[i] = (uint8_t)(s->tflags[i] & ~flag);
+    refresh_plain(s, i);
 }
 
 void stream_intercept(struct stream *s, uint8_t type, bool on)
@@ -177,6 +191,8 @@ void stream_valid_types(struct stream *s, const char *types)
     s->check_types = true;
     for (; *types; types++)
         set_type_flag(s, (uint8_t)*types, STREAM_T_VALID, true);
+    for (unsigned i = 0; i < STREAM_NTYPES; i++)
+        refresh_plain(s, i);
 }
 
 void stream_observe(struct stream *s, uint8_t type)
@@ -380,20 +396,19 @@ static void drop_at_scan(struct buf *b, size_t n)
 static size_t skip_plain(struct stream *s, const uint8_t *p, size_t avail)
 {
     size_t done = 0;
-    bool work = false;
+    unsigned work = 0;
+    size_t limit = s->max_msg ? s->max_msg : SIZE_MAX;
     while (avail - done >= PGPROTO_HEADER) {
         const uint8_t *m = p + done;
         unsigned tf = type_flags(s, m[0]);
-        if (tf & (STREAM_T_INTERCEPT | STREAM_T_COUNT | STREAM_T_OBSERVE))
-            break;
-        if (s->check_types && !(tf & STREAM_T_VALID))
+        if (!(tf & STREAM_T_PLAIN))
             break;
         uint32_t len = pgproto_get_u32(m + 1);
         size_t total = (size_t)len + 1;
-        if (len < 4 || len > 0x7fffffffu || total > avail - done ||
-            (s->max_msg && total > s->max_msg))
+        /* The first test also bounds len: avail is at most a buffer's capacity. */
+        if (total > avail - done || len < 4 || total > limit)
             break;
-        work |= !(tf & STREAM_T_NEUTRAL); /* note_work() for each, at once */
+        work |= ~tf & STREAM_T_NEUTRAL; /* note_work() for each, at once */
         done += total;
     }
     if (work)
@@ -474,10 +489,15 @@ static bool examine(struct stream *s)
                 s->replaced = false;
                 s->n_counted += counted;
                 note_work(s, type, counted);
-            } else {
-                s->head_done = true;
+                continue;
             }
-            continue;
+            s->head_done = true;
+            if (s->paused || !s->peer)
+                continue;
+            /* The same message is still at the cursor (bytes inserted before it count
+             * as examined): on with its header parsed. */
+            p = b->data + b->scan;
+            avail = buf_unscanned(b);
         }
         bool whole = !s->peer || (tf & STREAM_T_INTERCEPT);
         if (counted && !s->counted_since_us)
@@ -621,11 +641,10 @@ static bool check_drained(struct stream *s)
  * run's rounds find nothing, so run() asks this first. */
 static inline bool may_write(const struct stream *s)
 {
-    if (s->closed || s->err)
-        return false;
-    return (s->can_write && !s->send_busy &&
-            (buf_ready(&s->out) || (s->peer && buf_ready(&s->peer->in)))) ||
-           (!s->keep_buffers && s->out.data && buf_empty(&s->out));
+    /* Bytes to send first: most calls find none, and that needs no flag looked at. */
+    if (buf_ready(&s->out) || (s->peer && buf_ready(&s->peer->in)))
+        return !s->closed && !s->err && s->can_write && !s->send_busy;
+    return !s->keep_buffers && s->out.data && buf_empty(&s->out) && !s->closed && !s->err;
 }
 
 /* Could do_read(@s) do anything (read, examine waiting bytes, give back a buffer)? */
@@ -695,20 +714,26 @@ static void run_rounds(struct stream *s)
         if (s->closed)
             return;
         p = s->peer;
-        moved |= check_drained(s);
-        moved |= check_drained(p);
+        bool called = check_drained(s);
+        called |= check_drained(p);
         if (!s->closed)
-            moved |= check_out_space(s);
+            called |= check_out_space(s);
         if (s->closed)
             return;
         /* The peer's own callbacks too: its kicks may have been absorbed into this run. */
         p = s->peer;
         if (p && !p->closed)
-            moved |= check_out_space(p);
+            called |= check_out_space(p);
         if (s->closed)
             return;
         moved |= take_reruns(s);
-        if (!moved)
+        if (!moved && !called)
+            break;
+        /* Bytes moved or a kick came, but no callback ran after this round's checks: the
+         * next round could only read or write (the checks above saw the final buffers),
+         * so ask just that, which is most of what a round finds nothing to do about. */
+        p = s->peer;
+        if (!called && !may_write(s) && !may_read(s) && !(p && (may_write(p) || may_read(p))))
             break;
         if (round == RUN_ROUNDS - 1) {
             stream_kick(s); /* more to do: continue next turn, after others had theirs */

@@ -38,6 +38,7 @@ enum {
     STREAM_T_OBSERVE = 4,   /* passed to ops->on_head */
     STREAM_T_NEUTRAL = 8,   /* neither counts nor starts work (Flush, COPY data) */
     STREAM_T_VALID = 16,    /* with check_types: a type this peer may send */
+    STREAM_T_PLAIN = 32,    /* derived: passes with nothing but its length checked */
 };
 
 struct stream_ops {
