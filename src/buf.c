@@ -105,6 +105,40 @@ void buf_compact(struct buf *b)
     b->sent = 0;
 }
 
+int buf_grow(struct buf *b, size_t cap)
+{
+    LG_ASSERT(cap > b->cap && cap <= BUF_MAX_CAP);
+    uint8_t *d = lg_malloc(cap);
+    if (!d)
+        return -ENOMEM;
+    live_chunks++;
+    size_t live = 0;
+    if (b->data) {
+        live = b->end - b->sent;
+        if (live)
+            memcpy(d, b->data + b->sent, live);
+        storage_free(b->data, b->cap);
+    }
+    b->scan -= b->sent;
+    b->end = (uint32_t)live;
+    b->sent = 0;
+    b->data = d;
+    b->cap = (uint32_t)cap;
+    return 0;
+}
+
+void buf_shrink(struct buf *b, size_t cap)
+{
+    LG_ASSERT(cap <= BUF_MAX_CAP);
+    if (b->data) {
+        lg_free(b->data);
+        live_chunks--;
+    }
+    b->data = NULL;
+    b->cap = (uint32_t)cap;
+    b->sent = b->scan = b->end = 0;
+}
+
 int buf_append(struct buf *b, const void *p, size_t n)
 {
     int rc = buf_ensure(b);

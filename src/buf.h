@@ -2,8 +2,10 @@
 /*
  * buf.h: bounded byte buffer with three cursors: [0, sent) consumed, [sent, scan)
  * examined and ready to go out, [scan, end) received but not yet examined.
- * Capacity is fixed at buf_init; nothing ever grows it (invariant 4: every buffer
- * has a bound). Storage is allocated lazily and can be released when empty.
+ * Capacity is set at buf_init; only buf_grow raises it, for one message its owner must
+ * hold whole, within a bound the owner enforces (invariant 4: every buffer has a bound),
+ * and buf_shrink gives that storage back. Storage is allocated lazily and can be
+ * released when empty.
  */
 #ifndef LG_BUF_H
 #define LG_BUF_H
@@ -19,7 +21,7 @@
 #define BUF_MAX_CAP ((size_t)1 << 30)
 struct buf {
     uint8_t *data; /* NULL until first use */
-    uint32_t cap;  /* bytes, fixed */
+    uint32_t cap;  /* bytes */
     uint32_t sent; /* start of unconsumed data */
     uint32_t scan; /* end of examined data */
     uint32_t end;  /* end of valid data */
@@ -39,6 +41,12 @@ int buf_ensure(struct buf *b) LG_MUSTCHECK;
 void buf_release(struct buf *b);
 /* Move live bytes to the front when that makes room; resets cursors when empty. */
 void buf_compact(struct buf *b);
+/* Raise the capacity to @cap (more than now, at most BUF_MAX_CAP): new storage holds the
+ * live bytes at the front. Not from the spare cache. 0 or -ENOMEM (nothing changed). */
+int buf_grow(struct buf *b, size_t cap) LG_MUSTCHECK;
+/* Free storage grown by buf_grow (bypassing the spare cache: its size is not the
+ * cache's) and set the capacity back to @cap. Any bytes held are dropped. */
+void buf_shrink(struct buf *b, size_t cap);
 
 static inline size_t buf_pending(const struct buf *b)
 {

@@ -10,6 +10,7 @@
  */
 #include "client_int.h"
 
+#include <errno.h>
 #include <strings.h>
 
 #include "alloc.h"
@@ -428,8 +429,20 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
         bool whole = !rewritten && n >= total;
         return note_unnamed(c, ps, whole ? p : NULL, total) < 0 ? -1 : 1;
     }
-    if (total > c->st.in.cap)
-        return ps_fail(c, "54000", "named prepared statement larger than the buffer (pkt_buf)");
+    if (total > c->st.in.cap) {
+        /* Kept whole (its body prepares it again on other servers): room grows as its
+         * bytes arrive, doubling, up to its size (examine() held it to max_packet_size),
+         * so a header alone never buys a large allocation. */
+        if (n < total && room(&c->st) > 0)
+            return 0;
+        size_t cap = LG_MIN(LG_MAX((size_t)c->st.in.cap * 2, (size_t)65536), total);
+        int rc = stream_grow_in(&c->st, cap);
+        if (rc < 0)
+            return ps_fail(c, rc == -ENOMEM ? "53200" : "54000",
+                           rc == -ENOMEM ? "out of memory for a long prepared statement"
+                                         : "prepared statement larger than 1 GiB");
+        return 0;
+    }
     if (n < total)
         return 0;
     if (nl < 0)

@@ -34,6 +34,8 @@ int stream_init(struct stream *s, struct evloop *ev, int fd, size_t buf_bytes,
     s->owner = owner;
     buf_init(&s->in, buf_bytes);
     buf_init(&s->out, buf_bytes);
+    s->in_cap = s->in.cap;
+    s->out_cap = s->out.cap;
     int rc = evloop_add(ev, fd, stream_on_io, s);
     if (rc < 0) {
         s->fd = -1;
@@ -66,6 +68,10 @@ void stream_close(struct stream *s)
         close(s->fd);
         s->fd = -1;
     }
+    if (s->in.cap != s->in_cap)
+        buf_shrink(&s->in, s->in_cap);
+    if (s->out.cap != s->out_cap)
+        buf_shrink(&s->out, s->out_cap);
     buf_fini(&s->in);
     buf_fini(&s->out);
     tls_conn_free(s->tls);
@@ -353,8 +359,12 @@ static bool do_write(struct stream *s)
         advance_sent(b, (size_t)n);
     }
 out:
-    if (!s->keep_buffers)
+    if (s->out.cap != s->out_cap) {
+        if (buf_empty(&s->out))
+            buf_shrink(&s->out, s->out_cap); /* grown by stream_send_ahead */
+    } else if (!s->keep_buffers) {
         buf_release_if_empty(&s->out);
+    }
     return moved;
 }
 
@@ -544,6 +554,27 @@ static bool examine(struct stream *s)
     return !s->closed;
 }
 
+int stream_grow_in(struct stream *s, size_t cap)
+{
+    if (cap <= s->in.cap)
+        return 0;
+    if (cap > BUF_MAX_CAP)
+        return -EMSGSIZE;
+    int rc = buf_grow(&s->in, cap);
+    if (rc == 0)
+        stream_kick(s); /* examine again: the owner waits for this room */
+    return rc;
+}
+
+/* An idle connection holds no input storage; grown storage goes back to the system. */
+static void release_in(struct stream *s)
+{
+    if (s->in.cap == s->in_cap)
+        buf_release_if_empty(&s->in);
+    else if (buf_empty(&s->in))
+        buf_shrink(&s->in, s->in_cap);
+}
+
 /* Read what fits, examine it. Returns true if bytes moved. */
 static bool do_read(struct stream *s)
 {
@@ -589,7 +620,7 @@ static bool do_read(struct stream *s)
     if (!s->closed && !s->paused && buf_unscanned(&s->in) && examine(s) && s->peer)
         do_write(s->peer);
     if (!s->closed && !s->keep_buffers)
-        buf_release_if_empty(&s->in);
+        release_in(s);
     return moved;
 }
 

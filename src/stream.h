@@ -99,6 +99,8 @@ struct stream {
     int send_handle;   /* with send_busy: the evloop's handle of the send in flight */
     uint32_t msg_left; /* bytes of a passing message not yet examined */
     uint32_t max_msg;  /* max_packet_size: larger messages are refused (0: none) */
+    uint32_t in_cap;   /* s->in's own capacity (stream_grow_in raises it for a while) */
+    uint32_t out_cap;  /* s->out's own capacity (stream_send_ahead may raise it) */
     /* Per message type ('0'..'\x7f'; no protocol type lies outside), STREAM_T_* flags:
      * what the owner intercepts, counts, observes, treats as neutral, accepts. */
     uint8_t tflags[STREAM_NTYPES];
@@ -148,14 +150,20 @@ int stream_insert(struct stream *s, const void *p, size_t n) LG_MUSTCHECK;
 /* From on_head only: the same as stream_insert, for when @s->in has no room (a client's
  * pipeline fills it): append @n bytes (complete messages) to the peer's s->out, which is
  * sent before relayed bytes, so they reach the peer just ahead of the current message.
- * Only while nothing examined before it still waits to go out. 0, -EAGAIN (examined
- * bytes wait, or no peer), -ENOSPC (the peer's s->out is full), -ENOMEM. */
+ * Only while nothing examined before it still waits to go out. The peer's s->out grows
+ * for a message larger than it (a long statement prepared again), until it is empty.
+ * 0, -EAGAIN (examined bytes wait, or no peer), -ENOSPC (over BUF_MAX_CAP), -ENOMEM. */
 int stream_send_ahead(struct stream *s, const void *p, size_t n) LG_MUSTCHECK;
 /* From on_head only: replace the current message's first @old bytes (which must be
  * available) with @n new bytes (a new header and fields; the length field must already
  * account for it). The rest of the message then passes through unexamined. @n = 0 and
  * @old = total drops the message. 0 or -ENOSPC. */
 int stream_replace_prefix(struct stream *s, size_t old, const void *p, size_t n) LG_MUSTCHECK;
+/* From on_head only: let s->in hold @cap bytes (more than its capacity, within
+ * BUF_MAX_CAP) until it is next empty, for a message the owner must see whole; the
+ * message stays at the cursor. 0, -EMSGSIZE or -ENOMEM. A run follows, so the owner may
+ * return 0 (wait) and is asked again when the room is there. */
+int stream_grow_in(struct stream *s, size_t cap) LG_MUSTCHECK;
 /* Accept only message types in @types (NUL-terminated list); anything else is a framing
  * error (-EPROTO): the byte stream has lost its message boundaries. */
 void stream_valid_types(struct stream *s, const char *types);

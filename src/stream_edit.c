@@ -39,7 +39,18 @@ int stream_send_ahead(struct stream *s, const void *p, size_t n)
 {
     if (!s->peer || buf_ready(&s->in))
         return -EAGAIN;
-    return buf_append(&s->peer->out, p, n);
+    struct buf *o = &s->peer->out;
+    size_t need = buf_pending(o) + n;
+    if (need > o->cap) {
+        /* Larger than the buffer: a long statement the client sent earlier (so within
+         * max_packet_size), prepared again here. Back to its size once sent (stream.c). */
+        if (need > BUF_MAX_CAP)
+            return -ENOSPC;
+        int rc = buf_grow(o, need);
+        if (rc < 0)
+            return rc;
+    }
+    return buf_append(o, p, n);
 }
 
 int stream_replace_prefix(struct stream *s, size_t old, const void *p, size_t n)

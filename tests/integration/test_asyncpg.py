@@ -111,3 +111,83 @@ def test_large_bind_of_a_statement_whose_server_name_is_longer(lg, name):
             assert types == [b"2", b"D", b"C", b"Z"], got
             assert got[1][1] == struct.pack("!hII", 1, 4, BIG)
     assert "54000" not in lg.log_text()
+
+
+def _long_query(n_bytes):
+    # A statement of @n_bytes: an IN list of literals, as ORMs build them.
+    items = []
+    size = 0
+    i = 0
+    while size < n_bytes:
+        item = str(1_000_000 + i)
+        items.append(item)
+        size += len(item) + 1
+        i += 1
+    return f"SELECT count(*) FROM generate_series(1, $1::int) g WHERE g IN ({','.join(items)})"
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "2"})
+def test_asyncpg_named_statement_longer_than_the_buffer_on_either_server(lg):
+    # asyncpg names every statement; a 300 kB one (a long IN list) is many times the
+    # 16 KiB buffer. lifeguard used to close the client with 54000 ("named prepared
+    # statement larger than the buffer"); now the client's buffer grows for it, and
+    # preparing it again on the other server sends it through the server's buffer.
+    query = _long_query(300_000)
+    assert len(query) > 300_000
+
+    async def main():
+        # asyncpg names (caches) statements up to max_cacheable_statement_size only.
+        a = await asyncpg.connect(host=lg.host, port=lg.port, user="trustuser", database="p0",
+                                  ssl=False, max_cacheable_statement_size=1 << 20)
+        b = await connect(lg)
+        try:
+            seen = set()
+            for i in range(6):
+                # b holds a server in an open transaction every other time, so a's
+                # statement runs on both servers: prepared again on the second.
+                tr = None
+                if i % 2:
+                    tr = b.transaction()
+                    await tr.start()
+                    await b.fetchval("SELECT 1")
+                async with a.transaction():
+                    seen.add(await a.fetchval("SELECT pg_backend_pid()"))
+                    assert await a.fetchval(query, 10) == 0
+                    assert await a.fetchval(query, 1_000_004) == 5
+                if tr:
+                    await tr.rollback()
+            assert len(seen) == 2
+            # Short statements are not disturbed by the grown buffer coming and going.
+            assert await a.fetchval("SELECT $1::int + 1", 41) == 42
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(main())
+    assert "54000" not in lg.log_text()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "1", "max_packet_size": "100000"})
+def test_named_statement_over_max_packet_size_is_refused_and_others_go_on(lg):
+    # The bound on the grown buffer: max_packet_size. Above it the client gets an error
+    # (08P01, as for any message over it) and is closed before anything is allocated
+    # for it; another client goes on with the same server.
+    query = _long_query(150_000).encode()
+    with closing(lg.raw(timeout=20)) as s:
+        harness.login_trust(s)
+        s.sendall(_msg(b"P", b"big\0" + query + b"\0\0\0") + _msg(b"S", b""))
+        err = None
+        while True:
+            m = harness.read_message(s)
+            if m is None:
+                break
+            if m[0] == b"E":
+                err = m[1]
+        assert err is not None and b"C08P01" in err and b"max_packet_size" in err, err
+    with closing(lg.raw(timeout=20)) as s:
+        harness.login_trust(s)
+        s.sendall(_msg(b"P", b"ok\0SELECT 1\0\0\0") + _msg(b"B", b"\0ok\0\0\0\0\0\0\0")
+                  + _msg(b"E", b"\0\0\0\0\0") + _msg(b"S", b""))
+        assert [m for m, _ in _until_ready(lg, s)] == [b"1", b"2", b"D", b"C", b"Z"]

@@ -32,7 +32,12 @@ def test_waiters_are_served_in_order_and_time_out_with_53300(lg):
         assert 0.9 <= waited < 3 * harness.SLOW
     finally:
         holder.close()
-    # FIFO: three waiters queued in order get the single server in that order
+
+
+@pytest.mark.lg_config(main={"default_pool_size": "1", "query_wait_timeout": "10"})
+def test_waiters_get_the_server_in_the_order_they_came(lg):
+    # FIFO: three waiters queued in order get the single server in that order. (A
+    # deadline long enough for the third to wait out the first two on a loaded machine.)
     order = []
     holder = lg.conn()
     lock = threading.Lock()

@@ -2,7 +2,8 @@
 /*
  * test_buf.c: unit tests for buf.c, the bounded buffer: lazy allocation, appending up
  * to exactly full capacity and then -ENOSPC, compaction, the three cursors, releasing
- * idle storage, and allocation failure (alloc_fail_after) leaving the buffer usable.
+ * idle storage, growing for one long message and shrinking back, and allocation failure
+ * (alloc_fail_after) leaving the buffer usable.
  * Not a test of the stream I/O that fills and drains buffers (stream.c).
  * Invariant: every test ends with alloc_live_count() back at its starting value.
  */
@@ -377,6 +378,63 @@ static void test_enomem_after_release_then_recover(void **state)
     assert_no_leak(base);
 }
 
+static void test_grow_keeps_live_bytes_at_the_front_and_shrink_frees(void **state)
+{
+    (void)state;
+    int64_t base = alloc_live_count();
+    size_t live, cached, chunk;
+    struct buf b;
+
+    buf_init(&b, 16);
+    receive(&b, "0123456789abcdef", 16);
+    b.scan = 10; /* examined up to 'a' */
+    b.sent = 4;  /* "0123" gone out */
+    assert_int_equal(buf_grow(&b, 64), 0);
+    assert_int_equal(b.cap, 64);
+    assert_int_equal(b.sent, 0);
+    assert_int_equal(b.scan, 6);
+    assert_int_equal(b.end, 12);
+    assert_pending_bytes(&b, "456789abcdef");
+    assert_int_equal(buf_space(&b), 52);
+    receive(&b, "ghij", 4);
+    assert_pending_bytes(&b, "456789abcdefghij");
+    buf_storage_stats(&live, &cached, &chunk);
+    assert_int_equal(live, 1); /* the old chunk went to the spare cache */
+    assert_int_equal(cached, 1);
+    buf_shrink(&b, 16);
+    assert_null(b.data);
+    assert_int_equal(b.cap, 16);
+    assert_true(buf_empty(&b));
+    buf_storage_stats(&live, &cached, &chunk);
+    assert_int_equal(live, 0);
+    assert_int_equal(chunk, 16); /* the grown size never became the cache's */
+    assert_int_equal(buf_append(&b, "xyz", 3), 0);
+    assert_pending_bytes(&b, "xyz");
+    buf_fini(&b);
+    assert_no_leak(base);
+}
+
+static void test_grow_of_an_unused_buffer_and_enomem(void **state)
+{
+    (void)state;
+    int64_t base = alloc_live_count();
+    struct buf b;
+
+    buf_init(&b, 16);
+    alloc_fail_after(1);
+    assert_int_equal(buf_grow(&b, 32), -ENOMEM);
+    alloc_fail_reset();
+    assert_null(b.data);
+    assert_int_equal(b.cap, 16);
+    assert_int_equal(buf_grow(&b, 32), 0);
+    assert_non_null(b.data);
+    assert_true(buf_empty(&b));
+    assert_int_equal(buf_space(&b), 32);
+    buf_shrink(&b, 16);
+    buf_fini(&b);
+    assert_no_leak(base);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -401,6 +459,8 @@ int main(void)
             cmocka_unit_test(test_many_buffers_are_all_returned),
             cmocka_unit_test(test_ensure_enomem_leaves_buffer_usable),
             cmocka_unit_test(test_enomem_after_release_then_recover),
+            cmocka_unit_test(test_grow_keeps_live_bytes_at_the_front_and_shrink_frees),
+            cmocka_unit_test(test_grow_of_an_unused_buffer_and_enomem),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
