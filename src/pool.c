@@ -743,11 +743,16 @@ void pool_release(struct server *s, struct stream *client)
     /* Parse/Bind/Execute... without their Sync: the server is still working on them and
      * will answer to whoever holds it next (or its ReadyForQuery lies): close it. */
     bool unsynced = client->pending_work;
+    /* The client left in the middle of a message (a CopyData streaming through), or with
+     * examined bytes not yet written to the server: the server may have read the start of
+     * a message whose rest never comes, and would take the next client's bytes for it. */
+    bool half = client->msg_left != 0 || buf_ready(&client->in) != 0;
     stream_unlink(client);
-    if (sent != answered || unsynced || !stream_is_drained(ss) || pool_cancel_pending(s)) {
+    if (sent != answered || unsynced || half || !stream_is_drained(ss) || pool_cancel_pending(s)) {
         server_close(s, "client left with %s",
                      sent != answered         ? "a query in flight"
                      : unsynced               ? "extended-protocol messages not yet synced"
+                     : half                   ? "a message half forwarded"
                      : pool_cancel_pending(s) ? "a cancel request in flight"
                                               : "unsent data");
         return;

@@ -4,6 +4,7 @@ refusal of transaction blocks."""
 
 import io
 import random
+import struct
 import threading
 import time
 from contextlib import closing
@@ -350,3 +351,39 @@ def test_a_lone_flush_between_transactions_does_not_pin_the_server(lg):
             cur.execute("SELECT 1")
             assert cur.fetchone()[0] == 1
         assert harness.simple_query(a, "SELECT 2")  # and A still works
+
+
+@pytest.mark.parametrize("mode", ["transaction", "session"])
+def test_client_gone_halfway_through_copy_data_does_not_pass_its_tail_to_the_next_client(
+    make_lg, pg, mode
+):
+    """ruby-pg's own suite: a COPY FROM STDIN fails on the server (here bad input; there a
+    cancel) while the client is still writing CopyData; in transaction mode the server's
+    ReadyForQuery 'I' releases it and the client's next CopyData takes a server again. The
+    client then goes away halfway through that message. The server has read half a message:
+    it must be closed, or the next client's Query is swallowed as the rest of that CopyData
+    (ruby-pg: 'invalid frontend message type 120', the tail of a row of x's; in session mode
+    server_reset_query is swallowed and the server never comes back)."""
+    lg = make_lg(main={"pool_mode": mode, "default_pool_size": "1"})
+    table = f"copy_tail_{random.randrange(1 << 30)}"
+    pg.sql(f"CREATE TABLE {table} (n int)", db="p0")
+    pg.sql(f"GRANT ALL ON {table} TO trustuser", db="p0")
+    try:
+        with closing(lg.raw()) as a:
+            harness.login_trust(a)
+            a.sendall(harness.query_message(f"COPY {table} FROM STDIN"))
+            assert harness.read_message(a)[0] == b"G"  # CopyInResponse
+            row = b"not a number\n"
+            a.sendall(b"d" + struct.pack("!I", 4 + len(row)) + row)
+            assert harness.read_until_error(a)["C"] == "22P02"
+            assert harness.read_message(a)[0] == b"Z"  # the server is free again
+            # A CopyData of 1 MB, of which only 64 kB arrive before the client leaves.
+            a.sendall(b"d" + struct.pack("!I", 4 + (1 << 20)) + b"x" * (64 << 10))
+            time.sleep(0.3)
+        # pool_size 1: the same server, unless it was closed.
+        with closing(lg.raw(timeout=5)) as b:
+            harness.login_trust(b)
+            assert harness.simple_query(b, "SELECT 1") == [b"\0\1\0\0\0\0011"]
+        harness.wait_until(lambda: "client left with a message half forwarded" in lg.log_text(), 5)
+    finally:
+        pg.sql(f"DROP TABLE {table}", db="p0")
