@@ -585,11 +585,16 @@ static void server_released(struct pool_waiter *w)
 
 static int request_server(struct client *c)
 {
-    client_set_state(c, CLIENT_WAITING);
+    enum client_state before = c->state; /* IDLE, or a login's state */
     if (pool_checkout(c->pool, &c->waiter) < 0) {
         client_close(c, "53200", "out of memory");
         return -1;
     }
+    /* Queued (or its server's parameters are being SET): it waits. Linked at once, as
+     * between transactions most of the time, it is ACTIVE already; failed, CLOSING (the
+     * struct lives until the loop's deferred free). */
+    if (c->state == before)
+        client_set_state(c, CLIENT_WAITING);
     return 0;
 }
 
