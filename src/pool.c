@@ -373,7 +373,7 @@ static bool checkout_now(struct pool *p, struct pool_waiter *w)
     if (!server_params_synced(s, w->want_hash) || pool_janitor_needs_ping(s) ||
         !pool_server_fits(p, s, w))
         return false;
-    w->queued = false; /* never in the queue: nobody is ahead of it */
+    w->queued = false;       /* never in the queue: nobody is ahead of it */
     pool_hand_over(p, s, w); /* synced: no SET to run, so it links at once (on_ready) */
     return true;
 }
