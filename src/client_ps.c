@@ -440,6 +440,16 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
         return parse_duplicate(c, ps, dup, total, (size_t)nl);
     const uint8_t *body = p + PGPROTO_HEADER + nl + 1;
     size_t body_len = total - PGPROTO_HEADER - (size_t)nl - 1;
+    /* pgjdbc prepares its plain Statements by name too (prepareThreshold=1, or past the
+     * threshold), so "DEALLOCATE ALL" / "DISCARD ALL" can come as a named statement: once
+     * executed, the server holds none of its statements, every client's included. Forget
+     * them now (this one, added below, stays until its Bind and Execute have run). */
+    const char *q = (const char *)body;
+    const char *qz = memchr(q, '\0', body_len);
+    if (qz && drops_all(q, qz)) {
+        ps_client_clear(c->ps);
+        ps_server_clear(ps);
+    }
     struct ps_entry e = {.id = next_stmt_id, .body = (uint8_t *)body, .body_len = body_len};
     size_t newlen = parse_size(&e);
     bool direct = false;
