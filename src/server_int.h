@@ -69,4 +69,12 @@ void server_fail_login(struct server *s, const char *sqlstate, const char *msg);
  * login. STREAM_CONSUMED, or -1 with @s closed. */
 int server_login_auth(struct server *s, const uint8_t *p, uint32_t len);
 
+/* server_ps.c: a response observed while the server owes responses to prepared-statement
+ * messages (s->ps): swallow, note or replace it (on_head's contract: >0, 0 wait, <0
+ * closed). */
+int server_ps_on_head(struct server *s, struct stream *st, uint8_t type, size_t total,
+                      const uint8_t *p, size_t n);
+/* ReadyForQuery while it owes some: settle them, wake a client waiting on a check. */
+void server_ps_on_ready(struct server *s);
+
 #endif
