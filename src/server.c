@@ -296,6 +296,7 @@ static void free_server(struct evloop *ev, void *arg)
         lg_free(s->params[i].login_value);
     }
     lg_free(s->exec_value);
+    server_free_unreported(s);
     ps_server_free(s->ps);
     paramset_put(s->startup);
     lg_free(s);

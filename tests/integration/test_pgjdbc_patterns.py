@@ -144,3 +144,27 @@ def test_statement_prepared_again_after_its_table_changed_gets_0A000_not_other_t
         for h in keep:
             h.commit()
             h.close()
+
+
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
+def test_unreported_startup_parameter_of_one_client_does_not_stay_for_the_next(lg):
+    """pgjdbc's currentSchema=tenant_a sends search_path as a startup parameter, which
+    PostgreSQL does not report; lifeguard applies such parameters with set_config() at
+    each checkout in transaction mode. The next client on that server, which sent none,
+    used to get them too: its tables were looked up in another schema (pgjdbc's
+    runner: 'relation does not exist' after a currentSchema client, and CREATE TABLE
+    going into that schema). It must get the server's own values, as on a fresh
+    connection; the client that sent them keeps them."""
+    with psycopg.connect(lg.dsn(), autocommit=True) as plain:
+        default_path = plain.execute("SHOW search_path").fetchone()[0]
+        default_mem = plain.execute("SHOW work_mem").fetchone()[0]
+    with psycopg.connect(
+        lg.dsn(), autocommit=True, options="-c search_path=tenant_a,public -c work_mem=7MB"
+    ) as tenant, psycopg.connect(lg.dsn(), autocommit=True) as other:
+        for _ in range(3):
+            assert tenant.execute("SHOW search_path").fetchone()[0].replace(" ", "") == "tenant_a,public"
+            assert other.execute("SHOW search_path").fetchone()[0] == default_path
+            assert tenant.execute("SHOW work_mem").fetchone()[0] == "7MB"
+            assert other.execute("SHOW work_mem").fetchone()[0] == default_mem
+            with other.transaction():
+                assert other.execute("SHOW search_path").fetchone()[0] == default_path
