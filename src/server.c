@@ -387,8 +387,8 @@ static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t 
         snprintf(s->last_err, sizeof(s->last_err), "%s", code ? code : "");
         s->last_err_fatal = error_is_fatal(p, LG_MIN(n, total));
     }
-    if (!s->ps || ps_owes_nothing(s->ps))
-        return 1;
+    if (!s->ps || (ps_owes_nothing(s->ps) && type != 'E'))
+        return 1; /* an error with nothing owed still means: skipping to the Sync */
     return server_ps_on_head(s, st, type, total, p, n);
 }
 
@@ -768,7 +768,7 @@ static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_
     }
     if (st->peer) {
         if (type == 'Z') {
-            if (s->ps && !ps_owes_nothing(s->ps))
+            if (s->ps)
                 server_ps_on_ready(s); /* before the pool may release the server */
             s->tx_status = len == 1 ? (char)p[0] : '?';
             pool_on_ready_for_query(s);

@@ -168,3 +168,38 @@ def test_unreported_startup_parameter_of_one_client_does_not_stay_for_the_next(l
             assert other.execute("SHOW work_mem").fetchone()[0] == default_mem
             with other.transaction():
                 assert other.execute("SHOW search_path").fetchone()[0] == default_path
+
+
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "2"})
+def test_statement_prepared_again_while_the_server_skips_to_sync_does_not_wait(lg, pg):
+    """After an error the server ignores everything up to the client's Sync, Describe and
+    Flush included. A Bind of a statement that must be prepared again there (with the
+    Describe that checks its result type) must not wait for an answer that never comes:
+    the client's Sync is behind that Bind."""
+    pg.sql("DROP TABLE IF EXISTS skip_t", db="p0")
+    pg.sql("CREATE TABLE skip_t (a int4)", db="p0")
+    pg.sql("GRANT ALL ON skip_t TO trustuser", db="p0")
+    with socket.create_connection(("127.0.0.1", lg.port), timeout=10) as r:
+        harness.login_trust(r)
+        a = lg.conn(autocommit=False)
+        a.cursor().execute("SELECT 1")
+        msgs = _roundtrip(r, [_parse("s1", "SELECT a, pg_backend_pid() FROM skip_t"),
+                              _parse("s2", "SELECT 1, pg_backend_pid()"),
+                              _bind_binary("s2"), EXECUTE, SYNC])
+        first_pid = struct.unpack("!i", [p for t, p in msgs if t == b"D"][0][14:])[0]
+        a.commit()
+        a.close()
+        others = set(harness.backend_pids(pg, "p0", "trustuser")) - {first_pid}
+        keep = _hold_all_but(lg, next(iter(others)))
+        # an error with nothing else in flight, then (before the Sync) a Bind of s1,
+        # which this server does not have
+        r.sendall(_bind_binary("nope") + _msg(b"H", b""))
+        err = harness.read_message(r)
+        assert err[0] == b"E" and harness.parse_error(err[1])["C"] == "26000", err
+        msgs = _roundtrip(r, [_bind_binary("s1"), EXECUTE, SYNC])
+        assert [t for t, _ in msgs] == [b"Z"], msgs
+        msgs = _roundtrip(r, [_bind_binary("s1"), EXECUTE, SYNC])
+        assert [t for t, _ in msgs] == [b"2", b"C", b"Z"], msgs  # skip_t is empty
+        for h in keep:
+            h.commit()
+            h.close()
