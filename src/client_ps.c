@@ -70,6 +70,34 @@ static size_t build_close(uint8_t *d, uint64_t id)
     return PGPROTO_HEADER + 1 + nl;
 }
 
+#define DESCRIBE_SIZE CLOSE_SIZE
+#define FLUSH_SIZE    PGPROTO_HEADER
+
+/* Describe 'S' of lifeguard's statement @id: its answer tells the statement's result
+ * type (prepared.h), and is swallowed (server_ps.c). */
+static size_t build_describe(uint8_t *d, uint64_t id)
+{
+    size_t n = build_close(d, id);
+    d[0] = 'D';
+    return n;
+}
+
+/* An unnamed Parse that PostgreSQL refuses (42703: a column with no table), sent ahead of
+ * a Bind of a statement whose result type changed: the server then skips the client's
+ * messages to its Sync and fails the transaction as directly, and server_ps.c turns its
+ * error into the 0A000 PostgreSQL gives for a changed result type. */
+static const char GUARD_SQL[] = "SELECT \"lifeguard: result type changed\"";
+#define GUARD_SIZE (PGPROTO_HEADER + 1 + sizeof(GUARD_SQL) + 2)
+
+static void build_guard(uint8_t *d)
+{
+    d = put_header(d, 'P', GUARD_SIZE - PGPROTO_HEADER);
+    d[0] = '\0';
+    memcpy(d + 1, GUARD_SQL, sizeof(GUARD_SQL));
+    d[1 + sizeof(GUARD_SQL)] = 0;
+    d[2 + sizeof(GUARD_SQL)] = 0;
+}
+
 static int ps_fail(struct client *c, const char *sqlstate, const char *msg)
 {
     client_close(c, sqlstate, "%s", msg);
@@ -129,15 +157,55 @@ static int add_to_server(struct client *c, struct ps_server *ps, uint64_t id, bo
     return 0;
 }
 
-/* Make sure @e is prepared on the server before the current message: put its Parse
- * (and the Close of an evicted statement) ahead of it if needed. @extra: room the
- * caller needs afterwards. >0 done, 0 wait for room, <0 closed. */
-static int ensure_prepared(struct client *c, struct ps_server *ps, const struct ps_entry *e,
-                           size_t extra)
+/* @e was prepared again here and its result type is not the one the client knows: the
+ * server's copy goes (Close), and the guard Parse fails the client's message in its
+ * place. >0 done, 0 wait for room, <0 closed. */
+static int changed_type(struct client *c, struct ps_server *ps, const struct ps_entry *e)
 {
+    uint8_t msg[CLOSE_SIZE + GUARD_SIZE];
+    if (!can_grow(c, sizeof(msg)))
+        return 0;
+    bool direct = room(&c->st) < sizeof(msg);
+    size_t n = build_close(msg, e->id);
+    build_guard(msg + n);
+    ps_server_del(ps, e->id);
+    ps_server_set_unnamed(ps, next_stmt_id++); /* the guard's Parse drops the server's */
+    if (ps_owe(ps, PS_OWED_CLOSE_INJECTED, e->id) < 0 || ps_owe(ps, PS_OWED_GUARD, 0) < 0 ||
+        emit(c, direct, msg, n + GUARD_SIZE) < 0)
+        return ps_fail(c, "54000", "too many messages in flight");
+    log_info("C-%llu %s/%s: prepared statement \"%s\" has another result type on this "
+             "server than when the client prepared it (the table changed): 0A000",
+             (unsigned long long)c->id, c->dbname, c->user, e->name);
+    return 1;
+}
+
+/* Make sure @e is prepared on the server before the current message: put its Parse
+ * (and the Close of an evicted statement) ahead of it if needed. With @check (a Bind or
+ * Describe will use it), a statement whose result type is known is described too, and
+ * the message waits for the answer (server_ps.c wakes it): a table changed since the
+ * client prepared it must not silently give rows of another type (prepared.h).
+ * @extra: room the caller needs afterwards. >0 done, 0 wait, <0 closed. */
+static int ensure_prepared(struct client *c, struct ps_server *ps, const struct ps_entry *e,
+                           size_t extra, bool check)
+{
+    switch (ps_check_state(ps, e->id)) {
+    case PS_CHECK_PENDING:
+        return 0;
+    case PS_CHECK_CHANGED:
+        ps_check_done(ps);
+        return changed_type(c, ps, e);
+    case PS_CHECK_SAME:
+    case PS_CHECK_UNCHECKED: /* an error before it: the server skips to the Sync anyway */
+        ps_check_done(ps);
+        return 1;
+    case PS_CHECK_NONE:
+        break;
+    }
     if (ps_server_has(ps, e->id))
         return 1;
-    size_t n = parse_size(e);
+    check = check && ps_shape_known(e->id) && !ps_server_erred(ps);
+    size_t pn = parse_size(e);
+    size_t n = pn + (check ? DESCRIBE_SIZE + FLUSH_SIZE : 0);
     bool direct = false;
     if (room(&c->st) < n + CLOSE_SIZE + extra) {
         if (!direct_ok(c))
@@ -151,16 +219,29 @@ static int ensure_prepared(struct client *c, struct ps_server *ps, const struct 
     if (!msg)
         return ps_fail(c, "53200", "out of memory");
     build_parse(msg, e);
+    if (check) {
+        n = pn + build_describe(msg + pn, e->id);
+        put_header(msg + n, 'H', 0);
+        n += FLUSH_SIZE;
+    }
     int rc = add_to_server(c, ps, e->id, direct);
     if (rc == 0) {
         rc = ps_owe(ps, PS_OWED_PARSE_INJECTED, e->id);
+        if (rc == 0 && check)
+            rc = ps_owe(ps, PS_OWED_DESCRIBE, e->id);
         if (rc == 0)
             rc = emit(c, direct, msg, n);
         if (rc < 0)
             rc = ps_fail(c, "54000", "too many messages in flight");
     }
     lg_free(msg);
-    return rc < 0 ? -1 : 1;
+    if (rc < 0)
+        return -1;
+    if (!check)
+        return 1;
+    ps_check_start(ps, e->id);
+    c->st.pending_work = true; /* what went ahead waits for a Sync: keep the server */
+    return 0;
 }
 
 /* An unnamed Parse went to the server: the server's unnamed statement is now this
@@ -323,7 +404,7 @@ static int rewrite_deallocate(struct client *c, struct ps_server *ps, uint8_t ty
     size_t sl = (size_t)snprintf(sql, sizeof(sql), "DEALLOCATE %s", sname);
     size_t tail = total - qoff - (size_t)ql - 1; /* a Parse's parameter types */
     size_t newlen = qoff + sl + 1 + tail;
-    int rc = ensure_prepared(c, ps, e, newlen > total ? newlen - total : 0);
+    int rc = ensure_prepared(c, ps, e, newlen > total ? newlen - total : 0, false);
     if (rc <= 0)
         return rc;
     p = c->st.in.data + c->st.in.scan; /* ensure_prepared may have moved the message */
@@ -378,7 +459,7 @@ static int parse_duplicate(struct client *c, struct ps_server *ps, const struct 
     size_t snl = strlen(sname) + 1;
     size_t body_len = total - PGPROTO_HEADER - nl - 1;
     size_t newlen = PGPROTO_HEADER + snl + body_len;
-    int rc = ensure_prepared(c, ps, dup, newlen > total ? newlen - total : 0);
+    int rc = ensure_prepared(c, ps, dup, newlen > total ? newlen - total : 0, false);
     if (rc <= 0)
         return rc;
     const uint8_t *m = c->st.in.data + c->st.in.scan; /* may have moved */
@@ -453,8 +534,20 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
         return parse_duplicate(c, ps, dup, total, (size_t)nl);
     const uint8_t *body = p + PGPROTO_HEADER + nl + 1;
     size_t body_len = total - PGPROTO_HEADER - (size_t)nl - 1;
+    /* pgjdbc prepares its plain Statements by name too (prepareThreshold=1, or past the
+     * threshold), so "DEALLOCATE ALL" / "DISCARD ALL" can come as a named statement: once
+     * executed, the server holds none of its statements, every client's included. Forget
+     * them now (this one, added below, stays until its Bind and Execute have run). */
+    const char *q = (const char *)body;
+    const char *qz = memchr(q, '\0', body_len);
+    if (qz && drops_all(q, qz)) {
+        ps_client_clear(c->ps);
+        ps_server_clear(ps);
+    }
     struct ps_entry e = {.id = next_stmt_id, .body = (uint8_t *)body, .body_len = body_len};
     size_t newlen = parse_size(&e);
+    size_t parse_len = newlen;
+    newlen += DESCRIBE_SIZE; /* at most: the statement's result type is noted */
     bool direct = false;
     if (room(&c->st) + total < newlen + CLOSE_SIZE) {
         if (!direct_ok(c))
@@ -473,7 +566,12 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
     if (!msg)
         return ps_fail(c, "53200", "out of memory");
     build_parse(msg, stored);
+    newlen = parse_len + build_describe(msg + parse_len, id);
     int rc = ps_owe(ps, PS_OWED_PARSE, id);
+    if (rc == 0)
+        rc = ps_shape_expect(id);
+    if (rc == 0)
+        rc = ps_owe(ps, PS_OWED_DESCRIBE, id);
     if (rc < 0) {
         lg_free(msg);
         return ps_fail(c, "54000", "too many messages in flight");
@@ -512,7 +610,7 @@ static int head_bind(struct client *c, struct ps_server *ps, size_t total, const
     ps_server_name(e->id, sname);
     size_t snl = strlen(sname) + 1;
     size_t newp = PGPROTO_HEADER + (size_t)pl + 1 + snl;
-    int rc = ensure_prepared(c, ps, e, newp > old ? newp - old : 0);
+    int rc = ensure_prepared(c, ps, e, newp > old ? newp - old : 0, true);
     if (rc <= 0)
         return rc;
     /* ensure_prepared may have moved the message: find it again at the cursor. */
@@ -563,7 +661,7 @@ static int head_describe_close(struct client *c, struct ps_server *ps, uint8_t t
         return 1;
     uint64_t id = e->id;
     if (type == 'D') {
-        int rc = ensure_prepared(c, ps, e, PS_NAME_MAX);
+        int rc = ensure_prepared(c, ps, e, PS_NAME_MAX, true);
         if (rc <= 0)
             return rc;
     }

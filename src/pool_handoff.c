@@ -70,6 +70,53 @@ static bool append_set(char *sql, size_t cap, size_t *len, const char *name, con
     return true;
 }
 
+/* Append "set_config(name, NULL, false)": RESET of @name, back to the server's value. */
+static bool append_reset(char *sql, size_t cap, size_t *len, const char *name)
+{
+    int n = snprintf(sql + *len, cap - *len, "%spg_catalog.set_config(", *len ? ", " : "SELECT ");
+    if (n < 0 || (size_t)n >= cap - *len)
+        return false;
+    *len += (size_t)n;
+    if (!append_literal(sql, cap, len, name))
+        return false;
+    n = snprintf(sql + *len, cap - *len, ", NULL, false)");
+    if (n < 0 || (size_t)n >= cap - *len)
+        return false;
+    *len += (size_t)n;
+    return true;
+}
+
+static bool wants(const struct pool_waiter *w, const char *name)
+{
+    for (size_t i = 0; i < w->n_want; i++)
+        if (strcasecmp(w->want[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Transaction and statement pooling: an unreported parameter set here for an earlier
+ * client (search_path from pgjdbc's currentSchema, -c work_mem) that @w did not ask for
+ * goes back to the server's value (server_param.c). Session mode: server_reset_query
+ * does that between clients. */
+static bool append_foreign_resets(struct server *s, const struct pool_waiter *w, char *sql,
+                                  size_t cap, size_t *len)
+{
+    for (size_t i = 0; i < server_unreported_count(s); i++) {
+        const char *name = server_unreported_at(s, i);
+        if (!wants(w, name) && !append_reset(sql, cap, len, name))
+            return false;
+    }
+    return true;
+}
+
+/* After the SETs succeeded: what @w did not ask for is the server's own again. */
+static void forget_foreign(struct server *s, const struct pool_waiter *w)
+{
+    for (size_t i = server_unreported_count(s); i-- > 0;)
+        if (!wants(w, server_unreported_at(s, i)))
+            server_forget_unreported(s, i);
+}
+
 static void setup_done(void *arg, struct server *s, const struct pgproto_error *err,
                        const char *value, bool closed)
 {
@@ -103,6 +150,7 @@ static void setup_done(void *arg, struct server *s, const struct pgproto_error *
     }
     if (sync_hash)
         server_mark_synced(s, sync_hash); /* our SETs brought the server to the wanted values */
+    forget_foreign(s, w);
     w->ops->on_ready(w, s);
 }
 
@@ -176,7 +224,11 @@ static void apply_want(struct server *s, struct pool_waiter *w)
         if (!pgproto_is_param_name(w->want[i].name))
             continue; /* client.c refuses such names; never build SQL from one */
         ok = append_set(sql, sizeof(sql), &len, w->want[i].name, w->want[i].value);
+        if (ok && !have && server_pool(s)->pool_mode != POOL_MODE_SESSION)
+            server_note_unreported(s, w->want[i].name);
     }
+    if (ok)
+        ok = append_foreign_resets(s, w, sql, sizeof(sql), &len);
     if (!ok) {
         struct lg_err e;
         memcpy(e.sqlstate, "08P01", 6);

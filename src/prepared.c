@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "htab.h"
 
 struct ps_client {
     struct ps_entry *v;
@@ -35,7 +36,95 @@ struct ps_server {
     uint64_t unnamed; /* id of the unnamed statement it holds, 0 if unknown */
     struct owed *q;   /* ring of owed responses */
     size_t q_head, q_len, q_cap;
+    uint64_t check_id;   /* statement whose result type is being checked here */
+    enum ps_check check; /* ... and how far that is */
+    bool check_wakeup;   /* a check stopped being pending */
+    bool erred;          /* an ErrorResponse since the last ReadyForQuery */
 };
+
+/* Result type of each statement id, noted when first prepared (ps_on_describe). */
+struct shape {
+    struct htab_node node; /* first */
+    uint64_t id, fp;
+};
+static struct htab shapes;
+
+static uint64_t id_hash(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static struct shape *shape_find(uint64_t id)
+{
+    uint64_t h = id_hash(id);
+    for (struct htab_node *x = htab_chain(&shapes, h); x; x = x->next)
+        if (x->hash == h && ((struct shape *)x)->id == id)
+            return (struct shape *)x;
+    return NULL;
+}
+
+void ps_shape_forget(uint64_t id)
+{
+    struct shape *sh = shape_find(id);
+    if (sh) {
+        htab_del(&shapes, &sh->node);
+        lg_free(sh);
+    }
+}
+
+int ps_shape_expect(uint64_t id)
+{
+    if (shape_find(id))
+        return 0;
+    struct shape *sh = lg_malloc(sizeof(*sh));
+    if (!sh)
+        return -ENOMEM;
+    sh->id = id;
+    sh->fp = 0;
+    sh->node.hash = id_hash(id);
+    if (!htab_add(&shapes, &sh->node)) {
+        lg_free(sh);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+bool ps_shape_known(uint64_t id)
+{
+    const struct shape *sh = shape_find(id);
+    return sh && sh->fp;
+}
+
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Fingerprint of a RowDescription payload: what PostgreSQL's equalTupleDescs compares
+ * and a driver decodes by (names, type oids, lengths, modifiers), not the source table
+ * and column, which a DROP and CREATE of the same table changes. 0 if malformed. */
+static uint64_t row_fingerprint(const uint8_t *p, size_t len)
+{
+    if (len < 2)
+        return 0;
+    uint64_t h = fnv(0xcbf29ce484222325ULL, p, 2);
+    size_t off = 2;
+    for (unsigned nf = (unsigned)(p[0] << 8 | p[1]); nf > 0; nf--) {
+        const uint8_t *z = off < len ? memchr(p + off, '\0', len - off) : NULL;
+        if (!z || (size_t)(z - p) + 1 + 18 > len)
+            return 0;
+        size_t name_end = (size_t)(z - p) + 1;
+        h = fnv(h, p + off, name_end - off);
+        h = fnv(h, p + name_end + 6, 10); /* type oid, length, modifier */
+        off = name_end + 18;
+    }
+    return h ? h : 1;
+}
 
 struct ps_client *ps_client_new(void)
 {
@@ -44,6 +133,7 @@ struct ps_client *ps_client_new(void)
 
 static void entry_free(struct ps_entry *e)
 {
+    ps_shape_forget(e->id);
     lg_free(e->name);
     lg_free(e->body);
 }
@@ -323,22 +413,36 @@ static void pop_all(struct ps_server *ps)
 bool ps_on_complete(struct ps_server *ps, char type)
 {
     struct owed *f = front(ps);
-    if (!f || f->what == PS_OWED_SYNC)
+    if (!f || f->what == PS_OWED_SYNC || f->what == PS_OWED_DESCRIBE)
         return false; /* not one of ours to account for */
-    bool parse = f->what == PS_OWED_PARSE || f->what == PS_OWED_PARSE_INJECTED;
+    bool parse = f->what == PS_OWED_PARSE || f->what == PS_OWED_PARSE_INJECTED ||
+                 f->what == PS_OWED_GUARD;
     if ((type == '1') != parse)
         return false; /* out of step: let it through; the server knows best */
-    bool injected = f->what == PS_OWED_PARSE_INJECTED || f->what == PS_OWED_CLOSE_INJECTED;
+    bool injected = f->what == PS_OWED_PARSE_INJECTED || f->what == PS_OWED_CLOSE_INJECTED ||
+                    f->what == PS_OWED_GUARD;
     pop(ps);
     return injected;
+}
+
+/* The check in progress was not answered (the server skipped its Describe). */
+/* The front entry is settled without its answer (the server skipped the message). */
+static void unanswered(struct ps_server *ps, const struct owed *f)
+{
+    if (f->what == PS_OWED_PARSE || f->what == PS_OWED_PARSE_INJECTED)
+        ps_server_del(ps, f->id); /* never completed */
+    if (f->what == PS_OWED_DESCRIBE && f->id == ps->check_id && ps->check == PS_CHECK_PENDING) {
+        ps->check = PS_CHECK_UNCHECKED;
+        ps->check_wakeup = true;
+    }
 }
 
 void ps_on_error(struct ps_server *ps)
 {
     struct owed *f;
+    ps->erred = true;
     while ((f = front(ps)) && f->what != PS_OWED_SYNC) {
-        if (f->what == PS_OWED_PARSE || f->what == PS_OWED_PARSE_INJECTED)
-            ps_server_del(ps, f->id);
+        unanswered(ps, f);
         pop_all(ps);
     }
 }
@@ -346,10 +450,10 @@ void ps_on_error(struct ps_server *ps)
 void ps_on_ready(struct ps_server *ps)
 {
     struct owed *f;
+    ps->erred = false;
     while ((f = front(ps))) {
         bool sync = f->what == PS_OWED_SYNC;
-        if (f->what == PS_OWED_PARSE || f->what == PS_OWED_PARSE_INJECTED)
-            ps_server_del(ps, f->id); /* never completed */
+        unanswered(ps, f);
         if (sync)
             pop(ps); /* one ReadyForQuery answers one Sync */
         else
@@ -357,4 +461,60 @@ void ps_on_ready(struct ps_server *ps)
         if (sync)
             break;
     }
+}
+
+bool ps_on_describe(struct ps_server *ps, char type, const uint8_t *payload, size_t len)
+{
+    struct owed *f = front(ps);
+    if (!f || f->what != PS_OWED_DESCRIBE || (type != 't' && type != 'T' && type != 'n'))
+        return false;
+    if (type == 't')
+        return true; /* ParameterDescription: the row type follows */
+    uint64_t id = f->id;
+    pop(ps);
+    uint64_t fp = type == 'n' ? 1 : row_fingerprint(payload, len);
+    if (!fp)
+        return true;
+    struct shape *sh = shape_find(id);
+    if (ps->check == PS_CHECK_PENDING && ps->check_id == id) {
+        ps->check = !sh || !sh->fp || sh->fp == fp ? PS_CHECK_SAME : PS_CHECK_CHANGED;
+        ps->check_wakeup = true;
+    } else if (sh && !sh->fp) {
+        sh->fp = fp; /* first prepared: note it (gone if the client dropped it since) */
+    }
+    return true;
+}
+
+bool ps_front_is(const struct ps_server *ps, enum ps_owed what)
+{
+    return ps->q_len && ps->q[ps->q_head].what == what;
+}
+
+void ps_check_start(struct ps_server *ps, uint64_t id)
+{
+    ps->check_id = id;
+    ps->check = PS_CHECK_PENDING;
+}
+
+enum ps_check ps_check_state(const struct ps_server *ps, uint64_t id)
+{
+    return ps->check_id == id ? ps->check : PS_CHECK_NONE;
+}
+
+void ps_check_done(struct ps_server *ps)
+{
+    ps->check_id = 0;
+    ps->check = PS_CHECK_NONE;
+}
+
+bool ps_check_take_wakeup(struct ps_server *ps)
+{
+    bool w = ps->check_wakeup;
+    ps->check_wakeup = false;
+    return w;
+}
+
+bool ps_server_erred(const struct ps_server *ps)
+{
+    return ps->erred;
 }

@@ -77,6 +77,11 @@ enum ps_owed {
     PS_OWED_CLOSE,          /* a client's Close: CloseComplete goes to the client */
     PS_OWED_CLOSE_INJECTED, /* lifeguard's Close (eviction): swallow its CloseComplete */
     PS_OWED_SYNC,           /* Sync or Query: ReadyForQuery */
+    PS_OWED_DESCRIBE,       /* lifeguard's Describe of a statement: swallow its
+                               ParameterDescription and RowDescription/NoData, and note
+                               the statement's result type (ps_on_describe) */
+    PS_OWED_GUARD,          /* lifeguard's Parse that fails on purpose: its ErrorResponse
+                               is replaced by 0A000 (server_ps.c) */
 };
 /* 0, or -ENOSPC past PS_QUEUE_MAX entries. Consecutive responses of one kind for
  * unnamed statements (id 0) share an entry. */
@@ -90,5 +95,42 @@ bool ps_on_complete(struct ps_server *ps, char type);
 void ps_on_error(struct ps_server *ps);
 /* ReadyForQuery: everything up to and including the first Sync is settled. */
 void ps_on_ready(struct ps_server *ps);
+
+/* Result types. PostgreSQL refuses to run a prepared statement whose result type
+ * changed since its Parse (0A000 "cached plan must not change result type"), and
+ * drivers that cache the row description (pgjdbc) rely on it. A statement prepared
+ * again on another server after ALTER TABLE would silently return the new type, so
+ * lifeguard notes each statement's result type (a fingerprint of its RowDescription:
+ * column names, types, type modifiers) when it is first prepared, and checks it where
+ * the statement is prepared again. Statement ids are global, so the table is too;
+ * an id is forgotten when its client entry goes. */
+/* The result type of @id is to be noted (its Describe is owed). 0 or -ENOMEM. */
+int ps_shape_expect(uint64_t id) LG_MUSTCHECK;
+bool ps_shape_known(uint64_t id);
+void ps_shape_forget(uint64_t id);
+/* A message arrived while the server owes a Describe (ps_owe PS_OWED_DESCRIBE): true if
+ * it answers it (swallow it). 't' is swallowed; 'T' (@payload/@len, whole) or 'n' notes
+ * or checks the result type of the statement described and settles the Describe. */
+bool ps_on_describe(struct ps_server *ps, char type, const uint8_t *payload, size_t len);
+/* True if the next owed response is of kind @what. */
+bool ps_front_is(const struct ps_server *ps, enum ps_owed what);
+
+/* Checking a statement prepared again here (client side waits for the answer). */
+enum ps_check {
+    PS_CHECK_NONE,     /* no check of this statement in progress here */
+    PS_CHECK_PENDING,  /* its Describe is on the way */
+    PS_CHECK_SAME,     /* same result type as when first prepared */
+    PS_CHECK_CHANGED,  /* another result type: the client must get 0A000 */
+    PS_CHECK_UNCHECKED /* the server skipped it (an error before it): go on */
+};
+/* Start checking @id (its Parse and Describe are owed). */
+void ps_check_start(struct ps_server *ps, uint64_t id);
+enum ps_check ps_check_state(const struct ps_server *ps, uint64_t id);
+void ps_check_done(struct ps_server *ps);
+/* True once after a check stopped being pending (the waiting client must be woken). */
+bool ps_check_take_wakeup(struct ps_server *ps);
+/* True from an ErrorResponse to the next ReadyForQuery: the server skips what it gets
+ * until the next Sync, so nothing sent now is answered before it. */
+bool ps_server_erred(const struct ps_server *ps);
 
 #endif

@@ -296,6 +296,7 @@ static void free_server(struct evloop *ev, void *arg)
         lg_free(s->params[i].login_value);
     }
     lg_free(s->exec_value);
+    server_free_unreported(s);
     ps_server_free(s->ps);
     paramset_put(s->startup);
     lg_free(s);
@@ -310,6 +311,9 @@ struct ps_server *server_ps(struct server *s)
             stream_observe(&s->st, '3');
             stream_observe(&s->st, 'E');
             stream_observe(&s->st, 'N'); /* ReadyForQuery: on_message (it is intercepted) */
+            stream_observe(&s->st, 't'); /* a Describe's answer (server_ps.c) */
+            stream_observe(&s->st, 'T');
+            stream_observe(&s->st, 'n');
         }
     }
     return s->ps;
@@ -371,6 +375,8 @@ static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t 
             pool_note_tx_warning(s, code, st->peer);
     }
     if (type == 'E') {
+        if (s->ps && ps_front_is(s->ps, PS_OWED_GUARD) && n < total && total <= st->in.cap)
+            return 0; /* server_ps.c replaces it whole */
         /* Count it by class for /metrics; the SQLSTATE is within the first fields. */
         size_t want = LG_MIN(total, (size_t)256);
         if (n < want && n < st->in.cap)
@@ -381,24 +387,9 @@ static int on_head(struct stream *st, uint8_t type, size_t total, const uint8_t 
         snprintf(s->last_err, sizeof(s->last_err), "%s", code ? code : "");
         s->last_err_fatal = error_is_fatal(p, LG_MIN(n, total));
     }
-    if (!s->ps || ps_owes_nothing(s->ps))
-        return 1;
-    switch (type) {
-    case '1':
-    case '3':
-        if (n < total)
-            return 0;
-        if (ps_on_complete(s->ps, (char)type) && stream_replace_prefix(st, total, NULL, 0) < 0) {
-            server_close(s, "cannot drop an injected response");
-            return -1;
-        }
-        return 1;
-    case 'E':
-        ps_on_error(s->ps);
-        return 1;
-    default:
-        return 1;
-    }
+    if (!s->ps || (ps_owes_nothing(s->ps) && type != 'E'))
+        return 1; /* an error with nothing owed still means: skipping to the Sync */
+    return server_ps_on_head(s, st, type, total, p, n);
 }
 
 static void close_with(struct server *s, const struct lg_err *err, const char *reason)
@@ -777,8 +768,8 @@ static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_
     }
     if (st->peer) {
         if (type == 'Z') {
-            if (s->ps && !ps_owes_nothing(s->ps))
-                ps_on_ready(s->ps); /* before the pool may release the server */
+            if (s->ps)
+                server_ps_on_ready(s); /* before the pool may release the server */
             s->tx_status = len == 1 ? (char)p[0] : '?';
             pool_on_ready_for_query(s);
         }

@@ -98,6 +98,13 @@ const char *server_param(const struct server *s, const char *name);
  * @want_hash and none changed since (then no comparison is needed at checkout). */
 bool server_params_synced(const struct server *s, uint64_t want_hash);
 void server_mark_synced(struct server *s, uint64_t want_hash);
+/* Unreported parameters (search_path, work_mem, ...) lifeguard set here with
+ * set_config() for a client, by name (server_param.c): a later client that did not ask
+ * for them gets them reset. Up to 16 are tracked (a warning past that). */
+void server_note_unreported(struct server *s, const char *name);
+size_t server_unreported_count(const struct server *s);
+const char *server_unreported_at(const struct server *s, size_t i);
+void server_forget_unreported(struct server *s, size_t i);
 /* Reported parameters, for the client's welcome. */
 size_t server_param_count(const struct server *s);
 void server_param_at(const struct server *s, size_t i, const char **name, const char **value);

@@ -16,7 +16,8 @@
 #include "server.h"
 #include "stream.h"
 
-#define MAX_PARAMS 64
+#define MAX_PARAMS            64
+#define SERVER_MAX_UNREPORTED 16 /* unreported parameters tracked (server_param.c) */
 
 struct server {
     struct list_node node; /* on pool list of its state */
@@ -45,21 +46,23 @@ struct server {
     bool exec_has_err, exec_has_row;
     struct pgproto_error exec_err;
     char *exec_value;
-    void *holder;                   /* pool.c: the waiter this server is linked for */
-    struct ps_server *ps;           /* prepared statements held here (transaction mode) */
-    size_t max_prepared;            /* max_prepared_statements */
-    bool log_connections;           /* log_connections when it was opened */
-    uint64_t idle_since_us;         /* when it last became IDLE */
-    char last_err[6];               /* SQLSTATE of the last ErrorResponse relayed */
-    bool last_err_fatal;            /* ... and it was FATAL or PANIC: PostgreSQL's own
-                                       goodbye, the connection ends after it */
-    bool awaiting_ssl;              /* SSLRequest sent, waiting for 'S' or 'N' */
-    uint64_t param_gen;             /* bumped whenever a reported parameter changes */
-    uint64_t synced_hash;           /* want-list hash last found equal to our parameters */
-    uint64_t synced_gen;            /* param_gen at that moment */
-    bool tls;                       /* the connection uses TLS */
-    const struct paramset *startup; /* client startup parameters sent at login (a
-                                       reference, paramset.h), NULL for none */
+    void *holder;                            /* pool.c: the waiter this server is linked for */
+    struct ps_server *ps;                    /* prepared statements held here (transaction mode) */
+    size_t max_prepared;                     /* max_prepared_statements */
+    bool log_connections;                    /* log_connections when it was opened */
+    uint64_t idle_since_us;                  /* when it last became IDLE */
+    char last_err[6];                        /* SQLSTATE of the last ErrorResponse relayed */
+    bool last_err_fatal;                     /* ... and it was FATAL or PANIC: PostgreSQL's own
+                                                goodbye, the connection ends after it */
+    bool awaiting_ssl;                       /* SSLRequest sent, waiting for 'S' or 'N' */
+    uint64_t param_gen;                      /* bumped whenever a reported parameter changes */
+    uint64_t synced_hash;                    /* want-list hash last found equal to our parameters */
+    uint64_t synced_gen;                     /* param_gen at that moment */
+    bool tls;                                /* the connection uses TLS */
+    const struct paramset *startup;          /* client startup parameters sent at login (a
+                                                reference, paramset.h), NULL for none */
+    char *unreported[SERVER_MAX_UNREPORTED]; /* set for a client (server_param.c) */
+    size_t n_unreported;
 };
 
 /* server.c: the login failed for a reason PostgreSQL gave or lifeguard found (@sqlstate). */
@@ -68,5 +71,16 @@ void server_fail_login(struct server *s, const char *sqlstate, const char *msg);
 /* server_auth.c: an AuthenticationRequest ('R') during login: answer it, or fail the
  * login. STREAM_CONSUMED, or -1 with @s closed. */
 int server_login_auth(struct server *s, const uint8_t *p, uint32_t len);
+
+/* server_param.c: free the names of unreported parameters set here. */
+void server_free_unreported(struct server *s);
+
+/* server_ps.c: a response observed while the server owes responses to prepared-statement
+ * messages (s->ps): swallow, note or replace it (on_head's contract: >0, 0 wait, <0
+ * closed). */
+int server_ps_on_head(struct server *s, struct stream *st, uint8_t type, size_t total,
+                      const uint8_t *p, size_t n);
+/* ReadyForQuery while it owes some: settle them, wake a client waiting on a check. */
+void server_ps_on_ready(struct server *s);
 
 #endif

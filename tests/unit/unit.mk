@@ -35,3 +35,5 @@ UNIT_TESTS += test_evloop
 test_evloop_OBJS := evloop.o uring.o clock.o alloc.o log.o
 UNIT_TESTS += test_dbddl
 test_dbddl_OBJS := dbddl.o
+UNIT_TESTS += test_prepared
+test_prepared_OBJS := prepared.o htab.o alloc.o log.o
