@@ -227,8 +227,10 @@ static int ensure_prepared(struct client *c, struct ps_server *ps, const struct 
     int rc = add_to_server(c, ps, e->id, direct);
     if (rc == 0) {
         rc = ps_owe(ps, PS_OWED_PARSE_INJECTED, e->id);
-        if (rc == 0 && check)
+        if (rc == 0 && check) {
             rc = ps_owe(ps, PS_OWED_DESCRIBE, e->id);
+            pool_server_watch_describes(c->server);
+        }
         if (rc == 0)
             rc = emit(c, direct, msg, n);
         if (rc < 0)
@@ -570,8 +572,10 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
     int rc = ps_owe(ps, PS_OWED_PARSE, id);
     if (rc == 0)
         rc = ps_shape_expect(id);
-    if (rc == 0)
+    if (rc == 0) {
         rc = ps_owe(ps, PS_OWED_DESCRIBE, id);
+        pool_server_watch_describes(c->server);
+    }
     if (rc < 0) {
         lg_free(msg);
         return ps_fail(c, "54000", "too many messages in flight");

@@ -149,6 +149,8 @@ void pool_cancel_detach(struct pool_cancel *c);
 
 /* The linked server's prepared-statement bookkeeping (see prepared.h), or NULL. */
 struct ps_server *pool_server_ps(struct server *s);
+/* A Describe of lifeguard's own is owed by @s (server_watch_describes). */
+void pool_server_watch_describes(struct server *s);
 /* Transaction/statement mode: give the server back now if the link is at a boundary
  * (every request answered, idle, nothing half-sent). Used right after linking. */
 void pool_check_release(struct server *s);

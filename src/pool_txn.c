@@ -90,6 +90,11 @@ struct ps_server *pool_server_ps(struct server *s)
     return server_ps(s);
 }
 
+void pool_server_watch_describes(struct server *s)
+{
+    server_watch_describes(s);
+}
+
 void pool_check_release(struct server *s)
 {
     struct pool *p = server_pool(s);

@@ -311,9 +311,6 @@ struct ps_server *server_ps(struct server *s)
             stream_observe(&s->st, '3');
             stream_observe(&s->st, 'E');
             stream_observe(&s->st, 'N'); /* ReadyForQuery: on_message (it is intercepted) */
-            stream_observe(&s->st, 't'); /* a Describe's answer (server_ps.c) */
-            stream_observe(&s->st, 'T');
-            stream_observe(&s->st, 'n');
         }
     }
     return s->ps;

@@ -127,6 +127,9 @@ uint64_t server_idle_since_us(const struct server *s);
 struct ps_server;
 /* The server's prepared-statement bookkeeping (created on first use; NULL on OOM). */
 struct ps_server *server_ps(struct server *s);
+/* lifeguard's own Describe is owed: look at row descriptions (server_ps.c) until nothing
+ * is owed any more. Between, RowDescription passes like any relayed message. */
+void server_watch_describes(struct server *s);
 /* Opaque pointer to whoever holds this ACTIVE server linked (pool.c's business). */
 void server_set_holder(struct server *s, void *holder);
 void *server_holder(const struct server *s);

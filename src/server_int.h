@@ -34,6 +34,7 @@ struct server {
     uint32_t be_pid, be_key;
     char tx_status; /* last ReadyForQuery status */
     bool logged_in;
+    bool describes_watched;     /* server_watch_describes() until the owed queue empties */
     struct scram_client *scram; /* during SCRAM login only */
     struct {
         char *name, *value;

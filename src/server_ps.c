@@ -105,9 +105,25 @@ int server_ps_on_head(struct server *s, struct stream *st, uint8_t type, size_t 
     return 1;
 }
 
+void server_watch_describes(struct server *s)
+{
+    if (s->describes_watched)
+        return;
+    s->describes_watched = true;
+    stream_observe(&s->st, 't');
+    stream_observe(&s->st, 'T');
+    stream_observe(&s->st, 'n');
+}
+
 void server_ps_on_ready(struct server *s)
 {
     ps_on_ready(s->ps);
+    if (s->describes_watched && ps_owes_nothing(s->ps)) {
+        s->describes_watched = false; /* back to relaying them untouched */
+        stream_unobserve(&s->st, 't');
+        stream_unobserve(&s->st, 'T');
+        stream_unobserve(&s->st, 'n');
+    }
     if (ps_check_take_wakeup(s->ps) && s->st.peer)
         stream_kick(s->st.peer);
 }

@@ -206,6 +206,11 @@ void stream_observe(struct stream *s, uint8_t type)
     set_type_flag(s, type, STREAM_T_OBSERVE, true);
 }
 
+void stream_unobserve(struct stream *s, uint8_t type)
+{
+    set_type_flag(s, type, STREAM_T_OBSERVE, false);
+}
+
 /* Make @n bytes of room at the cursor (moving [scan, end) up). */
 void stream_neutral(struct stream *s, uint8_t type)
 {

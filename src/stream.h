@@ -142,8 +142,9 @@ void stream_unlink(struct stream *s);
 void stream_intercept(struct stream *s, uint8_t type, bool on);
 /* Count messages of @type passing through (header only, no interception). */
 void stream_count(struct stream *s, uint8_t type);
-/* Call ops->on_head for messages of @type. */
+/* Call ops->on_head for messages of @type (stream_unobserve: no longer). */
 void stream_observe(struct stream *s, uint8_t type);
+void stream_unobserve(struct stream *s, uint8_t type);
 /* From on_head only: insert @n bytes (complete messages) before the current message;
  * they count as examined. 0, or -ENOSPC if the buffer has no room (wait and retry). */
 int stream_insert(struct stream *s, const void *p, size_t n) LG_MUSTCHECK;
