@@ -358,3 +358,10 @@ void ps_on_ready(struct ps_server *ps)
             break;
     }
 }
+
+void ps_drop_syncs(struct ps_server *ps, uint64_t n)
+{
+    struct owed *f;
+    for (; n > 0 && (f = front(ps)) && f->what == PS_OWED_SYNC; n--)
+        pop(ps);
+}

@@ -90,5 +90,8 @@ bool ps_on_complete(struct ps_server *ps, char type);
 void ps_on_error(struct ps_server *ps);
 /* ReadyForQuery: everything up to and including the first Sync is settled. */
 void ps_on_ready(struct ps_server *ps);
+/* The server will answer none of the @n oldest Syncs owed (it ignores Sync in COPY FROM
+ * STDIN): forget them, so that later answers meet what they answer. */
+void ps_drop_syncs(struct ps_server *ps, uint64_t n);
 
 #endif
