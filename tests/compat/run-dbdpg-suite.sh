@@ -66,6 +66,10 @@
 #   disconnecting during an async query, COPY IN, COPY OUT or an open transaction with a lock
 #   (pool_size 1: the next client gets a clean server), pg_cancel of an async query, 8
 #   processes x 200 iterations of server-side prepares, errors, async and cancels on 2 servers.
+#   Probing on from there found one lifeguard bug (fixed at 0d76037, tests in
+#   tests/integration/test_extended_protocol.py): a COPY FROM STDIN sent through the extended
+#   protocol (libpq's PQsendQueryParams; DBD::Pg itself sends COPY as a simple Query) left
+#   lifeguard waiting for an answer to the Sync PostgreSQL ignores in COPY mode.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
