@@ -546,6 +546,10 @@ static void server_ready(struct pool_waiter *w, struct server *s)
         }
         stream_observe(&c->st, 'Q'); /* client_ddl.c, in every pool mode */
         stream_observe(&c->st, 'P');
+        /* COPY FROM STDIN and the Syncs a server ignores meanwhile (client_ps.c) */
+        stream_observe(&c->st, 'S');
+        stream_observe(&c->st, 'c');
+        stream_observe(&c->st, 'f');
         if (pool_mode_of(c->pool) != POOL_MODE_SESSION && g_cfg->max_prepared_statements > 0) {
             c->ps_on = true; /* c->ps comes with the first named statement */
             static const char observed[] = {'P', 'B', 'D', 'C', 'S', 'Q', 'F'};

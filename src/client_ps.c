@@ -726,6 +726,33 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
     return 1;
 }
 
+/* Every pool mode: a server in COPY FROM STDIN reads CopyData until CopyDone/CopyFail and
+ * ignores any Sync meanwhile, so it sends no ReadyForQuery for the Sync that libpq writes
+ * right after an extended-protocol COPY's Execute (pool_on_copy_in() settles that one).
+ * Keep what it needs to know, and settle a Sync sent during the COPY. True if @type was
+ * such a Sync: nothing is owed for it. */
+static bool copy_on_head(struct client *c, uint8_t type)
+{
+    switch (type) {
+    case 'Q':
+        c->waiter.syncs_since_query = 0;
+        return false;
+    case 'S':
+        if (c->waiter.copy_in && c->server) {
+            pool_sync_ignored(c->server);
+            return true;
+        }
+        c->waiter.syncs_since_query++;
+        return false;
+    case 'c':
+    case 'f':
+        c->waiter.copy_in = false;
+        return false;
+    default:
+        return false;
+    }
+}
+
 int client_ps_on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n)
 {
     struct client *c = st->owner;
@@ -734,6 +761,8 @@ int client_ps_on_head(struct stream *st, uint8_t type, size_t total, const uint8
         if (rc <= 0)
             return rc;
     }
+    if (copy_on_head(c, type))
+        return 1;
     if (!c->ps_on || !c->server)
         return 1;
     struct ps_server *ps = pool_server_ps(c->server);

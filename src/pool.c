@@ -627,6 +627,7 @@ void pool_account_unlink(struct server *s)
 void pool_link(struct server *s, struct stream *client, struct pool_waiter *w)
 {
     server_set_holder(s, w);
+    w->copy_in = false;
     server_stream(s)->acct_out = server_stream(s)->bytes_out;
     server_stream(s)->acct_in = server_stream(s)->bytes_in;
     server_stream(s)->link_at_us = clock_now_us();

@@ -72,6 +72,12 @@ struct pool_waiter {
      * (the client has a cursor WITH HOLD open on it); if the client leaves, the server's
      * cursors are closed before it is reused. */
     bool pinned;
+    /* COPY FROM STDIN (pool_on_copy_in): the linked server is reading COPY data, and
+     * ignores every Sync until the client's CopyDone or CopyFail (the client clears it). */
+    bool copy_in;
+    /* Syncs the client sent since its last Query (its on_head keeps it): those after a
+     * COPY's Execute are the ones a server in COPY FROM STDIN ignores. */
+    uint64_t syncs_since_query;
 };
 
 void pool_module_init(struct evloop *ev, const struct config *cfg);
@@ -192,6 +198,14 @@ void pool_counts(const struct pool *p, int *idle, int *active, int *waiting);
 /* ---- for server.c ---- */
 /* A linked server sent ReadyForQuery (status already recorded). */
 void pool_on_ready_for_query(struct server *s);
+/* A linked server sent CopyInResponse: it now ignores Sync until CopyDone/CopyFail, so
+ * the Syncs its client sent after an extended-protocol COPY (libpq sends one right
+ * after Execute) get no ReadyForQuery. Counts them as answered; returns how many (the
+ * caller forgets them in what it owes too). */
+uint64_t pool_on_copy_in(struct server *s);
+/* For the client: a Sync sent while its server is in COPY FROM STDIN (w->copy_in) will
+ * get no ReadyForQuery: count it as answered. */
+void pool_sync_ignored(struct server *s);
 /* A linked server's examined output has all reached the client. */
 void pool_on_server_drained(struct server *s);
 /* A client logged in to @p (for lifeguard_pool_client_logins_total). */

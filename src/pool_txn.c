@@ -48,10 +48,32 @@ void pool_fast_close_check(struct server *s)
         stream_want_drained(server_stream(s)); /* what the client is owed goes out first */
 }
 
+uint64_t pool_on_copy_in(struct server *s)
+{
+    struct pool_waiter *w = server_holder(s);
+    struct stream *ss = server_stream(s), *cs = ss->peer;
+    if (!w || !cs)
+        return 0;
+    /* The requests answered so far all came before the COPY (answers keep order): what
+     * is left is its own Query (simple protocol) or the Syncs after its Execute. */
+    uint64_t unanswered = (cs->n_counted - cs->link_base) - (ss->n_counted - ss->link_base);
+    uint64_t ignored = LG_MIN(unanswered, w->syncs_since_query);
+    ss->n_counted += ignored;
+    w->copy_in = true;
+    return ignored;
+}
+
+void pool_sync_ignored(struct server *s)
+{
+    server_stream(s)->n_counted++;
+}
+
 void pool_on_ready_for_query(struct server *s)
 {
     struct pool *p = server_pool(s);
     struct pool_waiter *w = server_holder(s);
+    if (w)
+        w->copy_in = false; /* out of COPY mode, whatever ended it */
     p->c.query_count++;
     if (server_tx_status(s) == 'I')
         p->c.xact_count++;

@@ -518,3 +518,10 @@ bool ps_server_erred(const struct ps_server *ps)
 {
     return ps->erred;
 }
+
+void ps_drop_syncs(struct ps_server *ps, uint64_t n)
+{
+    struct owed *f;
+    for (; n > 0 && (f = front(ps)) && f->what == PS_OWED_SYNC; n--)
+        pop(ps);
+}

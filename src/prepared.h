@@ -95,6 +95,9 @@ bool ps_on_complete(struct ps_server *ps, char type);
 void ps_on_error(struct ps_server *ps);
 /* ReadyForQuery: everything up to and including the first Sync is settled. */
 void ps_on_ready(struct ps_server *ps);
+/* The server will answer none of the @n oldest Syncs owed (it ignores Sync in COPY FROM
+ * STDIN): forget them, so that later answers meet what they answer. */
+void ps_drop_syncs(struct ps_server *ps, uint64_t n);
 
 /* Result types. PostgreSQL refuses to run a prepared statement whose result type
  * changed since its Parse (0A000 "cached plan must not change result type"), and

@@ -643,6 +643,7 @@ static int on_login_message(struct server *s, uint8_t type, const uint8_t *p, ui
                      s->target->port, s->be_pid);
         stream_intercept(&s->st, 'Z', true);
         stream_intercept(&s->st, 'S', true);
+        stream_intercept(&s->st, 'G', true); /* COPY FROM STDIN: pool_on_copy_in() */
         stream_observe(&s->st, 'E');
         stream_count(&s->st, 'Z');
         if (s->target->connect_query) {
@@ -764,6 +765,11 @@ static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_
         return STREAM_FORWARD;
     }
     if (st->peer) {
+        if (type == 'G') {
+            uint64_t ignored = pool_on_copy_in(s);
+            if (s->ps)
+                ps_drop_syncs(s->ps, ignored);
+        }
         if (type == 'Z') {
             if (s->ps)
                 server_ps_on_ready(s); /* before the pool may release the server */

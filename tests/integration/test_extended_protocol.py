@@ -162,3 +162,92 @@ def test_unnamed_statement_outlives_its_sync_as_directly(lg):
     finally:
         c.finish()
         other.finish()
+
+
+def copy_in_extended(conn, rows, fail=None):
+    """COPY FROM STDIN sent the way libpq sends any query with PQsendQueryParams:
+    Parse/Bind/Describe/Execute/Sync, then the data, CopyDone (or CopyFail) and, because
+    the COPY came through the extended protocol, a second Sync. PostgreSQL ignores the
+    first Sync (it arrives in COPY mode), so both Syncs get one ReadyForQuery."""
+    pq = psycopg.pq
+    conn.send_query_params(b"COPY ext_copy FROM STDIN", None)
+    r = conn.get_result()
+    assert r.status == pq.ExecStatus.COPY_IN, r.error_message
+    for row in rows:
+        assert conn.put_copy_data(row) == 1
+    assert conn.put_copy_end(fail) == 1
+    r = conn.get_result()
+    assert conn.get_result() is None
+    return r
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("how", ["ok", "bad row", "CopyFail"])
+def test_copy_through_extended_protocol_leaves_the_link_in_step(pg, make_lg, how):
+    """Found probing past DBD::Pg's suite (tests/compat/run-dbdpg-suite.sh): after a COPY
+    FROM STDIN sent with the extended protocol, lifeguard still waited for a
+    ReadyForQuery for the Sync PostgreSQL ignores during COPY. In transaction mode the
+    client then kept its server for good (the next client waited until pool_timeout),
+    and the prepared-statement bookkeeping, one answer behind, swallowed the client's
+    ParseComplete and re-prepared statements the server had ("lg_N already exists")."""
+    pq = psycopg.pq
+    lg = make_lg(main={**TXN, "default_pool_size": "1", "max_overflow": "0",
+                       "pool_timeout": "3"})
+    pg.sql("DROP TABLE IF EXISTS ext_copy", db="p0")
+    pg.sql("CREATE TABLE ext_copy (x int)", db="p0")
+    pg.sql("GRANT ALL ON ext_copy TO trustuser", db="p0")
+    a = pq.PGconn.connect(lg.dsn().encode())
+    try:
+        assert a.status == pq.ConnStatus.OK, a.error_message
+        rows = {"ok": [b"1\n2\n"], "bad row": [b"1\nnot a number\n"], "CopyFail": [b"3\n"]}
+        r = copy_in_extended(a, rows[how], fail=b"client gave up" if how == "CopyFail" else None)
+        if how == "ok":
+            assert r.status == pq.ExecStatus.COMMAND_OK, r.error_message
+        else:
+            assert r.status == pq.ExecStatus.FATAL_ERROR
+            assert r.error_field(pq.DiagnosticField.SQLSTATE) == (
+                b"22P02" if how == "bad row" else b"57014"), r.error_message
+        r = a.exec_(b"SELECT count(*) FROM ext_copy")
+        assert r.get_value(0, 0) == (b"2" if how == "ok" else b"0"), r.error_message
+        # Named statements: every answer reaches the client, in step.
+        r = a.prepare(b"s1", b"SELECT 41")
+        assert r.status == pq.ExecStatus.COMMAND_OK, r.error_message
+        for _ in range(3):
+            r = a.exec_prepared(b"s1", None)
+            assert r.status == pq.ExecStatus.TUPLES_OK, r.error_message
+            assert r.get_value(0, 0) == b"41"
+        r = a.prepare(b"s2", b"SELECT 42")
+        assert r.status == pq.ExecStatus.COMMAND_OK, r.error_message
+        r = a.exec_prepared(b"s2", None)
+        assert r.get_value(0, 0) == b"42", r.error_message
+        # Between transactions: the only server goes to the next client at once.
+        with psycopg.connect(lg.dsn(), autocommit=True) as b:
+            t0 = time.monotonic()
+            assert b.execute("SELECT 42").fetchone() == (42,)
+            assert time.monotonic() - t0 < 1.5
+    finally:
+        a.finish()
+
+
+@pytest.mark.timeout(60)
+def test_session_server_is_reused_after_an_extended_protocol_copy(pg, make_lg):
+    """The same miscount in session mode: the client looked busy to the end (a query in
+    flight, so query_timeout could cancel a later query of its), and when it left its
+    server was closed ("client left with a query in flight") instead of reset and
+    reused."""
+    pq = psycopg.pq
+    lg = make_lg(main={"pool_mode": "session", "default_pool_size": "1", "max_overflow": "0"})
+    pg.sql("DROP TABLE IF EXISTS ext_copy", db="p0")
+    pg.sql("CREATE TABLE ext_copy (x int)", db="p0")
+    pg.sql("GRANT ALL ON ext_copy TO trustuser", db="p0")
+    a = pq.PGconn.connect(lg.dsn().encode())
+    try:
+        assert a.status == pq.ConnStatus.OK, a.error_message
+        pid = a.exec_(b"SELECT pg_backend_pid()").get_value(0, 0)
+        r = copy_in_extended(a, [b"7\n"])
+        assert r.status == pq.ExecStatus.COMMAND_OK, r.error_message
+    finally:
+        a.finish()
+    with psycopg.connect(lg.dsn(), autocommit=True) as b:
+        assert b.execute("SELECT pg_backend_pid()").fetchone()[0] == int(pid)
+    assert "client left with a query in flight" not in lg.log_text()
