@@ -51,7 +51,8 @@
 # test_codecs/test_record barely touch the wire beyond what these do; about 25 min for all
 # five runs on a loaded 2-core machine, 12 min on a quiet one):
 #   direct 156 passed, 7 failed, 3 skipped; direct-nocache 148 passed, 15 failed;
-#   session 156 passed, 7 failed, 1 error; transaction 150 passed, 13 failed, 1 error;
+#   session 156 passed, 7 failed, 1 error; transaction 150 passed, 13 failed, 1 error
+#   (152 passed, 11 failed with the long-Parse fix of a3da4ba, lead's run);
 #   transaction-nocache 143 passed, 20 failed, 1 error.
 #   Failing directly too (asyncpg 0.27 against newer tests, or the test itself):
 #   test_cache_invalidation ..._in_pool (2), test_cursor_02, test_executemany_returning,
@@ -66,9 +67,9 @@
 #   Transaction mode adds, inherent (docs/pooling-modes.md): LISTEN (test_listen_01/02),
 #   pg_terminate_backend of the pid read in an earlier transaction
 #   (test_pool_remote_close), SQL EXECUTE of a statement prepared at protocol level
-#   (test_prepare_explicitly_named: the server knows it as lg_<n>), and a named Parse larger
-#   than the 16 KiB buffer (test_prepare_09_raise_error: 100 kB; 54000, and asyncpg, still
-#   writing, sees the reset before the error). test_executemany_server_failure_during_writes
+#   (test_prepare_explicitly_named: the server knows it as lg_<n>). A named Parse larger
+#   than the 16 KiB buffer (test_prepare_09_raise_error: 100 kB) got 54000 until a3da4ba;
+#   the buffer now grows for it. test_executemany_server_failure_during_writes
 #   is timing ("should stop early" before 128 writes): it fails directly too now and then.
 #   lifeguard's "25P01 ... shared by two processes" warning shows up: asyncpg 0.27's
 #   executemany sends ROLLBACK outside a transaction after a failure, directly too.
