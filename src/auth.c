@@ -88,9 +88,8 @@ static int start_scram(struct auth_exchange *a, struct buf *out, struct lg_err *
         set_err(err, "58000", "%s", "random number generator failed");
         return -EIO;
     }
-    if (!a->fake && a->secret && scram_is_secret(a->secret)) {
-        if (scram_parse_secret(a->secret, &sec) < 0)
-            a->fake = true;
+    if (!a->fake && a->secret && scram_parse_secret(a->secret, &sec) == 0) {
+        /* a stored verifier (parsed once: scram_is_secret would parse it again) */
     } else if (!a->fake && a->secret && !md5_is_secret(a->secret)) {
         if (derive_cached(a->user, a->secret, &sec) < 0)
             a->fake = true;

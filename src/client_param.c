@@ -98,7 +98,7 @@ static void use_set(struct client *c, const struct paramset *set)
 static int add_param(struct client *c, struct collect *col, const char *name, const char *value)
 {
     for (size_t i = 0; i < col->n; i++) {
-        if (strcasecmp(col->p[i].name, name) == 0) {
+        if (param_name_eq(col->p[i].name, name)) {
             col->p[i].value = value;
             return 0;
         }
@@ -246,7 +246,7 @@ static bool is_tracked_param(const char *name)
                                           "standard_conforming_strings",
                                           "application_name"};
     for (size_t i = 0; i < ARRAY_SIZE(tracked); i++)
-        if (strcasecmp(tracked[i], name) == 0)
+        if (param_name_eq(tracked[i], name))
             return true;
     return cfg_list_contains(client_cfg()->track_extra_parameters, name);
 }
@@ -264,7 +264,7 @@ static void apply_changes(struct client *c, const struct pgproto_param *chg, siz
     for (size_t k = 0; k < n; k++) {
         size_t i;
         for (i = 0; i < np; i++)
-            if (strcasecmp(p[i].name, chg[k].name) == 0)
+            if (param_name_eq(p[i].name, chg[k].name))
                 break;
         if (i == np && (!is_tracked_param(chg[k].name) || np == CLIENT_MAX_WANT))
             continue;

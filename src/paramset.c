@@ -101,7 +101,7 @@ void paramset_put(const struct paramset *cs)
 int paramset_find(const struct paramset *s, const char *name)
 {
     for (uint32_t i = 0; s && i < s->n; i++)
-        if (strcasecmp(s->p[i].name, name) == 0)
+        if (param_name_eq(s->p[i].name, name))
             return (int)i;
     return -1;
 }

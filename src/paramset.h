@@ -18,6 +18,20 @@
 #include "htab.h"
 #include "pgproto.h"
 
+#include <strings.h>
+
+/* Parameter names compare without regard to case (PostgreSQL's GUC names). Most compared
+ * pairs differ in their first letter, and interned names are often the same pointer: both
+ * are answered before strcasecmp. */
+static inline bool param_name_eq(const char *a, const char *b)
+{
+    if (a == b)
+        return true;
+    if ((a[0] | 0x20) != (b[0] | 0x20)) /* case-folded letters; for other bytes a coarser */
+        return false;                   /* test, so only ever a "no" strcasecmp agrees with */
+    return strcasecmp(a, b) == 0;
+}
+
 #define PARAMSET_MAX 32 /* parameters per set */
 
 struct paramset {

@@ -19,6 +19,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "log.h"
+#include "paramset.h"
 #include "pgproto.h"
 #include "pool_int.h"
 #include "stats.h"
@@ -89,7 +90,7 @@ static bool append_reset(char *sql, size_t cap, size_t *len, const char *name)
 static bool wants(const struct pool_waiter *w, const char *name)
 {
     for (size_t i = 0; i < w->n_want; i++)
-        if (strcasecmp(w->want[i].name, name) == 0)
+        if (param_name_eq(w->want[i].name, name))
             return true;
     return false;
 }

@@ -54,25 +54,26 @@ static int b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
     return (int)o;
 }
 
+/* Base64 digit values plus one (0: not a digit): one table look per character (a login
+ * decodes a stored secret's salt and keys and the client's proof). */
+static const uint8_t b64_plus1[256] = {
+        ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,
+        ['H'] = 8,  ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
+        ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21,
+        ['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28,
+        ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35,
+        ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+        ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49,
+        ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+        ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63,
+        ['/'] = 64,
+};
+
 static int b64_digit(char ch)
 {
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+')
-        return 62;
-    if (ch == '/')
-        return 63;
-    return -1;
+    return (int)b64_plus1[(uint8_t)ch] - 1;
 }
 
-/* Decode exactly @len characters into @out. Returns the byte count, or -EPROTO if the
- * input is not padded base64 (length not a multiple of 4, a foreign character, '='
- * anywhere but the last two places) or decodes to more than @cap bytes. Unused low bits
- * of the last group are ignored, as PostgreSQL does. */
 static int b64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
 {
     size_t o = 0;

@@ -216,7 +216,7 @@ const struct paramset *server_startup(const struct server *s)
 static size_t find_param(const struct server *s, const char *name)
 {
     size_t i = 0;
-    while (i < s->n_params && strcasecmp(s->params[i].name, name) != 0)
+    while (i < s->n_params && !param_name_eq(s->params[i].name, name))
         i++;
     return i;
 }

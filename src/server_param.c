@@ -13,11 +13,12 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "paramset.h"
 
 void server_note_unreported(struct server *s, const char *name)
 {
     for (size_t i = 0; i < s->n_unreported; i++)
-        if (strcasecmp(s->unreported[i], name) == 0)
+        if (param_name_eq(s->unreported[i], name))
             return;
     char *n = s->n_unreported < SERVER_MAX_UNREPORTED ? lg_strdup(name) : NULL;
     if (!n) {
