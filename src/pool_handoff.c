@@ -28,7 +28,8 @@
 struct handoff {
     struct pool_waiter *w; /* NULL if the waiter left meanwhile */
     struct server *s;
-    uint64_t sync_hash; /* mark the server synced with this on success (0: don't) */
+    uint64_t sync_hash;  /* mark the server synced with this on success (0: don't) */
+    size_t noted_before; /* unreported names the server had noted before these SETs */
 };
 
 /* Append a string literal for @v (E'' form if it has a backslash). */
@@ -125,9 +126,14 @@ static void setup_done(void *arg, struct server *s, const struct pgproto_error *
     struct handoff *h = arg;
     struct pool_waiter *w = h->w;
     uint64_t sync_hash = h->sync_hash;
+    size_t noted_before = h->noted_before;
     lg_free(h);
     if (w)
         w->handoff = NULL;
+    if (!closed && (err || server_tx_status(s) != 'I'))
+        server_unnote_since(s, noted_before); /* the statement failed: none was set (an
+                                                 unknown name would else be RESET, and
+                                                 fail, for every later client) */
     if (closed) {
         if (w) {
             struct lg_err e;
@@ -212,6 +218,7 @@ static void apply_want(struct server *s, struct pool_waiter *w)
     /* Clients configured alike share a want-list hash: a server already found equal to
      * it, with no parameter change since, needs no comparison at all. */
     size_t n_check = server_params_synced(s, w->want_hash) ? 0 : w->n_want;
+    size_t noted_before = server_unreported_count(s);
     bool own = n_check && opened_for(s, w);
     for (size_t i = 0; i < n_check && ok; i++) {
         const char *have = server_param(s, w->want[i].name);
@@ -231,6 +238,7 @@ static void apply_want(struct server *s, struct pool_waiter *w)
     if (ok)
         ok = append_foreign_resets(s, w, sql, sizeof(sql), &len);
     if (!ok) {
+        server_unnote_since(s, noted_before);
         struct lg_err e;
         memcpy(e.sqlstate, "08P01", 6);
         snprintf(e.msg, sizeof(e.msg), "startup parameters too long");
@@ -240,6 +248,7 @@ static void apply_want(struct server *s, struct pool_waiter *w)
     }
     uint64_t sync_hash = n_check && all_reported ? w->want_hash : 0;
     if (len == 0) {
+        /* nothing to SET: nothing was noted either (a noted name has a SET) */
         if (sync_hash)
             server_mark_synced(s, sync_hash);
         w->ops->on_ready(w, s);
@@ -248,6 +257,7 @@ static void apply_want(struct server *s, struct pool_waiter *w)
     struct handoff *h = lg_malloc(sizeof(*h));
     if (!h || server_exec(s, sql, NULL, 0, setup_done, h) < 0) {
         lg_free(h);
+        server_unnote_since(s, noted_before);
         struct lg_err e;
         memcpy(e.sqlstate, "53200", 6);
         snprintf(e.msg, sizeof(e.msg), "out of memory applying parameters");
@@ -258,6 +268,7 @@ static void apply_want(struct server *s, struct pool_waiter *w)
     h->w = w;
     h->s = s;
     h->sync_hash = sync_hash;
+    h->noted_before = noted_before;
     w->handoff = h; /* pool_cancel_wait() detaches the waiter if it leaves meanwhile */
 }
 

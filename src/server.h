@@ -105,6 +105,8 @@ void server_note_unreported(struct server *s, const char *name);
 size_t server_unreported_count(const struct server *s);
 const char *server_unreported_at(const struct server *s, size_t i);
 void server_forget_unreported(struct server *s, size_t i);
+/* Forget the names noted after the first @n (their SET failed or was never sent). */
+void server_unnote_since(struct server *s, size_t n);
 /* Reported parameters, for the client's welcome. */
 size_t server_param_count(const struct server *s);
 void server_param_at(const struct server *s, size_t i, const char **name, const char **value);

@@ -46,6 +46,12 @@ void server_forget_unreported(struct server *s, size_t i)
     s->unreported[i] = s->unreported[--s->n_unreported];
 }
 
+void server_unnote_since(struct server *s, size_t n)
+{
+    while (s->n_unreported > n)
+        server_forget_unreported(s, s->n_unreported - 1);
+}
+
 void server_free_unreported(struct server *s)
 {
     while (s->n_unreported)
