@@ -81,9 +81,12 @@ int server_ps_on_head(struct server *s, struct stream *st, uint8_t type, size_t 
         if (!ps_front_is(ps, PS_OWED_DESCRIBE))
             break;
         if (n < total) {
-            if (total <= st->in.cap)
+            /* Needed whole, to note and swallow. Wider than the buffer (hundreds of
+             * columns): the buffer grows for it (PostgreSQL's own message, at most some
+             * hundred kB) and shrinks back once empty. */
+            if (total <= st->in.cap || stream_grow_in(st, total) == 0)
                 return 0;
-            server_close(s, "row description of lifeguard's Describe larger than the buffer");
+            server_close(s, "no memory for the row description of lifeguard's Describe");
             return -1;
         }
         if (ps_on_describe(ps, (char)type, p + PGPROTO_HEADER, total - PGPROTO_HEADER) &&

@@ -571,13 +571,16 @@ int stream_grow_in(struct stream *s, size_t cap)
     return rc;
 }
 
-/* An idle connection holds no input storage; grown storage goes back to the system. */
+/* An idle connection holds no input storage (a server keeps its own); grown storage goes
+ * back to the system. */
 static void release_in(struct stream *s)
 {
-    if (s->in.cap == s->in_cap)
+    if (s->in.cap != s->in_cap) {
+        if (buf_empty(&s->in))
+            buf_shrink(&s->in, s->in_cap);
+    } else if (!s->keep_buffers) {
         buf_release_if_empty(&s->in);
-    else if (buf_empty(&s->in))
-        buf_shrink(&s->in, s->in_cap);
+    }
 }
 
 /* Read what fits, examine it. Returns true if bytes moved. */
@@ -624,7 +627,7 @@ static bool do_read(struct stream *s)
     /* Bytes may wait unexamined after a pause was lifted or a mode changed. */
     if (!s->closed && !s->paused && buf_unscanned(&s->in) && examine(s) && s->peer)
         do_write(s->peer);
-    if (!s->closed && !s->keep_buffers)
+    if (!s->closed)
         release_in(s);
     return moved;
 }

@@ -170,6 +170,26 @@ def test_unreported_startup_parameter_of_one_client_does_not_stay_for_the_next(l
                 assert other.execute("SHOW search_path").fetchone()[0] == default_path
 
 
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "2"})
+def test_a_named_statement_with_a_row_description_wider_than_the_buffer(lg):
+    """lifeguard's hidden Describe of a named statement (the result-type check) needs its
+    RowDescription whole; with 600 long column names it is ~30 kB, wider than the 16 KiB
+    buffer, and the server connection used to be closed for it (pgx's
+    TestConnQueryScanWithManyColumns failed in transaction mode)."""
+    cols = ", ".join(f"{i} AS a_rather_long_column_name_{i:04d}" for i in range(600))
+    query = f"SELECT {cols}"
+    with psycopg.connect(lg.dsn(), autocommit=True) as a, \
+            psycopg.connect(lg.dsn(), autocommit=True) as b:
+        for _ in range(3):
+            row = a.execute(query, prepare=True).fetchone()
+            assert len(row) == 600 and row[599] == 599
+            assert b.execute("SELECT 1").fetchone()[0] == 1
+            with b.transaction():  # a's next run lands on the other server
+                b.execute("SELECT 1")
+                assert a.execute(query, prepare=True).fetchone()[0] == 0
+    assert "row description" not in lg.log_text()
+
+
 @pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
 def test_an_unknown_startup_parameter_fails_its_client_only(lg):
     """lib/pq's TestRuntimeParameters logs in with a parameter PostgreSQL does not know
