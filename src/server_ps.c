@@ -108,14 +108,16 @@ int server_ps_on_head(struct server *s, struct stream *st, uint8_t type, size_t 
     return 1;
 }
 
+/* A Describe's answer: ParameterDescription, then RowDescription or NoData. */
+static const char describe_answers[] = "tTn";
+
 void server_watch_describes(struct server *s)
 {
     if (s->describes_watched)
         return;
     s->describes_watched = true;
-    stream_observe(&s->st, 't');
-    stream_observe(&s->st, 'T');
-    stream_observe(&s->st, 'n');
+    for (const char *t = describe_answers; *t; t++)
+        stream_observe(&s->st, (uint8_t)*t);
 }
 
 void server_ps_on_ready(struct server *s)
@@ -123,9 +125,8 @@ void server_ps_on_ready(struct server *s)
     ps_on_ready(s->ps);
     if (s->describes_watched && ps_owes_nothing(s->ps)) {
         s->describes_watched = false; /* back to relaying them untouched */
-        stream_unobserve(&s->st, 't');
-        stream_unobserve(&s->st, 'T');
-        stream_unobserve(&s->st, 'n');
+        for (const char *t = describe_answers; *t; t++)
+            stream_unobserve(&s->st, (uint8_t)*t);
     }
     if (ps_check_take_wakeup(s->ps) && s->st.peer)
         stream_kick(s->st.peer);

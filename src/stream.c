@@ -34,8 +34,7 @@ int stream_init(struct stream *s, struct evloop *ev, int fd, size_t buf_bytes,
     s->owner = owner;
     buf_init(&s->in, buf_bytes);
     buf_init(&s->out, buf_bytes);
-    s->in_cap = s->in.cap;
-    s->out_cap = s->out.cap;
+    s->buf_cap = s->in.cap;
     int rc = evloop_add(ev, fd, stream_on_io, s);
     if (rc < 0) {
         s->fd = -1;
@@ -68,10 +67,10 @@ void stream_close(struct stream *s)
         close(s->fd);
         s->fd = -1;
     }
-    if (s->in.cap != s->in_cap)
-        buf_shrink(&s->in, s->in_cap);
-    if (s->out.cap != s->out_cap)
-        buf_shrink(&s->out, s->out_cap);
+    if (s->in.cap != s->buf_cap)
+        buf_shrink(&s->in, s->buf_cap); /* grown storage is not the spare cache's size */
+    if (s->out.cap != s->buf_cap)
+        buf_shrink(&s->out, s->buf_cap);
     buf_fini(&s->in);
     buf_fini(&s->out);
     tls_conn_free(s->tls);
@@ -224,6 +223,18 @@ static inline void advance_sent(struct buf *b, size_t n)
         b->sent = b->scan = b->end = 0;
 }
 
+/* An empty buffer of @s gives its storage back: grown storage (for one long message) to
+ * the system, the usual storage to the spare cache unless @s keeps its buffers (servers). */
+static inline void release_empty(struct stream *s, struct buf *b)
+{
+    if (b->cap != s->buf_cap) {
+        if (buf_empty(b))
+            buf_shrink(b, s->buf_cap);
+    } else if (!s->keep_buffers) {
+        buf_release_if_empty(b);
+    }
+}
+
 static void sent_cb(struct evloop *ev, void *arg, int res)
 {
     (void)ev;
@@ -303,12 +314,7 @@ static bool do_write(struct stream *s)
         advance_sent(b, (size_t)n);
     }
 out:
-    if (s->out.cap != s->out_cap) {
-        if (buf_empty(&s->out))
-            buf_shrink(&s->out, s->out_cap); /* grown by stream_send_ahead */
-    } else if (!s->keep_buffers) {
-        buf_release_if_empty(&s->out);
-    }
+    release_empty(s, &s->out);
     return moved;
 }
 
@@ -510,18 +516,6 @@ int stream_grow_in(struct stream *s, size_t cap)
     return rc;
 }
 
-/* An idle connection holds no input storage (a server keeps its own); grown storage goes
- * back to the system. */
-static void release_in(struct stream *s)
-{
-    if (s->in.cap != s->in_cap) {
-        if (buf_empty(&s->in))
-            buf_shrink(&s->in, s->in_cap);
-    } else if (!s->keep_buffers) {
-        buf_release_if_empty(&s->in);
-    }
-}
-
 /* Read what fits, examine it. Returns true if bytes moved. */
 static bool do_read(struct stream *s)
 {
@@ -567,7 +561,7 @@ static bool do_read(struct stream *s)
     if (!s->closed && !s->paused && buf_unscanned(&s->in) && examine(s) && s->peer)
         do_write(s->peer);
     if (!s->closed)
-        release_in(s);
+        release_empty(s, &s->in);
     return moved;
 }
 

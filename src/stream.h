@@ -99,8 +99,8 @@ struct stream {
     int send_handle;   /* with send_busy: the evloop's handle of the send in flight */
     uint32_t msg_left; /* bytes of a passing message not yet examined */
     uint32_t max_msg;  /* max_packet_size: larger messages are refused (0: none) */
-    uint32_t in_cap;   /* s->in's own capacity (stream_grow_in raises it for a while) */
-    uint32_t out_cap;  /* s->out's own capacity (stream_send_ahead may raise it) */
+    uint32_t buf_cap;  /* both buffers' own capacity (one grows for a while for a long
+                          message: stream_grow_in, stream_send_ahead) */
     /* Per message type ('0'..'\x7f'; no protocol type lies outside), STREAM_T_* flags:
      * what the owner intercepts, counts, observes, treats as neutral, accepts. */
     uint8_t tflags[STREAM_NTYPES];
