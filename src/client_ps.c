@@ -508,42 +508,42 @@ static int parse_duplicate(struct client *c, struct ps_server *ps, const struct 
     return 1;
 }
 
+/* A Parse longer than the buffer, named or not, is kept whole (to be made again on
+ * other servers; lib/pq binds the unnamed statement after a Sync): room grows as its
+ * bytes arrive, doubling, up to its size (examine() held it to max_packet_size), so a
+ * header alone never buys a large allocation. 0 (wait), or -1 after closing. */
+static int grow_for_parse(struct client *c, size_t total, size_t n)
+{
+    if (n < total && room(&c->st) > 0)
+        return 0;
+    size_t cap = LG_MIN(LG_MAX((size_t)c->st.in.cap * 2, (size_t)65536), total);
+    int rc = stream_grow_in(&c->st, cap);
+    if (rc < 0)
+        return ps_fail(c, rc == -ENOMEM ? "53200" : "54000",
+                       rc == -ENOMEM ? "out of memory for a long prepared statement"
+                                     : "prepared statement larger than 1 GiB");
+    return 0;
+}
+
 static int head_parse(struct client *c, struct ps_server *ps, size_t total, const uint8_t *p,
                       size_t n)
 {
     long nl = cstr_at(p, n, PGPROTO_HEADER);
+    if (total > c->st.in.cap)
+        return grow_for_parse(c, total, n);
     if (nl == 0) { /* unnamed: nothing to translate, but its ParseComplete is owed */
-        if (n < total && total <= c->st.in.cap)
+        if (n < total)
             return 0; /* whole, to be kept (note_unnamed) */
         /* Drivers send their statement maintenance this way too (psycopg 3 runs
          * "DEALLOCATE name" and, at every rollback, "DEALLOCATE ALL" with the extended
          * protocol): the server's statements are shared, so translate or follow them. */
-        size_t qoff = PGPROTO_HEADER + 1;
-        size_t look = LG_MIN(total, qoff + 256);
-        if (n < look && n < c->st.in.cap)
-            return 0;
         bool rewritten;
-        int rc = rewrite_deallocate(c, ps, 'P', total, n, qoff, &rewritten);
+        int rc = rewrite_deallocate(c, ps, 'P', total, n, PGPROTO_HEADER + 1, &rewritten);
         if (rc <= 0)
             return rc;
         if (ps_owe(ps, PS_OWED_PARSE, 0) < 0)
             return ps_fail(c, "54000", "too many messages in flight");
-        bool whole = !rewritten && n >= total;
-        return note_unnamed(c, ps, whole ? p : NULL, total) < 0 ? -1 : 1;
-    }
-    if (total > c->st.in.cap) {
-        /* Kept whole (its body prepares it again on other servers): room grows as its
-         * bytes arrive, doubling, up to its size (examine() held it to max_packet_size),
-         * so a header alone never buys a large allocation. */
-        if (n < total && room(&c->st) > 0)
-            return 0;
-        size_t cap = LG_MIN(LG_MAX((size_t)c->st.in.cap * 2, (size_t)65536), total);
-        int rc = stream_grow_in(&c->st, cap);
-        if (rc < 0)
-            return ps_fail(c, rc == -ENOMEM ? "53200" : "54000",
-                           rc == -ENOMEM ? "out of memory for a long prepared statement"
-                                         : "prepared statement larger than 1 GiB");
-        return 0;
+        return note_unnamed(c, ps, rewritten ? NULL : p, total) < 0 ? -1 : 1;
     }
     if (n < total)
         return 0;

@@ -182,12 +182,26 @@ void ps_client_free(struct ps_client *pc)
     lg_free(pc);
 }
 
+/* A copy of an unnamed Parse larger than this is freed as soon as it is not needed. */
+#define UNNAMED_KEEP 65536
+
+static void unnamed_release_large(struct ps_client *pc)
+{
+    if (pc->unnamed_cap > UNNAMED_KEEP) {
+        lg_free(pc->unnamed);
+        pc->unnamed = NULL;
+        pc->unnamed_cap = 0;
+    }
+}
+
 int ps_client_set_unnamed(struct ps_client *pc, uint64_t id, const uint8_t *msg, size_t len)
 {
     pc->unnamed_id = 0;
-    if (!id || !msg)
+    if (!id || !msg) {
+        unnamed_release_large(pc);
         return 0;
-    if (len > pc->unnamed_cap) {
+    }
+    if (len > pc->unnamed_cap || (pc->unnamed_cap > UNNAMED_KEEP && len < pc->unnamed_cap)) {
         uint8_t *m = lg_malloc(len);
         if (!m)
             return -ENOMEM;
@@ -203,8 +217,10 @@ int ps_client_set_unnamed(struct ps_client *pc, uint64_t id, const uint8_t *msg,
 
 void ps_client_drop_unnamed(struct ps_client *pc)
 {
-    if (pc)
+    if (pc) {
         pc->unnamed_id = 0;
+        unnamed_release_large(pc);
+    }
 }
 
 uint64_t ps_client_unnamed(const struct ps_client *pc, const uint8_t **msg, size_t *len)

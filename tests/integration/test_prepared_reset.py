@@ -1,6 +1,7 @@
 """Transaction pooling: DEALLOCATE ALL / DISCARD ALL that the server refuses, or runs in
-the middle of a pipeline. Raw protocol through psycopg's pgconn (libpq), so that nothing a
-driver adds on its own hides what reaches the server."""
+the middle of a pipeline, and the unnamed statement longer than the connection buffer.
+Raw protocol through psycopg's pgconn (libpq), so that nothing a driver adds on its own
+hides what reaches the server."""
 
 import psycopg
 import pytest
@@ -178,3 +179,61 @@ def test_refused_discard_all_in_a_pipeline_keeps_every_statement(lg):
         assert _value(c.exec_prepared(b"s2", [b"5"])) == b"20"
     finally:
         c.finish()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
+@pytest.mark.parametrize("size", [20_000, 300_000])
+def test_long_unnamed_statement_outlives_its_sync(lg, size):
+    """lib/pq's pattern (Parse of the unnamed statement and Sync, then Bind, Execute and
+    Sync) with a statement longer than the connection buffer (16 KiB): meanwhile another
+    client's unnamed statement replaced it on the server. lifeguard kept only unnamed
+    statements that fit the buffer, so the Bind ran the other client's statement with
+    this client's parameters."""
+    pad = "x" * size
+    sql = f"SELECT $1::int + 1, length('{pad}')".encode()
+    c, other = _connect(lg), _connect(lg)
+    try:
+        _ok(c.prepare(b"", sql))
+        _ok(other.prepare(b"", b"SELECT $1::int * 1000, 0"))
+        assert _value(other.exec_prepared(b"", [b"7"])) == b"7000"
+        for v in (41, 99):
+            res = _ok(c.exec_prepared(b"", [str(v).encode()]), pq.ExecStatus.TUPLES_OK)
+            assert (res.get_value(0, 0), res.get_value(0, 1)) == (
+                str(v + 1).encode(), str(size).encode())
+        assert _value(other.exec_prepared(b"", [b"8"])) == b"8000"
+        res = _ok(c.exec_prepared(b"", [b"1"]), pq.ExecStatus.TUPLES_OK)
+        assert res.get_value(0, 1) == str(size).encode()
+    finally:
+        c.finish()
+        other.finish()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "2"})
+def test_long_one_shot_unnamed_statements_from_several_clients(lg):
+    """psycopg 3 without prepared statements sends Parse+Bind+Execute+Sync of the unnamed
+    statement at once; a long one is now held whole in the client's buffer (grown for
+    it) before it goes out, and kept until the next one replaces it."""
+    import threading
+
+    errors = []
+
+    def work(i):
+        try:
+            with psycopg.connect(lg.dsn(), autocommit=True, prepare_threshold=None) as c:
+                for k, size in enumerate((30_000, 2_000_000, 100, 500_000)):
+                    pad = chr(ord("a") + i) * size
+                    row = c.execute(f"SELECT %s::int + {k}, length('{pad}'), left('{pad}', 1)",
+                                    (i,)).fetchone()
+                    if row != (i + k, size, chr(ord("a") + i)):
+                        errors.append((i, k, row))
+        except Exception as e:  # noqa: BLE001 - every failure is a finding
+            errors.append((i, repr(e)))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(50)
+    assert not errors, errors
