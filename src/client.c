@@ -692,7 +692,8 @@ static void auth_ok(struct client *c)
                                                              .on_fail = server_fail,
                                                              .on_lost = server_lost,
                                                              .on_released = server_released,
-                                                             .on_param = client_param_changed};
+                                                             .on_param = client_param_changed,
+                                                             .on_ps_cleared = client_ps_cleared};
     c->waiter.ops = &client_waiter_ops;
     (void)request_server(c);
 }

@@ -129,6 +129,8 @@ void client_param_changed(struct pool_waiter *w, const char *name, const char *v
 /* ---- client_ps.c ---- */
 /* stream_ops.on_head: translate named prepared statements in transaction mode. */
 int client_ps_on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n);
+/* pool_waiter_ops.on_ps_cleared: the client's DEALLOCATE ALL / DISCARD ALL ran. */
+void client_ps_cleared(struct pool_waiter *w, uint64_t client_bound);
 
 /* ---- client_ddl.c ---- */
 /* A Query or Parse at the head of @c's input (@n bytes of a @total-byte message at @p):

@@ -441,6 +441,33 @@ static bool drops_all(const char *q, const char *end)
     return false;
 }
 
+/* Is query text @q (@n bytes, or up to a NUL) DEALLOCATE ALL or DISCARD ALL? */
+static bool text_drops_all(const uint8_t *q, size_t n)
+{
+    const char *s = (const char *)q, *end = s + n;
+    const char *first = skip_space(s, end);
+    if (first == end || (*first | 0x20) != 'd')
+        return false;
+    const char *z = memchr(s, '\0', n);
+    return drops_all(s, z ? z : end);
+}
+
+/* A DEALLOCATE ALL / DISCARD ALL goes out. The server may refuse it (in a transaction
+ * block, or a failed one): only its CommandComplete forgets the statements known before
+ * it, the server's and the client's (ids below the next one). 0, or -1 after closing. */
+static int expect_clear(struct client *c)
+{
+    if (pool_server_expect_clear(c->server, next_stmt_id) < 0)
+        return ps_fail(c, "54000", "too many messages in flight");
+    return 0;
+}
+
+void client_ps_cleared(struct pool_waiter *w, uint64_t client_bound)
+{
+    struct client *c = container_of(w, struct client, waiter);
+    ps_client_clear_before(c->ps, client_bound);
+}
+
 /* SQL-level "PREPARE name AS ...": a statement that lives on one server. Not "PREPARE
  * TRANSACTION 'gid'" (two-phase commit): that ends the transaction, and the prepared
  * transaction is the cluster's, finished by COMMIT PREPARED from any server. */
@@ -481,50 +508,42 @@ static int parse_duplicate(struct client *c, struct ps_server *ps, const struct 
     return 1;
 }
 
+/* A Parse longer than the buffer, named or not, is kept whole (to be made again on
+ * other servers; lib/pq binds the unnamed statement after a Sync): room grows as its
+ * bytes arrive, doubling, up to its size (examine() held it to max_packet_size), so a
+ * header alone never buys a large allocation. 0 (wait), or -1 after closing. */
+static int grow_for_parse(struct client *c, size_t total, size_t n)
+{
+    if (n < total && room(&c->st) > 0)
+        return 0;
+    size_t cap = LG_MIN(LG_MAX((size_t)c->st.in.cap * 2, (size_t)65536), total);
+    int rc = stream_grow_in(&c->st, cap);
+    if (rc < 0)
+        return ps_fail(c, rc == -ENOMEM ? "53200" : "54000",
+                       rc == -ENOMEM ? "out of memory for a long prepared statement"
+                                     : "prepared statement larger than 1 GiB");
+    return 0;
+}
+
 static int head_parse(struct client *c, struct ps_server *ps, size_t total, const uint8_t *p,
                       size_t n)
 {
     long nl = cstr_at(p, n, PGPROTO_HEADER);
+    if (total > c->st.in.cap)
+        return grow_for_parse(c, total, n);
     if (nl == 0) { /* unnamed: nothing to translate, but its ParseComplete is owed */
-        if (n < total && total <= c->st.in.cap)
+        if (n < total)
             return 0; /* whole, to be kept (note_unnamed) */
         /* Drivers send their statement maintenance this way too (psycopg 3 runs
          * "DEALLOCATE name" and, at every rollback, "DEALLOCATE ALL" with the extended
          * protocol): the server's statements are shared, so translate or follow them. */
-        size_t qoff = PGPROTO_HEADER + 1;
-        size_t look = LG_MIN(total, qoff + 256);
-        if (n < look && n < c->st.in.cap)
-            return 0;
-        const char *q = (const char *)p + qoff;
-        const char *qend = q + (LG_MIN(n, look) > qoff ? LG_MIN(n, look) - qoff : 0);
-        const char *z = memchr(q, '\0', (size_t)(qend - q));
-        bool clear = drops_all(q, z ? z : qend);
         bool rewritten;
-        int rc = rewrite_deallocate(c, ps, 'P', total, n, qoff, &rewritten);
+        int rc = rewrite_deallocate(c, ps, 'P', total, n, PGPROTO_HEADER + 1, &rewritten);
         if (rc <= 0)
             return rc;
-        if (clear) {
-            ps_client_clear(c->ps);
-            ps_server_clear(ps);
-        }
         if (ps_owe(ps, PS_OWED_PARSE, 0) < 0)
             return ps_fail(c, "54000", "too many messages in flight");
-        bool whole = !rewritten && n >= total;
-        return note_unnamed(c, ps, whole ? p : NULL, total) < 0 ? -1 : 1;
-    }
-    if (total > c->st.in.cap) {
-        /* Kept whole (its body prepares it again on other servers): room grows as its
-         * bytes arrive, doubling, up to its size (examine() held it to max_packet_size),
-         * so a header alone never buys a large allocation. */
-        if (n < total && room(&c->st) > 0)
-            return 0;
-        size_t cap = LG_MIN(LG_MAX((size_t)c->st.in.cap * 2, (size_t)65536), total);
-        int rc = stream_grow_in(&c->st, cap);
-        if (rc < 0)
-            return ps_fail(c, rc == -ENOMEM ? "53200" : "54000",
-                           rc == -ENOMEM ? "out of memory for a long prepared statement"
-                                         : "prepared statement larger than 1 GiB");
-        return 0;
+        return note_unnamed(c, ps, rewritten ? NULL : p, total) < 0 ? -1 : 1;
     }
     if (n < total)
         return 0;
@@ -532,20 +551,12 @@ static int head_parse(struct client *c, struct ps_server *ps, size_t total, cons
         return ps_fail(c, "08P01", "malformed Parse message");
     const char *name = (const char *)p + PGPROTO_HEADER;
     const struct ps_entry *dup = ps_client_get(c->ps, name);
-    if (dup)
+    /* A name the client holds, unless a DEALLOCATE ALL sent before will have dropped it
+     * (a pipeline that starts over): then this Parse prepares it anew, as directly. */
+    if (dup && !ps_clear_covers(ps, dup->id))
         return parse_duplicate(c, ps, dup, total, (size_t)nl);
     const uint8_t *body = p + PGPROTO_HEADER + nl + 1;
     size_t body_len = total - PGPROTO_HEADER - (size_t)nl - 1;
-    /* pgjdbc prepares its plain Statements by name too (prepareThreshold=1, or past the
-     * threshold), so "DEALLOCATE ALL" / "DISCARD ALL" can come as a named statement: once
-     * executed, the server holds none of its statements, every client's included. Forget
-     * them now (this one, added below, stays until its Bind and Execute have run). */
-    const char *q = (const char *)body;
-    const char *qz = memchr(q, '\0', body_len);
-    if (qz && drops_all(q, qz)) {
-        ps_client_clear(c->ps);
-        ps_server_clear(ps);
-    }
     struct ps_entry e = {.id = next_stmt_id, .body = (uint8_t *)body, .body_len = body_len};
     size_t newlen = parse_size(&e);
     size_t parse_len = newlen;
@@ -603,8 +614,15 @@ static int head_bind(struct client *c, struct ps_server *ps, size_t total, const
             return 0;
         return ps_fail(c, "08P01", "malformed Bind message");
     }
-    if (sl == 0)
-        return ensure_unnamed(c, ps);
+    if (sl == 0) {
+        int rc = ensure_unnamed(c, ps);
+        const uint8_t *um;
+        size_t ul;
+        if (rc > 0 && ps_client_unnamed(c->ps, &um, &ul) &&
+            text_drops_all(um + PGPROTO_HEADER + 1, ul - PGPROTO_HEADER - 1) && expect_clear(c) < 0)
+            return -1;
+        return rc;
+    }
     const char *name = (const char *)p + PGPROTO_HEADER + pl + 1;
     const struct ps_entry *e = ps_client_get(c->ps, name);
     if (!e)
@@ -625,9 +643,11 @@ static int head_bind(struct client *c, struct ps_server *ps, size_t total, const
     uint8_t *d = put_header(prefix, 'B', total - old + newp - PGPROTO_HEADER);
     memcpy(d, m + PGPROTO_HEADER, (size_t)pl + 1);
     memcpy(d + pl + 1, sname, snl);
+    /* pgjdbc prepares plain Statements by name too, "DEALLOCATE ALL" included. */
+    bool clear = text_drops_all(e->body, e->body_len);
     if (rewrite_prefix(c, old, prefix, newp) < 0)
         return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "Bind too large");
-    return 1;
+    return clear && expect_clear(c) < 0 ? -1 : 1;
 }
 
 /* Describe 'S' and Close 'S' name their statement: translate. */
@@ -697,22 +717,20 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
     int rc = rewrite_deallocate(c, ps, 'Q', total, n, PGPROTO_HEADER, &rewritten);
     if (rc <= 0)
         return rc;
+    const char *q = (const char *)p + PGPROTO_HEADER; /* (moved if rewritten) */
+    const char *end = (const char *)p + LG_MIN(n, total) - (n >= total ? 1 : 0);
+    const char *first = rewritten ? end : skip_space(q, end);
+    /* Most queries start with none of D, L, P: skip the keyword checks for them. */
+    char f0 = first < end ? (char)(*first | 0x20) : 0;
+    bool clear = f0 == 'd' && drops_all(q, end);
+    if (clear && expect_clear(c) < 0) /* answered before the Query's ReadyForQuery */
+        return -1;
     if (ps_owe(ps, PS_OWED_SYNC, 0) < 0)
         return ps_fail(c, "54000", "too many messages in flight");
     drop_unnamed(c, ps);
-    if (rewritten)
+    if (clear || (f0 != 'd' && f0 != 'l' && f0 != 'p'))
         return 1;
-    const char *q = (const char *)p + PGPROTO_HEADER;
-    const char *end = (const char *)p + LG_MIN(n, total) - (n >= total ? 1 : 0);
-    const char *first = skip_space(q, end);
-    /* Most queries start with none of D, L, P: skip the keyword checks for them. */
-    char f0 = first < end ? (char)(*first | 0x20) : 0;
-    if (f0 != 'd' && f0 != 'l' && f0 != 'p')
-        return 1;
-    if (drops_all(q, end)) {
-        ps_client_clear(c->ps);
-        ps_server_clear(ps);
-    } else if (word(q, end, "DEALLOCATE")) {
+    if (word(q, end, "DEALLOCATE")) {
         log_debug("C-%llu %s/%s: DEALLOCATE passed through (not one of the client's "
                   "protocol-level statements, or not alone in its query)",
                   (unsigned long long)c->id, c->dbname, c->user);

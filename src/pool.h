@@ -50,6 +50,9 @@ struct pool_waiter_ops {
                                       own FATAL error already reached the client */
     pool_released_fn *on_released; /* may be NULL (session-only users) */
     pool_param_fn *on_param;       /* may be NULL */
+    /* The linked server ran the holder's DEALLOCATE ALL / DISCARD ALL: its statements
+     * with an id below @client_bound are gone (pool_server_expect_clear). May be NULL. */
+    void (*on_ps_cleared)(struct pool_waiter *w, uint64_t client_bound);
 };
 
 /* Embedded in whoever waits (a client, an auth lookup). */
@@ -157,6 +160,8 @@ void pool_cancel_detach(struct pool_cancel *c);
 struct ps_server *pool_server_ps(struct server *s);
 /* A Describe of lifeguard's own is owed by @s (server_watch_describes). */
 void pool_server_watch_describes(struct server *s);
+/* A DEALLOCATE ALL / DISCARD ALL goes to @s (server_expect_clear). */
+int pool_server_expect_clear(struct server *s, uint64_t client_bound) LG_MUSTCHECK;
 /* Transaction/statement mode: give the server back now if the link is at a boundary
  * (every request answered, idle, nothing half-sent). Used right after linking. */
 void pool_check_release(struct server *s);
@@ -218,6 +223,8 @@ struct stream;
 void pool_note_tx_warning(struct server *s, const char *sqlstate, const struct stream *client);
 /* A linked server sent ParameterStatus. */
 void pool_on_param(struct server *s, const char *name, const char *value);
+/* A linked server ran a DEALLOCATE ALL / DISCARD ALL its holder expected. */
+void pool_on_ps_cleared(struct server *s, uint64_t client_bound);
 struct list_node *pool_server_list(struct pool *p, enum server_state st);
 void pool_on_server_login(struct pool *p, struct server *s);
 /* @s closed; @err is the reason (a server's FATAL during login is passed on to waiters). */

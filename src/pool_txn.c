@@ -117,6 +117,11 @@ void pool_server_watch_describes(struct server *s)
     server_watch_describes(s);
 }
 
+int pool_server_expect_clear(struct server *s, uint64_t client_bound)
+{
+    return server_expect_clear(s, client_bound);
+}
+
 void pool_check_release(struct server *s)
 {
     struct pool *p = server_pool(s);
@@ -173,6 +178,13 @@ void pool_reset_left(struct server *s, bool cursors)
         pool_run_reset(s);
     else if (server_exec(s, "CLOSE ALL", NULL, 0, close_all_done, NULL) < 0)
         server_close(s, "client left with cursors WITH HOLD open");
+}
+
+void pool_on_ps_cleared(struct server *s, uint64_t client_bound)
+{
+    struct pool_waiter *w = server_holder(s);
+    if (w && w->ops->on_ps_cleared)
+        w->ops->on_ps_cleared(w, client_bound);
 }
 
 void pool_on_param(struct server *s, const char *name, const char *value)

@@ -28,11 +28,22 @@ struct owed {
     uint64_t id;
 };
 
+/* A DEALLOCATE ALL / DISCARD ALL on its way (ps_clear_expect). */
+struct clear {
+    uint64_t client_bound; /* the client's statements below this id go */
+    uint64_t born_bound;   /* the server's statements born up to this stamp go */
+    uint64_t seg;          /* Syncs owed before it: it is answered while syncs_done == seg */
+};
+
 struct ps_server {
     uint64_t *ids;  /* prepared instance ids */
     uint64_t *used; /* last-use stamp per id, for LRU */
+    uint64_t *born; /* stamp of when each id was added (births) */
     size_t n, max;
-    uint64_t clock;
+    uint64_t clock, births;
+    uint64_t syncs_owed, syncs_done; /* Syncs (and Queries) owed, and answered, ever */
+    struct clear *cl;                /* ring of clears on their way */
+    size_t cl_head, cl_len, cl_cap;
     uint64_t unnamed; /* id of the unnamed statement it holds, 0 if unknown */
     struct owed *q;   /* ring of owed responses */
     size_t q_head, q_len, q_cap;
@@ -147,6 +158,20 @@ void ps_client_clear(struct ps_client *pc)
     pc->n = 0;
 }
 
+void ps_client_clear_before(struct ps_client *pc, uint64_t bound)
+{
+    if (!pc)
+        return;
+    for (size_t i = 0; i < pc->n;) {
+        if (pc->v[i].id < bound) {
+            entry_free(&pc->v[i]);
+            pc->v[i] = pc->v[--pc->n];
+        } else {
+            i++;
+        }
+    }
+}
+
 void ps_client_free(struct ps_client *pc)
 {
     if (!pc)
@@ -157,12 +182,26 @@ void ps_client_free(struct ps_client *pc)
     lg_free(pc);
 }
 
+/* A copy of an unnamed Parse larger than this is freed as soon as it is not needed. */
+#define UNNAMED_KEEP 65536
+
+static void unnamed_release_large(struct ps_client *pc)
+{
+    if (pc->unnamed_cap > UNNAMED_KEEP) {
+        lg_free(pc->unnamed);
+        pc->unnamed = NULL;
+        pc->unnamed_cap = 0;
+    }
+}
+
 int ps_client_set_unnamed(struct ps_client *pc, uint64_t id, const uint8_t *msg, size_t len)
 {
     pc->unnamed_id = 0;
-    if (!id || !msg)
+    if (!id || !msg) {
+        unnamed_release_large(pc);
         return 0;
-    if (len > pc->unnamed_cap) {
+    }
+    if (len > pc->unnamed_cap || (pc->unnamed_cap > UNNAMED_KEEP && len < pc->unnamed_cap)) {
         uint8_t *m = lg_malloc(len);
         if (!m)
             return -ENOMEM;
@@ -178,8 +217,10 @@ int ps_client_set_unnamed(struct ps_client *pc, uint64_t id, const uint8_t *msg,
 
 void ps_client_drop_unnamed(struct ps_client *pc)
 {
-    if (pc)
+    if (pc) {
         pc->unnamed_id = 0;
+        unnamed_release_large(pc);
+    }
 }
 
 uint64_t ps_client_unnamed(const struct ps_client *pc, const uint8_t **msg, size_t *len)
@@ -269,7 +310,8 @@ struct ps_server *ps_server_new(size_t max_stmts)
     ps->max = max_stmts ? max_stmts : 1;
     ps->ids = lg_malloc(ps->max * sizeof(*ps->ids));
     ps->used = lg_malloc(ps->max * sizeof(*ps->used));
-    if (!ps->ids || !ps->used) {
+    ps->born = lg_malloc(ps->max * sizeof(*ps->born));
+    if (!ps->ids || !ps->used || !ps->born) {
         ps_server_free(ps);
         return NULL;
     }
@@ -282,7 +324,9 @@ void ps_server_free(struct ps_server *ps)
         return;
     lg_free(ps->ids);
     lg_free(ps->used);
+    lg_free(ps->born);
     lg_free(ps->q);
+    lg_free(ps->cl);
     lg_free(ps);
 }
 
@@ -323,6 +367,7 @@ int ps_server_add(struct ps_server *ps, uint64_t id, uint64_t *evicted)
     }
     ps->ids[slot] = id;
     ps->used[slot] = ++ps->clock;
+    ps->born[slot] = ++ps->births;
     return 0;
 }
 
@@ -334,6 +379,7 @@ void ps_server_del(struct ps_server *ps, uint64_t id)
     ps->n--;
     ps->ids[i] = ps->ids[ps->n];
     ps->used[i] = ps->used[ps->n];
+    ps->born[i] = ps->born[ps->n];
 }
 
 uint64_t ps_server_unnamed(const struct ps_server *ps)
@@ -358,6 +404,8 @@ size_t ps_server_count(const struct ps_server *ps)
 
 int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id)
 {
+    if (what == PS_OWED_SYNC)
+        ps->syncs_owed++; /* counted even if it fails: the client is closed then */
     if (ps->q_len && id == 0) {
         struct owed *t = &ps->q[(ps->q_head + ps->q_len - 1) % ps->q_cap];
         if (t->what == what && t->id == 0 && t->n < UINT32_MAX) {
@@ -386,7 +434,74 @@ int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id)
 
 bool ps_owes_nothing(const struct ps_server *ps)
 {
-    return ps->q_len == 0;
+    return ps->q_len == 0 && ps->cl_len == 0;
+}
+
+/* ---- DEALLOCATE ALL / DISCARD ALL ---- */
+
+int ps_clear_expect(struct ps_server *ps, uint64_t client_bound)
+{
+    if (ps->cl_len == ps->cl_cap) {
+        if (ps->cl_cap >= PS_QUEUE_MAX)
+            return -ENOSPC;
+        size_t cap = ps->cl_cap ? ps->cl_cap * 2 : 4;
+        struct clear *v = lg_malloc(cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        for (size_t i = 0; i < ps->cl_len; i++)
+            v[i] = ps->cl[(ps->cl_head + i) % ps->cl_cap];
+        lg_free(ps->cl);
+        ps->cl = v;
+        ps->cl_cap = cap;
+        ps->cl_head = 0;
+    }
+    ps->cl[(ps->cl_head + ps->cl_len) % ps->cl_cap] =
+            (struct clear){client_bound, ps->births, ps->syncs_owed};
+    ps->cl_len++;
+    return 0;
+}
+
+/* Forget the clears of segments up to @seg (the server skipped or finished them). */
+static void clears_drop_upto(struct ps_server *ps, uint64_t seg)
+{
+    while (ps->cl_len && ps->cl[ps->cl_head].seg <= seg) {
+        ps->cl_head = (ps->cl_head + 1) % ps->cl_cap;
+        ps->cl_len--;
+    }
+}
+
+bool ps_on_clear(struct ps_server *ps, uint64_t *client_bound)
+{
+    if (ps->syncs_done)
+        clears_drop_upto(ps, ps->syncs_done - 1);
+    if (!ps->cl_len || ps->cl[ps->cl_head].seg != ps->syncs_done)
+        return false; /* not one lifeguard saw go out (a later statement of a Query) */
+    struct clear c = ps->cl[ps->cl_head];
+    ps->cl_head = (ps->cl_head + 1) % ps->cl_cap;
+    ps->cl_len--;
+    for (size_t i = 0; i < ps->n;) {
+        if (ps->born[i] <= c.born_bound)
+            ps_server_del(ps, ps->ids[i]);
+        else
+            i++;
+    }
+    *client_bound = c.client_bound;
+    return true;
+}
+
+bool ps_clear_covers(const struct ps_server *ps, uint64_t id)
+{
+    for (size_t i = 0; i < ps->cl_len; i++) {
+        const struct clear *c = &ps->cl[(ps->cl_head + i) % ps->cl_cap];
+        if (c->seg >= ps->syncs_done && id < c->client_bound)
+            return true;
+    }
+    return false;
+}
+
+bool ps_clear_expected(const struct ps_server *ps)
+{
+    return ps->cl_len > 0;
 }
 
 static struct owed *front(struct ps_server *ps)
@@ -441,6 +556,7 @@ void ps_on_error(struct ps_server *ps)
 {
     struct owed *f;
     ps->erred = true;
+    clears_drop_upto(ps, ps->syncs_done); /* skipped up to the Sync, or it failed */
     while ((f = front(ps)) && f->what != PS_OWED_SYNC) {
         unanswered(ps, f);
         pop_all(ps);
@@ -458,9 +574,15 @@ void ps_on_ready(struct ps_server *ps)
             pop(ps); /* one ReadyForQuery answers one Sync */
         else
             pop_all(ps);
-        if (sync)
+        if (sync) {
+            ps->syncs_done++;
             break;
+        }
     }
+    if (!ps->q_len) /* every Sync owed is answered */
+        ps->syncs_done = ps->syncs_owed;
+    if (ps->syncs_done)
+        clears_drop_upto(ps, ps->syncs_done - 1);
 }
 
 bool ps_on_describe(struct ps_server *ps, char type, const uint8_t *payload, size_t len)
@@ -522,6 +644,8 @@ bool ps_server_erred(const struct ps_server *ps)
 void ps_drop_syncs(struct ps_server *ps, uint64_t n)
 {
     struct owed *f;
-    for (; n > 0 && (f = front(ps)) && f->what == PS_OWED_SYNC; n--)
+    for (; n > 0 && (f = front(ps)) && f->what == PS_OWED_SYNC; n--) {
         pop(ps);
+        ps->syncs_done++;
+    }
 }

@@ -39,6 +39,9 @@ int ps_client_put(struct ps_client *pc, const char *name, uint64_t id, const uin
 const struct ps_entry *ps_client_get(const struct ps_client *pc, const char *name);
 void ps_client_del(struct ps_client *pc, const char *name);
 void ps_client_clear(struct ps_client *pc);
+/* Forget the statements with an id below @bound (those prepared before a DEALLOCATE ALL
+ * that the server has now run; see ps_clear_expect). */
+void ps_client_clear_before(struct ps_client *pc, uint64_t bound);
 size_t ps_client_count(const struct ps_client *pc);
 
 /* The client's unnamed statement: the whole Parse message that made it, kept so that
@@ -86,6 +89,7 @@ enum ps_owed {
 /* 0, or -ENOSPC past PS_QUEUE_MAX entries. Consecutive responses of one kind for
  * unnamed statements (id 0) share an entry. */
 int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id) LG_MUSTCHECK;
+/* Nothing owed, and no clear expected (ps_clear_expect). */
 bool ps_owes_nothing(const struct ps_server *ps);
 /* A ParseComplete ('1') or CloseComplete ('3') arrived: true if lifeguard injected the
  * message it answers (swallow it). */
@@ -98,6 +102,23 @@ void ps_on_ready(struct ps_server *ps);
 /* The server will answer none of the @n oldest Syncs owed (it ignores Sync in COPY FROM
  * STDIN): forget them, so that later answers meet what they answer. */
 void ps_drop_syncs(struct ps_server *ps, uint64_t n);
+
+/* DEALLOCATE ALL and DISCARD ALL (a simple Query, or the Bind of a statement of that
+ * text). The server drops its statements only if it runs them, and only those it holds
+ * then: not when it refuses them (inside a transaction block, or a failed one), and not
+ * the statements a pipeline prepares after them. So nothing is forgotten when the
+ * statement goes out; its CommandComplete forgets what was known before it. */
+/* One is on its way, before the Sync or Query owed next: its CommandComplete will clear
+ * the statements this server holds now, and the client's with an id below
+ * @client_bound. 0, -ENOSPC (past PS_QUEUE_MAX) or -ENOMEM. */
+int ps_clear_expect(struct ps_server *ps, uint64_t client_bound) LG_MUSTCHECK;
+/* Its CommandComplete ("DEALLOCATE ALL", "DISCARD ALL") arrived: forget what it dropped
+ * here, and true with the client's bound in @client_bound if one was expected (an
+ * ErrorResponse or ReadyForQuery forgets the ones its Sync skipped). */
+bool ps_on_clear(struct ps_server *ps, uint64_t *client_bound);
+/* A clear is on its way that will drop the client's statement @id. */
+bool ps_clear_covers(const struct ps_server *ps, uint64_t id);
+bool ps_clear_expected(const struct ps_server *ps);
 
 /* Result types. PostgreSQL refuses to run a prepared statement whose result type
  * changed since its Parse (0A000 "cached plan must not change result type"), and

@@ -132,6 +132,10 @@ struct ps_server *server_ps(struct server *s);
 /* lifeguard's own Describe is owed: look at row descriptions (server_ps.c) until nothing
  * is owed any more. Between, RowDescription passes like any relayed message. */
 void server_watch_describes(struct server *s);
+/* A DEALLOCATE ALL or DISCARD ALL is on its way (ps_clear_expect; @client_bound: the
+ * client's statements below it go): look at CommandComplete until it is settled, and
+ * tell the holder when it ran (pool_on_ps_cleared). 0 or -ENOSPC/-ENOMEM. */
+int server_expect_clear(struct server *s, uint64_t client_bound) LG_MUSTCHECK;
 /* Opaque pointer to whoever holds this ACTIVE server linked (pool.c's business). */
 void server_set_holder(struct server *s, void *holder);
 void *server_holder(const struct server *s);

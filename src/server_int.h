@@ -35,6 +35,7 @@ struct server {
     char tx_status; /* last ReadyForQuery status */
     bool logged_in;
     bool describes_watched;     /* server_watch_describes() until the owed queue empties */
+    bool clears_watched;        /* server_expect_clear() until no clear is expected */
     struct scram_client *scram; /* during SCRAM login only */
     struct {
         char *name, *value;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "pool.h"
 #include "prepared.h"
 
 static uint8_t *put_field(uint8_t *d, char code, const char *v)
@@ -61,6 +62,20 @@ static int replace_guard_error(struct server *s, struct stream *st, size_t total
     return 1;
 }
 
+/* A CommandComplete while a DEALLOCATE ALL / DISCARD ALL is expected: if it is that
+ * statement's, the statements it dropped are forgotten, here and by the client. */
+static void on_command_complete(struct server *s, struct ps_server *ps, const uint8_t *tag,
+                                size_t len)
+{
+    static const char dealloc[] = "DEALLOCATE ALL", discard[] = "DISCARD ALL";
+    if (!((len == sizeof(dealloc) && memcmp(tag, dealloc, len) == 0) ||
+          (len == sizeof(discard) && memcmp(tag, discard, len) == 0)))
+        return;
+    uint64_t client_bound;
+    if (ps_on_clear(ps, &client_bound))
+        pool_on_ps_cleared(s, client_bound);
+}
+
 int server_ps_on_head(struct server *s, struct stream *st, uint8_t type, size_t total,
                       const uint8_t *p, size_t n)
 {
@@ -95,6 +110,13 @@ int server_ps_on_head(struct server *s, struct stream *st, uint8_t type, size_t 
             return -1;
         }
         break;
+    case 'C':
+        if (!ps_clear_expected(ps))
+            break;
+        if (n < total)
+            return total <= st->in.cap ? 0 : 1; /* a command tag that long is no clear */
+        on_command_complete(s, ps, p + PGPROTO_HEADER, total - PGPROTO_HEADER);
+        break;
     case 'E':
         if (ps_front_is(ps, PS_OWED_GUARD) && n >= total) /* server.c waited for it */
             replace_guard_error(s, st, total, p);
@@ -120,9 +142,23 @@ void server_watch_describes(struct server *s)
         stream_observe(&s->st, (uint8_t)*t);
 }
 
+int server_expect_clear(struct server *s, uint64_t client_bound)
+{
+    int rc = ps_clear_expect(s->ps, client_bound);
+    if (rc == 0 && !s->clears_watched) {
+        s->clears_watched = true;
+        stream_observe(&s->st, 'C');
+    }
+    return rc;
+}
+
 void server_ps_on_ready(struct server *s)
 {
     ps_on_ready(s->ps);
+    if (s->clears_watched && !ps_clear_expected(s->ps)) {
+        s->clears_watched = false; /* CommandComplete passes untouched again */
+        stream_unobserve(&s->st, 'C');
+    }
     if (s->describes_watched && ps_owes_nothing(s->ps)) {
         s->describes_watched = false; /* back to relaying them untouched */
         for (const char *t = describe_answers; *t; t++)

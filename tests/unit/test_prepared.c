@@ -3,7 +3,8 @@
  * test_prepared.c: unit tests for prepared.c's result-type bookkeeping: a statement's
  * row type noted from the answer to lifeguard's Describe, a check where it is prepared
  * again (same, changed, or unanswered when the server skips to the Sync), and answers
- * to the client's own Describes left alone.
+ * to the client's own Describes left alone; DEALLOCATE ALL / DISCARD ALL forgetting only
+ * what was prepared before it, and only once the server ran it.
  * Invariant: every test ends with alloc_live_count() back at its starting value.
  */
 #include "prepared.h"
@@ -141,12 +142,90 @@ static void guard_parse_is_swallowed_and_known(void **state)
     ps_server_free(ps);
 }
 
+static void add(struct ps_server *ps, uint64_t id)
+{
+    uint64_t evicted;
+    assert_int_equal(ps_server_add(ps, id, &evicted), 0);
+    assert_int_equal(evicted, 0);
+}
+
+static void clear_forgets_only_what_came_before_it(void **state)
+{
+    (void)state;
+    int64_t base = alloc_live_count();
+    struct ps_server *ps = ps_server_new(10);
+    struct ps_client *pc = ps_client_new();
+    assert_int_equal(ps_client_put(pc, "a", 1, (const uint8_t *)"x", 1), 0);
+    assert_int_equal(ps_client_put(pc, "b", 2, (const uint8_t *)"x", 1), 0);
+    add(ps, 1);
+    add(ps, 2);
+    /* Parse/Bind/Execute "DEALLOCATE ALL", then a Parse of "c" (id 3), then Sync. */
+    assert_int_equal(ps_clear_expect(ps, 3), 0);
+    assert_true(ps_clear_covers(ps, 2));
+    assert_false(ps_clear_covers(ps, 3));
+    assert_false(ps_owes_nothing(ps));
+    assert_int_equal(ps_client_put(pc, "c", 3, (const uint8_t *)"x", 1), 0);
+    add(ps, 3);
+    assert_int_equal(ps_owe(ps, PS_OWED_PARSE, 3), 0);
+    assert_int_equal(ps_owe(ps, PS_OWED_SYNC, 0), 0);
+    uint64_t bound = 0;
+    assert_true(ps_on_clear(ps, &bound));
+    assert_int_equal(bound, 3);
+    ps_client_clear_before(pc, bound);
+    assert_false(ps_server_has(ps, 1));
+    assert_false(ps_server_has(ps, 2));
+    assert_true(ps_server_has(ps, 3));
+    assert_null(ps_client_get(pc, "a"));
+    assert_null(ps_client_get(pc, "b"));
+    assert_non_null(ps_client_get(pc, "c"));
+    assert_false(ps_on_clear(ps, &bound)); /* another one: not expected */
+    assert_false(ps_on_complete(ps, '1'));
+    ps_on_ready(ps);
+    assert_true(ps_owes_nothing(ps));
+    ps_client_free(pc);
+    ps_server_free(ps);
+    assert_int_equal(alloc_live_count(), base);
+}
+
+static void refused_clear_forgets_nothing(void **state)
+{
+    (void)state;
+    struct ps_server *ps = ps_server_new(10);
+    add(ps, 1);
+    /* DISCARD ALL in a transaction block: an error (25001), then ReadyForQuery. */
+    assert_int_equal(ps_clear_expect(ps, 2), 0);
+    assert_int_equal(ps_owe(ps, PS_OWED_SYNC, 0), 0);
+    ps_on_error(ps);
+    assert_false(ps_clear_covers(ps, 1));
+    ps_on_ready(ps);
+    assert_true(ps_owes_nothing(ps));
+    assert_true(ps_server_has(ps, 1));
+    /* In a later Sync of a pipeline: an error before it (its Sync) leaves it expected;
+     * its Sync's ReadyForQuery without its CommandComplete (skipped) forgets it. */
+    assert_int_equal(ps_owe(ps, PS_OWED_SYNC, 0), 0);
+    assert_int_equal(ps_clear_expect(ps, 2), 0);
+    assert_int_equal(ps_owe(ps, PS_OWED_SYNC, 0), 0);
+    ps_on_error(ps);
+    assert_true(ps_clear_covers(ps, 1));
+    ps_on_ready(ps);
+    uint64_t bound;
+    assert_true(ps_clear_covers(ps, 1));
+    ps_on_ready(ps);
+    assert_false(ps_clear_covers(ps, 1));
+    assert_false(ps_on_clear(ps, &bound));
+    assert_true(ps_owes_nothing(ps));
+    assert_true(ps_server_has(ps, 1));
+    ps_server_free(ps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(result_type_same_and_changed),
             cmocka_unit_test(check_unanswered_after_an_error_before_it),
             cmocka_unit_test(guard_parse_is_swallowed_and_known),
+            cmocka_unit_test(clear_forgets_only_what_came_before_it),
+            cmocka_unit_test(refused_clear_forgets_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
