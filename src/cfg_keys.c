@@ -125,7 +125,7 @@ const struct cfg_key cfg_keys[] = {
         LIST("track_extra_parameters", track_extra_parameters, "", CFG_RELOAD,
              "more reported (GUC_REPORT) parameters to carry from server to server per client "
              "in transaction mode, beyond client_encoding, DateStyle, IntervalStyle, TimeZone, "
-             "standard_conforming_strings, application_name"),
+             "standard_conforming_strings, application_name, default_transaction_read_only"),
         STR("server_reset_query", server_reset_query, "DISCARD ALL", CFG_RELOAD,
             "run when a server returns to the pool in session mode; empty = none"),
         BOOL("server_fast_close", server_fast_close, "0", CFG_RELOAD,

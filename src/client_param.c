@@ -237,6 +237,11 @@ int client_param_collect(struct client *c, const struct pgproto_startup *su)
     return collect_startup(c, su);
 }
 
+/* The reported parameters a client may SET, tracked per client. PostgreSQL 14+ reports
+ * default_transaction_read_only too: psycopg2's set_session(readonly=True) in autocommit
+ * mode SETs it, and untracked it stayed on the server for the next client (read-only
+ * transactions for someone who never asked). session_authorization is not here: lifeguard
+ * would then SET SESSION AUTHORIZATION for clients, which needs its own review. */
 static bool is_tracked_param(const char *name)
 {
     static const char *const tracked[] = {"client_encoding",
@@ -244,7 +249,8 @@ static bool is_tracked_param(const char *name)
                                           "IntervalStyle",
                                           "TimeZone",
                                           "standard_conforming_strings",
-                                          "application_name"};
+                                          "application_name",
+                                          "default_transaction_read_only"};
     for (size_t i = 0; i < ARRAY_SIZE(tracked); i++)
         if (param_name_eq(tracked[i], name))
             return true;

@@ -2,10 +2,10 @@
 # pooler.sh: sourced by the by-hand compatibility scripts (run-pg-regress.sh, run-pg-isolation.sh,
 # run-psycopg-suite.sh, run-node-postgres-suite.sh, run-pgbouncer-suite.sh,
 # run-sqlalchemy-suite.sh, run-go-suite.sh, run-django-suite.sh, run-asyncpg-suite.sh,
-# run-ruby-pg-suite.sh, run-pgjdbc-suite.sh, run-dbdpg-suite.sh). start_pooler BINARY INI LOG
-# runs the pooler under test as the postgres user in the background (pid in $pooler_pid) and
-# waits up to 5 s until it accepts connections on $lg_port; stop_pooler stops it. Uses the
-# caller's asuser (array), pgbin and lg_port.
+# run-ruby-pg-suite.sh, run-pgjdbc-suite.sh, run-dbdpg-suite.sh, run-psycopg2-suite.sh).
+# start_pooler BINARY INI LOG runs the pooler under test as the postgres user in the
+# background (pid in $pooler_pid) and waits up to 5 s until it accepts connections on
+# $lg_port; stop_pooler stops it. Uses the caller's asuser (array), pgbin and lg_port.
 
 start_pooler() {
     "${asuser[@]}" "$1" "$2" >"$3" 2>&1 &

@@ -320,21 +320,55 @@ def test_transaction_state_does_not_cross_to_the_next_transaction(lg):
 
 
 @pytest.mark.lg_config(main={**TXN, "default_pool_size": "1",
-                             "track_extra_parameters": "default_transaction_read_only"})
+                             "track_extra_parameters": "session_authorization"})
 def test_track_extra_parameters_follow_the_client(lg):
-    a = lg.conn()
-    b = lg.conn()
+    """session_authorization is reported but not tracked unless named here (lifeguard
+    then applies it with set_config, which only a superuser login may do)."""
+    a = lg.conn(user=harness.SUPERUSER)
+    b = lg.conn(user=harness.SUPERUSER)
     try:
         with a.cursor() as ca, b.cursor() as cb:
-            ca.execute("SET default_transaction_read_only = on")
+            ca.execute("SET SESSION AUTHORIZATION trustuser")
             for _ in range(3):
-                cb.execute("SHOW default_transaction_read_only")
-                assert cb.fetchone() == ("off",)
-                ca.execute("SHOW default_transaction_read_only")
-                assert ca.fetchone() == ("on",)
+                cb.execute("SELECT session_user")
+                assert cb.fetchone() == (harness.SUPERUSER,)
+                ca.execute("SELECT session_user")
+                assert ca.fetchone() == ("trustuser",)
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.lifeguard_only
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
+def test_read_only_session_of_psycopg2_stays_with_its_client(lg):
+    """psycopg2's set_session(readonly=True) in autocommit mode is SET
+    default_transaction_read_only (reported by PostgreSQL 14+). It follows its
+    client and never reaches another one on the same server, not even one that logs
+    in after it left (psycopg2's own suite: CREATE TABLE in a read-only transaction)."""
+    a = lg.conn()
+    b = lg.conn()
+    try:
+        a.set_session(readonly=True)
+        with a.cursor() as ca, b.cursor() as cb:
+            for _ in range(3):
+                ca.execute("SHOW default_transaction_read_only")
+                assert ca.fetchone() == ("on",)
+                cb.execute("SHOW default_transaction_read_only")
+                assert cb.fetchone() == ("off",)
+                cb.execute("CREATE TEMP TABLE t (x int) ON COMMIT DROP")
+    finally:
+        b.close()
+        a.close()
+    c = lg.conn()
+    try:
+        assert c.info.parameter_status("default_transaction_read_only") == "off"
+        with c.cursor() as cc:
+            cc.execute("SHOW default_transaction_read_only")
+            assert cc.fetchone() == ("off",)
+            cc.execute("CREATE TEMP TABLE t (x int) ON COMMIT DROP")
+    finally:
+        c.close()
 
 
 @pytest.mark.lifeguard_only
