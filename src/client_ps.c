@@ -18,6 +18,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "prepared.h"
+#include "ps_sql.h"
 
 static uint64_t next_stmt_id = 1;
 
@@ -300,82 +301,6 @@ static long cstr_at(const uint8_t *p, size_t n, size_t off)
     return z ? (long)(z - (p + off)) : -1;
 }
 
-static bool is_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
-static bool is_ident(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
-           (ch >= '0' && ch <= '9');
-}
-
-static const char *skip_space(const char *s, const char *end)
-{
-    while (s < end && is_space(*s))
-        s++;
-    return s;
-}
-
-/* Case-insensitive "word" at @s (after spaces), followed by a non-identifier byte. */
-static const char *word(const char *s, const char *end, const char *w)
-{
-    s = skip_space(s, end);
-    size_t n = strlen(w);
-    if ((size_t)(end - s) < n || strncasecmp(s, w, n) != 0)
-        return NULL;
-    s += n;
-    if (s < end && is_ident(*s))
-        return NULL;
-    return s;
-}
-
-/* "DEALLOCATE [PREPARE] name [;]" and nothing else in @q..@end: the statement name in
- * @name (an unquoted one folded to lower case, as PostgreSQL does). False otherwise, and
- * for ALL. */
-static bool deallocate_one(const char *q, const char *end, char *name, size_t cap)
-{
-    const char *r = word(q, end, "DEALLOCATE");
-    if (!r)
-        return false;
-    const char *r2 = word(r, end, "PREPARE");
-    if (r2)
-        r = r2;
-    if (word(r, end, "ALL"))
-        return false;
-    r = skip_space(r, end);
-    size_t n = 0;
-    if (r < end && *r == '"') {
-        for (r++;; r++) {
-            if (r >= end)
-                return false;
-            if (*r == '"') {
-                if (r + 1 < end && r[1] == '"')
-                    r++;
-                else
-                    break;
-            }
-            if (n + 1 >= cap)
-                return false;
-            name[n++] = *r;
-        }
-        r++;
-    } else {
-        for (; r < end && (is_ident(*r) || *r == '$'); r++) {
-            if (n + 1 >= cap)
-                return false;
-            name[n++] = (*r >= 'A' && *r <= 'Z') ? (char)(*r + 'a' - 'A') : *r;
-        }
-    }
-    if (n == 0)
-        return false;
-    name[n] = '\0';
-    while (r < end && (is_space(*r) || *r == ';'))
-        r++;
-    return r == end;
-}
-
 /* The query text of a Query, or of an unnamed Parse, at @qoff of the whole message at the
  * cursor: if it deallocates one of the client's named statements by its name, that name
  * means nothing to the server: make sure the server holds the statement (its Parse is
@@ -393,8 +318,8 @@ static int rewrite_deallocate(struct client *c, struct ps_server *ps, uint8_t ty
     const uint8_t *p = c->st.in.data + c->st.in.scan;
     long ql = cstr_at(p, total, qoff);
     char name[256];
-    if (ql < 0 ||
-        !deallocate_one((const char *)p + qoff, (const char *)p + qoff + ql, name, sizeof(name)))
+    if (ql < 0 || !ps_sql_deallocate_one((const char *)p + qoff, (const char *)p + qoff + ql, name,
+                                         sizeof(name)))
         return 1;
     const struct ps_entry *e = ps_client_get(c->ps, name);
     if (!e)
@@ -427,31 +352,6 @@ static int rewrite_deallocate(struct client *c, struct ps_server *ps, uint8_t ty
     return 1;
 }
 
-/* DISCARD ALL or DEALLOCATE [PREPARE] ALL at the start of @q: every statement is gone,
- * on the server and for the client. */
-static bool drops_all(const char *q, const char *end)
-{
-    const char *r;
-    if ((r = word(q, end, "DISCARD")))
-        return word(r, end, "ALL") != NULL;
-    if ((r = word(q, end, "DEALLOCATE"))) {
-        const char *r2 = word(r, end, "PREPARE");
-        return word(r2 ? r2 : r, end, "ALL") != NULL;
-    }
-    return false;
-}
-
-/* Is query text @q (@n bytes, or up to a NUL) DEALLOCATE ALL or DISCARD ALL? */
-static bool text_drops_all(const uint8_t *q, size_t n)
-{
-    const char *s = (const char *)q, *end = s + n;
-    const char *first = skip_space(s, end);
-    if (first == end || (*first | 0x20) != 'd')
-        return false;
-    const char *z = memchr(s, '\0', n);
-    return drops_all(s, z ? z : end);
-}
-
 /* A DEALLOCATE ALL / DISCARD ALL goes out. The server may refuse it (in a transaction
  * block, or a failed one): only its CommandComplete forgets the statements known before
  * it, the server's and the client's (ids below the next one). 0, or -1 after closing. */
@@ -466,15 +366,6 @@ void client_ps_cleared(struct pool_waiter *w, uint64_t client_bound)
 {
     struct client *c = container_of(w, struct client, waiter);
     ps_client_clear_before(c->ps, client_bound);
-}
-
-/* SQL-level "PREPARE name AS ...": a statement that lives on one server. Not "PREPARE
- * TRANSACTION 'gid'" (two-phase commit): that ends the transaction, and the prepared
- * transaction is the cluster's, finished by COMMIT PREPARED from any server. */
-static bool sql_prepare(const char *q, const char *end)
-{
-    const char *r = word(q, end, "PREPARE");
-    return r && !word(r, end, "TRANSACTION");
 }
 
 /* A Parse of a name the client already holds: PostgreSQL refuses it (42P05) and keeps
@@ -619,7 +510,8 @@ static int head_bind(struct client *c, struct ps_server *ps, size_t total, const
         const uint8_t *um;
         size_t ul;
         if (rc > 0 && ps_client_unnamed(c->ps, &um, &ul) &&
-            text_drops_all(um + PGPROTO_HEADER + 1, ul - PGPROTO_HEADER - 1) && expect_clear(c) < 0)
+            ps_sql_text_drops_all(um + PGPROTO_HEADER + 1, ul - PGPROTO_HEADER - 1) &&
+            expect_clear(c) < 0)
             return -1;
         return rc;
     }
@@ -644,7 +536,7 @@ static int head_bind(struct client *c, struct ps_server *ps, size_t total, const
     memcpy(d, m + PGPROTO_HEADER, (size_t)pl + 1);
     memcpy(d + pl + 1, sname, snl);
     /* pgjdbc prepares plain Statements by name too, "DEALLOCATE ALL" included. */
-    bool clear = text_drops_all(e->body, e->body_len);
+    bool clear = ps_sql_text_drops_all(e->body, e->body_len);
     if (rewrite_prefix(c, old, prefix, newp) < 0)
         return buf_ready(&c->st.in) ? 0 : ps_fail(c, "54000", "Bind too large");
     return clear && expect_clear(c) < 0 ? -1 : 1;
@@ -719,10 +611,10 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
         return rc;
     const char *q = (const char *)p + PGPROTO_HEADER; /* (moved if rewritten) */
     const char *end = (const char *)p + LG_MIN(n, total) - (n >= total ? 1 : 0);
-    const char *first = rewritten ? end : skip_space(q, end);
+    const char *first = rewritten ? end : ps_sql_skip_space(q, end);
     /* Most queries start with none of D, L, P: skip the keyword checks for them. */
     char f0 = first < end ? (char)(*first | 0x20) : 0;
-    bool clear = f0 == 'd' && drops_all(q, end);
+    bool clear = f0 == 'd' && ps_sql_drops_all(q, end);
     if (clear && expect_clear(c) < 0) /* answered before the Query's ReadyForQuery */
         return -1;
     if (ps_owe(ps, PS_OWED_SYNC, 0) < 0)
@@ -730,15 +622,16 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
     drop_unnamed(c, ps);
     if (clear || (f0 != 'd' && f0 != 'l' && f0 != 'p'))
         return 1;
-    if (word(q, end, "DEALLOCATE")) {
+    if (ps_sql_word(q, end, "DEALLOCATE")) {
         log_debug("C-%llu %s/%s: DEALLOCATE passed through (not one of the client's "
                   "protocol-level statements, or not alone in its query)",
                   (unsigned long long)c->id, c->dbname, c->user);
-    } else if (word(q, end, "LISTEN") || sql_prepare(q, end)) {
+    } else if (ps_sql_word(q, end, "LISTEN") || ps_sql_prepare(q, end)) {
         log_warn("C-%llu %s/%s: %.*s in %s pooling mode does not outlive the transaction "
                  "(see docs/pooling-modes.md)",
-                 (unsigned long long)c->id, c->dbname, c->user, word(q, end, "LISTEN") ? 6 : 7,
-                 word(q, end, "LISTEN") ? "LISTEN" : "PREPARE",
+                 (unsigned long long)c->id, c->dbname, c->user,
+                 ps_sql_word(q, end, "LISTEN") ? 6 : 7,
+                 ps_sql_word(q, end, "LISTEN") ? "LISTEN" : "PREPARE",
                  pool_mode_of(c->pool) == POOL_MODE_STATEMENT ? "statement" : "transaction");
     }
     return 1;

@@ -31,7 +31,7 @@ fi
 
 declare -A layer=(
     [base]=0 [alloc]=0 [list]=0 [buf]=0 [log]=0 [clock]=0 [strbuf]=0 [intern]=0 [htab]=0
-    [pgproto]=1 [md5]=1 [scram]=1 [hba]=1 [cfg]=1 [cfg_keys]=1 [cfg_value]=1 [cfg_doc]=1 [cfg_load]=1 [cfg_diag]=1 [cfg_internal]=1 [userlist]=1 [stats]=1 [prepared]=1 [httpparse]=1 [paramset]=1 [dbddl]=1
+    [pgproto]=1 [md5]=1 [scram]=1 [hba]=1 [cfg]=1 [cfg_keys]=1 [cfg_value]=1 [cfg_doc]=1 [cfg_load]=1 [cfg_diag]=1 [cfg_internal]=1 [userlist]=1 [stats]=1 [prepared]=1 [httpparse]=1 [paramset]=1 [dbddl]=1 [ps_sql]=1
     [evloop]=2 [uring]=2 [net]=2 [daemon]=2 [stream]=2 [stream_edit]=2 [stream_types]=2 [tls]=2
     [auth]=3 [console]=3 [health]=3 [client]=3 [server]=3 [server_int]=3 [server_auth]=3 [server_ps]=3 [server_param]=3 [pool]=3 [janitor]=3 [admin]=3 [admin_show]=3 [admin_msg]=3 [http]=3
     [client_int]=3 [client_auth]=3 [client_param]=3 [client_ps]=3 [client_admin]=3 [client_janitor]=3 [client_lookup]=3 [client_ddl]=3
@@ -42,7 +42,7 @@ declare -A edges=(
     [client]="pool auth pgproto stream cfg stats admin console client_int"
     [client_int]="pool auth pgproto stream cfg stats admin console client"
     [client_param]="pool auth pgproto stream cfg stats admin console client client_int"
-    [client_ps]="pool auth pgproto stream cfg stats admin console client client_int"
+    [client_ps]="pool auth pgproto stream cfg stats admin console client client_int ps_sql"
     [client_auth]="pool auth pgproto stream cfg stats admin console client client_int"
     [client_lookup]="pool auth pgproto stream cfg stats admin console client client_int"
     [client_ddl]="pool auth pgproto stream cfg stats admin console client client_int dbddl"

@@ -37,3 +37,5 @@ UNIT_TESTS += test_dbddl
 test_dbddl_OBJS := dbddl.o
 UNIT_TESTS += test_prepared
 test_prepared_OBJS := prepared.o htab.o alloc.o log.o
+UNIT_TESTS += test_ps_sql
+test_ps_sql_OBJS := ps_sql.o
