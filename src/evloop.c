@@ -25,7 +25,6 @@
 
 #define MAX_EVENTS    256
 #define RING_ENTRIES  4096
-#define TRIES_MAX     RING_ENTRIES /* beyond: wait for any completion (8x this fit) */
 /* A finished send keeps its staging area for the next one if the area is small and the
  * record among the first few: after a burst of sends to thousands of sockets, at most
  * SEND_KEEP_N * SEND_KEEP_CAP bytes stay allocated. */
@@ -59,7 +58,6 @@ struct sendrec {
     void *arg;
     uint32_t gen; /* bumped per send: a late cancel cannot hit the record's next send */
     uint8_t where;
-    bool trying; /* in the ring as a try (MSG_DONTWAIT): completes during the submission */
 };
 enum { SEND_FREE = 0, SEND_PENDING, SEND_IN_RING };
 
@@ -76,8 +74,6 @@ struct evloop {
     uint32_t area;               /* io_uring: record handed out by evloop_send_area */
     uint32_t *pend; /* sends of this turn not yet queued to the ring (record indexes) */
     uint32_t pend_len, pend_cap;
-    uint32_t tries;   /* sends queued as tries since the last wait (their completions are due) */
-    bool can_try;     /* io_uring submits every entry (so every try completes at submission) */
     bool lone;        /* io_uring: dispatching the only completion of its batch */
     struct reg *regs; /* indexed by fd: epoll's data is the fd, so the array may move */
     size_t n_regs;
@@ -114,7 +110,6 @@ int evloop_use_uring(struct evloop *ev, char *why, size_t why_n)
     close(ev->epfd);
     ev->epfd = -1;
     ev->ring = u;
-    ev->can_try = uring_submits_all(u);
     return 0;
 }
 
@@ -403,13 +398,7 @@ uint8_t *evloop_send_area(struct evloop *ev, size_t n)
     return r->data;
 }
 
-/* Queue record @idx's bytes to the ring. A try (MSG_DONTWAIT) completes during the
- * submission, whether the socket took all, part or none of it, so the wait that
- * submits it can sleep until one completion beyond the tries (wait_uring()); what the
- * socket did not take goes again as a send that waits for room (MSG_WAITALL: the
- * kernel retries a short send itself, so one completion means all of it went, or the
- * socket failed). */
-static int queue_send(struct evloop *ev, uint32_t idx, bool try)
+static int queue_send(struct evloop *ev, uint32_t idx)
 {
     struct sendrec *r = &ev->sends[idx];
     struct io_uring_sqe *sqe = uring_sqe(ev->ring);
@@ -419,11 +408,10 @@ static int queue_send(struct evloop *ev, uint32_t idx, bool try)
     sqe->fd = r->fd;
     sqe->addr = (uint64_t)(uintptr_t)(r->data + r->off);
     sqe->len = r->len - r->off;
-    try = try && ev->can_try;
-    sqe->msg_flags = MSG_NOSIGNAL | (try ? MSG_DONTWAIT : MSG_WAITALL);
+    /* MSG_WAITALL: the kernel retries a short send itself, so one completion means all
+     * of it went (or the socket failed). */
+    sqe->msg_flags = MSG_NOSIGNAL | MSG_WAITALL;
     sqe->user_data = ud_make(UD_SEND, r->gen, idx);
-    r->trying = try;
-    ev->tries += try;
     return 0;
 }
 
@@ -478,7 +466,7 @@ static void flush_sends(struct evloop *ev)
             ev->pend_len = 1;
         }
         uint32_t done = 0;
-        while (done < ev->pend_len && queue_send(ev, ev->pend[done], true) == 0)
+        while (done < ev->pend_len && queue_send(ev, ev->pend[done]) == 0)
             ev->sends[ev->pend[done++]].where = SEND_IN_RING;
         if (done < ev->pend_len) {
             /* The kernel takes no more now: the rest goes next turn, soon. */
@@ -543,14 +531,9 @@ static void send_done(struct evloop *ev, uint32_t idx, int res)
     if (idx >= ev->n_sends)
         return;
     struct sendrec *r = &ev->sends[idx];
-    bool tried = r->trying;
-    r->trying = false;
-    if (tried && res == -EAGAIN && r->fn)
-        res = 0; /* the socket had no room: wait for it below */
-    if (res >= 0 && r->off + (uint32_t)res < r->len && r->fn) {
-        /* Short: a try the socket took part of, or (rarely) a signal despite WAITALL. */
-        r->off += (uint32_t)res;
-        if (queue_send(ev, idx, false) == 0)
+    if (res > 0 && r->off + (uint32_t)res < r->len && r->fn) {
+        r->off += (uint32_t)res; /* short despite MSG_WAITALL (a signal): send the rest */
+        if (queue_send(ev, idx) == 0)
             return;
         res = -EAGAIN;
     }
@@ -601,21 +584,15 @@ static void poll_done(struct evloop *ev, uint64_t data, int res, uint32_t flags)
 
 static int wait_uring(struct evloop *ev, uint64_t wait)
 {
-    /* This turn's sends go to the ring as tries (a lone send went out by send()), which
-     * complete during the submission whether or not the socket had room: sleep until
-     * something happens beyond their completions. One system call submits and sleeps,
-     * where waking at once for them cost a second one and, as the sends had woken their
-     * readers, often a preemption on the way out. Sends left over (queue full): no
-     * sleeping. */
+    /* Sends found room at once complete during the submission, so their completions end
+     * this wait at once: the next turn takes them with whatever else arrived. (Waiting
+     * for one completion beyond them would spare that turn, but a send that must wait
+     * for room would then hold the wait for nothing.) A lone send went out by send(). */
     flush_sends(ev);
-    unsigned min = 0;
-    if (wait && !ev->pend_len)
-        min = ev->tries < TRIES_MAX ? 1 + ev->tries : 1;
+    unsigned min = wait && !ev->pend_len ? 1 : 0; /* sends left over: no sleeping */
     int rc = uring_wait(ev->ring, min, wait);
     if (rc < 0 && rc != -EAGAIN && rc != -EBUSY)
         return rc;
-    if (rc == 0)
-        ev->tries = 0;
     clock_update();
     unsigned head = uring_cq_head(ev->ring);
     unsigned tail = uring_cq_tail(ev->ring);

@@ -23,9 +23,6 @@
 #ifndef IORING_SETUP_DEFER_TASKRUN
 #define IORING_SETUP_DEFER_TASKRUN (1U << 13)
 #endif
-#ifndef IORING_SETUP_SUBMIT_ALL
-#define IORING_SETUP_SUBMIT_ALL (1U << 7)
-#endif
 
 struct uring {
     int fd;
@@ -42,7 +39,6 @@ struct uring {
     void *ring_map;
     size_t ring_len;
     size_t sqes_len;
-    bool submit_all; /* one failing entry does not stop the submission of the rest */
 };
 
 static int sys_setup(unsigned entries, struct io_uring_params *p)
@@ -82,17 +78,9 @@ struct uring *uring_new(unsigned entries, char *why, size_t why_n)
     memset(&p, 0, sizeof(p));
     /* Completions only when we ask for them (no task work interrupting a run), and a
      * completion ring large enough for a turn's worth of readiness and send results. */
-    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE |
-              IORING_SETUP_SUBMIT_ALL;
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE;
     p.cq_entries = entries * 8;
     int fd = sys_setup(entries, &p);
-    bool submit_all = fd >= 0;
-    if (fd < 0 && errno == EINVAL) { /* before Linux 5.18 */
-        memset(&p, 0, sizeof(p));
-        p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE;
-        p.cq_entries = entries * 8;
-        fd = sys_setup(entries, &p);
-    }
     if (fd < 0) {
         snprintf(why, why_n, "io_uring_setup: %s", strerror(errno));
         return NULL;
@@ -110,7 +98,6 @@ struct uring *uring_new(unsigned entries, char *why, size_t why_n)
         return NULL;
     }
     u->fd = fd;
-    u->submit_all = submit_all;
     size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
     size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
     u->ring_len = sq_len > cq_len ? sq_len : cq_len;
@@ -154,11 +141,6 @@ void uring_free(struct uring *u)
         munmap(u->ring_map, u->ring_len);
     close(u->fd);
     lg_free(u);
-}
-
-bool uring_submits_all(const struct uring *u)
-{
-    return u->submit_all;
 }
 
 /* Entries taken but not yet handed to the kernel. */

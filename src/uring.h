@@ -21,9 +21,6 @@ struct uring;
  * kernel refuses (no io_uring, disabled by sysctl or seccomp, too old). */
 struct uring *uring_new(unsigned entries, char *why, size_t why_n);
 void uring_free(struct uring *u);
-/* Does a submission go on past an entry that fails (IORING_SETUP_SUBMIT_ALL)? Then every
- * entry handed over is submitted, and those that complete at once have completions. */
-bool uring_submits_all(const struct uring *u);
 
 /* A zeroed submission entry, or NULL if the ring is full and could not be submitted. */
 struct io_uring_sqe *uring_sqe(struct uring *u);
