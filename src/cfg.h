@@ -68,11 +68,14 @@ struct user_entry {
 
 struct config {
     /* listening */
-    char *listen_addr;     /* "*", "" (no TCP), or comma-separated addresses */
-    int listen_port;       /* 6432 */
-    char *unix_socket_dir; /* "" disables; default "/tmp" */
-    int unix_socket_mode;  /* octal, default 0777 */
+    char *listen_addr;       /* "*", "" (no TCP), or comma-separated addresses */
+    int listen_port;         /* 6432 */
+    char *unix_socket_dir;   /* "" disables; default "/tmp" */
+    int unix_socket_mode;    /* octal, default 0777 */
+    char *unix_socket_group; /* group name or number of the socket file; NULL/"" = unchanged */
     int listen_backlog;
+    bool so_reuseport;    /* SO_REUSEPORT on the TCP listeners (restart) */
+    int tcp_defer_accept; /* nonzero: TCP_DEFER_ACCEPT on TCP listeners; default 1 (reload) */
     /* auth */
     int auth_type;           /* enum auth_type */
     bool auth_plain_allowed; /* lifeguard key: allow auth_type = plain */
@@ -122,7 +125,12 @@ struct config {
     /* tcp */
     bool tcp_keepalive;
     bool io_uring;
-    bool tcp_nodelay; /* lifeguard: default 1 */
+    bool tcp_nodelay;      /* lifeguard: default 1 */
+    int tcp_keepidle;      /* seconds, with tcp_keepalive; 0 = system default */
+    int tcp_keepintvl;     /* seconds, with tcp_keepalive; 0 = system default */
+    int tcp_keepcnt;       /* probes, with tcp_keepalive; 0 = system default */
+    int tcp_user_timeout;  /* milliseconds (TCP_USER_TIMEOUT); 0 = system default */
+    int tcp_socket_buffer; /* bytes (SO_SNDBUF and SO_RCVBUF); 0 = system default */
     /* logging / process */
     char *logfile;
     char *pidfile;

@@ -87,6 +87,21 @@ const struct cfg_key cfg_keys[] = {
             "directory for the Unix socket; empty = no Unix socket"),
         ROW("unix_socket_mode", CFG_T_OCTAL, unix_socket_mode, "0777", 0, 0777, CFG_RESTART, NULL,
             "file mode of the Unix socket (octal)"),
+        STR("unix_socket_group", unix_socket_group, "", CFG_RESTART,
+            "group (name or number) of the Unix socket file, so that with unix_socket_mode "
+            "(e.g. 0770) only that group's members may connect; lifeguard must run as a "
+            "member of it (or as root); empty = the group lifeguard runs as"),
+        BOOL("so_reuseport", so_reuseport, "0", CFG_RESTART,
+             "set SO_REUSEPORT on the TCP listeners (the PostgreSQL and the HTTP ones), so "
+             "several lifeguard processes of the same user listen on one port and the kernel "
+             "spreads new connections over them (more cores, or a rolling restart: start the "
+             "new process, then SIGINT the old one); each needs its own unix_socket_dir (or "
+             "none) and pidfile. 0 = a second process on the port refuses to start"),
+        INT("tcp_defer_accept", tcp_defer_accept, "1", 0, INT_MAX, CFG_RELOAD,
+            "nonzero: set TCP_DEFER_ACCEPT on the TCP listeners, so a connection is accepted "
+            "only once its first bytes arrive (a silent one about a second later); a boolean "
+            "as in PgBouncer, where older ini files gave seconds (45): any nonzero value "
+            "turns it on. RELOAD applies it to the open listeners"),
         ENUM("auth_type", auth_type, "md5", auth_types, CFG_RELOAD,
              "client authentication: trust, plain, md5 or scram-sha-256"),
         BOOL("auth_plain_allowed", auth_plain_allowed, "0", CFG_RELOAD,
@@ -194,6 +209,23 @@ const struct cfg_key cfg_keys[] = {
             "accepted for PgBouncer compatibility"),
         BOOL("tcp_keepalive", tcp_keepalive, "1", CFG_RELOAD, "enable TCP keepalive"),
         BOOL("tcp_nodelay", tcp_nodelay, "1", CFG_RELOAD, "set TCP_NODELAY on every socket"),
+        INT("tcp_keepidle", tcp_keepidle, "0", 0, 32767, CFG_RELOAD,
+            "seconds a TCP connection (client or server) is idle before the first keepalive "
+            "probe, with tcp_keepalive = 1 (TCP_KEEPIDLE); 0 = system default (Linux: 7200); "
+            "RELOAD: new connections"),
+        INT("tcp_keepintvl", tcp_keepintvl, "0", 0, 32767, CFG_RELOAD,
+            "seconds between keepalive probes, with tcp_keepalive = 1 (TCP_KEEPINTVL); "
+            "0 = system default (Linux: 75)"),
+        INT("tcp_keepcnt", tcp_keepcnt, "0", 0, 127, CFG_RELOAD,
+            "unanswered keepalive probes before the connection is dropped, with tcp_keepalive "
+            "= 1 (TCP_KEEPCNT); 0 = system default (Linux: 9)"),
+        INT("tcp_user_timeout", tcp_user_timeout, "0", 0, INT_MAX, CFG_RELOAD,
+            "milliseconds sent data may stay unacknowledged before a TCP connection (client or "
+            "server) is dropped (TCP_USER_TIMEOUT); 0 = system default"),
+        INT("tcp_socket_buffer", tcp_socket_buffer, "0", 0, INT_MAX, CFG_RELOAD,
+            "bytes asked for each TCP connection's kernel send and receive buffers (SO_SNDBUF, "
+            "SO_RCVBUF: Linux doubles it and caps it at net.core.wmem_max/rmem_max, and stops "
+            "tuning it by itself); 0 = system default (autotuned)"),
         BOOL("io_uring", io_uring, "1", CFG_RESTART,
              "batch socket writes and readiness into one io_uring system call per loop turn "
              "(Linux 6.1+); epoll and write() when off or when the kernel refuses"),
@@ -279,19 +311,11 @@ const struct cfg_key cfg_keys[] = {
         PGB("scram_iterations", "SCRAM secret generation"),
         PGB("server_round_robin", "server selection order"),
         PGB("service_name", "Windows service name"),
-        PGB("so_reuseport", "SO_REUSEPORT"),
         PGB("suspend_timeout", "online restart"),
         PGB("syslog", "syslog"),
         PGB("syslog_facility", "syslog"),
         PGB("syslog_ident", "syslog"),
-        PGB("tcp_defer_accept", "TCP_DEFER_ACCEPT"),
-        PGB("tcp_keepcnt", "keepalive tuning"),
-        PGB("tcp_keepidle", "keepalive tuning"),
-        PGB("tcp_keepintvl", "keepalive tuning"),
-        PGB("tcp_socket_buffer", "socket buffer size"),
-        PGB("tcp_user_timeout", "TCP_USER_TIMEOUT"),
         PGB("transaction_timeout", "transaction deadline"),
-        PGB("unix_socket_group", "group of the Unix socket"),
         PGB("user", "switching to another Unix user"),
         {NULL, CFG_T_STR, 0, NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -539,7 +539,8 @@ int http_listen(struct evloop *ev, const char *addr, int port, const struct http
 {
     if (M.listening)
         return -EALREADY;
-    int n = net_listen_tcp(addr, port, 128, M.lfds, MAX_LISTENERS);
+    struct net_listen_opts o = {.backlog = 128, .reuseport = h->reuseport};
+    int n = net_listen_tcp(addr, port, &o, M.lfds, MAX_LISTENERS);
     if (n < 0)
         return n;
     M.n_lfds = n;

@@ -10,6 +10,7 @@
 #ifndef LG_HTTP_H
 #define LG_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,7 @@ struct http_handlers {
     void (*health_db)(void *arg, struct http_req req, const char *pool_filter);
     uint64_t handler_timeout_us; /* 0: HTTP_HANDLER_TIMEOUT_US */
     uint64_t read_timeout_us;    /* 0: HTTP_READ_TIMEOUT_US (also used by tests) */
+    bool reuseport;              /* SO_REUSEPORT on the listeners (so_reuseport) */
 };
 
 /* Listen on @addr ("*" = all addresses) : @port (0 = any free port, see http_port) and

@@ -89,6 +89,16 @@ static void apply_log_level(const struct config *cfg, int extra)
     log_set_level(level > LOG_LEVEL_NOISE ? LOG_LEVEL_NOISE : (enum log_level)level);
 }
 
+/* tcp_defer_accept changed by RELOAD or SET: as PgBouncer, retune the open TCP listeners. */
+static void tune_listeners(bool defer_accept)
+{
+    for (int i = 0; i < n_listeners; i++) {
+        int rc = listeners[i].is_unix ? 0 : net_set_defer_accept(listeners[i].fd, defer_accept);
+        if (rc < 0)
+            log_warn("tcp_defer_accept: cannot change TCP_DEFER_ACCEPT: %s", strerror(-rc));
+    }
+}
+
 /* Make @next (and @ul) the configuration in force. Fails only if too many are retired. */
 static int swap_config(struct config *next, struct userlist *ul, struct lg_err *err)
 {
@@ -98,6 +108,8 @@ static int swap_config(struct config *next, struct userlist *ul, struct lg_err *
                  MAX_RETIRED);
         return -ENOSPC;
     }
+    if ((next->tcp_defer_accept != 0) != (cur_cfg->tcp_defer_accept != 0))
+        tune_listeners(next->tcp_defer_accept != 0);
     retired_cfg[n_retired] = cur_cfg;
     retired_ul[n_retired] = ul != cur_ul ? cur_ul : NULL;
     n_retired++;
@@ -423,8 +435,15 @@ static void on_listener(struct evloop *ev, int fd, void *arg, unsigned events)
             log_warn("accept failed: %s", strerror(-cfd));
             return;
         }
-        if (!l->is_unix)
-            net_set_tcp_options(cfd, g_cfg->tcp_nodelay, g_cfg->tcp_keepalive);
+        if (!l->is_unix) {
+            struct net_tcp_opts o;
+            server_tcp_opts(g_cfg, &o);
+            int rc = net_set_tcp_options(cfd, &o);
+            static bool warned; /* the same refusal would repeat for every client */
+            if (rc < 0 && !warned)
+                log_warn("client %s: cannot set TCP options: %s", peer, strerror(-rc));
+            warned |= rc < 0;
+        }
         client_accept(cfd, l->is_unix ? "unix" : peer, l->is_unix);
     }
 }
@@ -436,23 +455,37 @@ static void open_listeners(const struct config *cfg)
         if (!addrs)
             die("out of memory");
         char *save = NULL;
+        struct net_listen_opts o = {cfg->listen_backlog, cfg->so_reuseport,
+                                    cfg->tcp_defer_accept != 0};
         for (char *a = strtok_r(addrs, ", ", &save); a; a = strtok_r(NULL, ", ", &save)) {
             int fds[MAX_LISTENERS];
-            int n = net_listen_tcp(a, cfg->listen_port, cfg->listen_backlog, fds,
-                                   MAX_LISTENERS - n_listeners);
+            int n = net_listen_tcp(a, cfg->listen_port, &o, fds, MAX_LISTENERS - n_listeners);
+            if (n == -EADDRINUSE)
+                die("cannot listen on %s:%d: %s (another process listens there; two "
+                    "lifeguards share a port only if both have so_reuseport = 1)",
+                    a, cfg->listen_port, strerror(-n));
             if (n < 0)
                 die("cannot listen on %s:%d: %s", a, cfg->listen_port, strerror(-n));
             for (int i = 0; i < n; i++)
                 listeners[n_listeners++] = (struct listener){fds[i], false, true};
-            log_info("listening on %s:%d", a, cfg->listen_port);
+            log_info("listening on %s:%d%s", a, cfg->listen_port,
+                     cfg->so_reuseport ? " (so_reuseport)" : "");
         }
         lg_free(addrs);
     }
     if (cfg->unix_socket_dir && *cfg->unix_socket_dir) {
         if (n_listeners >= MAX_LISTENERS)
             die("too many listeners");
-        int fd = net_listen_unix(cfg->unix_socket_dir, cfg->listen_port, cfg->unix_socket_mode,
+        long gid = -1;
+        if (cfg->unix_socket_group && *cfg->unix_socket_group &&
+            (gid = net_group_id(cfg->unix_socket_group)) < 0)
+            die("unix_socket_group %s: no such group", cfg->unix_socket_group);
+        int fd = net_listen_unix(cfg->unix_socket_dir, cfg->listen_port, cfg->unix_socket_mode, gid,
                                  cfg->listen_backlog);
+        if (fd == -EPERM && gid >= 0)
+            die("unix_socket_group %s: cannot give the Unix socket to it: %s (lifeguard must "
+                "run as a member of the group, or as root)",
+                cfg->unix_socket_group, strerror(-fd));
         if (fd < 0)
             die("cannot listen on unix socket %s/.s.PGSQL.%d: %s", cfg->unix_socket_dir,
                 cfg->listen_port, strerror(-fd));
@@ -699,6 +732,7 @@ int main(int argc, char **argv)
         h.arg = g_ev;
         h.metrics = metrics;
         h.health_db = health_db;
+        h.reuseport = cfg->so_reuseport;
         uint64_t hct = cfg->health_check_timeout_us ? cfg->health_check_timeout_us : 5000000;
         health_init(hct);
         h.handler_timeout_us = hct + 1000000;

@@ -8,6 +8,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,7 +19,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int listen_one(const struct addrinfo *ai, int backlog)
+static int set_int(int fd, int level, int name, int v)
+{
+    return setsockopt(fd, level, name, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+static int listen_one(const struct addrinfo *ai, const struct net_listen_opts *o)
 {
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0)
@@ -26,15 +33,29 @@ static int listen_one(const struct addrinfo *ai, int backlog)
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (ai->ai_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
-        int e = -errno;
+    /* SO_REUSEPORT before bind: the kernel lets a second socket bind the same address
+     * only if both set it (and belong to the same user). */
+    int rc = o->reuseport ? set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1) : 0;
+    if (rc == 0 && (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, o->backlog) < 0))
+        rc = -errno;
+    if (rc == 0 && o->defer_accept)
+        rc = net_set_defer_accept(fd, true);
+    if (rc < 0) {
         close(fd);
-        return e;
+        return rc;
     }
     return fd;
 }
 
-int net_listen_tcp(const char *addr, int port, int backlog, int *fds, int max)
+int net_set_defer_accept(int fd, bool on)
+{
+    /* The value is seconds, turned by the kernel into SYN-ACK retransmissions; 1 as in
+     * PgBouncer: a client that connects and stays silent is handed over after the first
+     * retransmission instead of being held (or dropped) for longer. */
+    return set_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, on ? 1 : 0);
+}
+
+int net_listen_tcp(const char *addr, int port, const struct net_listen_opts *o, int *fds, int max)
 {
     struct addrinfo hints = {0}, *res = NULL;
     char portstr[16];
@@ -48,7 +69,7 @@ int net_listen_tcp(const char *addr, int port, int backlog, int *fds, int max)
         return rc == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
     int n = 0, err = -EADDRNOTAVAIL;
     for (struct addrinfo *ai = res; ai && n < max; ai = ai->ai_next) {
-        int fd = listen_one(ai, backlog);
+        int fd = listen_one(ai, o);
         if (fd < 0) {
             err = fd;
             continue;
@@ -69,7 +90,21 @@ static int unix_path(const char *dir, int port, struct sockaddr_un *sun)
     return 0;
 }
 
-int net_listen_unix(const char *dir, int port, int mode, int backlog)
+long net_group_id(const char *group)
+{
+    struct group gr, *res = NULL;
+    char buf[4096];
+    if (getgrnam_r(group, &gr, buf, sizeof(buf), &res) == 0 && res)
+        return (long)res->gr_gid;
+    char *end;
+    errno = 0;
+    long v = strtol(group, &end, 10);
+    if (errno || end == group || *end || v < 0 || v > INT_MAX)
+        return -ENOENT;
+    return v;
+}
+
+int net_listen_unix(const char *dir, int port, int mode, long gid, int backlog)
 {
     struct sockaddr_un sun;
     int rc = unix_path(dir, port, &sun);
@@ -89,9 +124,16 @@ int net_listen_unix(const char *dir, int port, int mode, int backlog)
         close(probe);
     }
     unlink(sun.sun_path);
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    /* Group and mode before listen(): nobody connects while they are still wider. */
+    if ((gid >= 0 && chown(sun.sun_path, (uid_t)-1, (gid_t)gid) < 0) ||
         chmod(sun.sun_path, (mode_t)mode) < 0 || listen(fd, backlog) < 0) {
         int e = -errno;
+        unlink(sun.sun_path); /* ours: bind created it */
         close(fd);
         return e;
     }
@@ -129,7 +171,7 @@ int net_accept(int lfd, char *peer, size_t peer_len)
     return fd;
 }
 
-int net_connect(const char *host, int port)
+int net_connect(const char *host, int port, const struct net_tcp_opts *o)
 {
     if (host && host[0] == '/') {
         struct sockaddr_un sun;
@@ -163,6 +205,10 @@ int net_connect(const char *host, int port)
             err = -errno;
             continue;
         }
+        if (o && (err = net_set_tcp_options(fd, o)) < 0) {
+            close(fd);
+            break;
+        }
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
             freeaddrinfo(res);
             return fd;
@@ -183,12 +229,24 @@ int net_connect_result(int fd)
     return -err;
 }
 
-void net_set_tcp_options(int fd, bool nodelay, bool keepalive)
+int net_set_tcp_options(int fd, const struct net_tcp_opts *o)
 {
-    int v = nodelay ? 1 : 0;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v));
-    v = keepalive ? 1 : 0;
-    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v));
+    int rc = set_int(fd, IPPROTO_TCP, TCP_NODELAY, o->nodelay);
+    if (rc == 0)
+        rc = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, o->keepalive);
+    if (rc == 0 && o->keepalive && o->keepidle_s > 0)
+        rc = set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, o->keepidle_s);
+    if (rc == 0 && o->keepalive && o->keepintvl_s > 0)
+        rc = set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, o->keepintvl_s);
+    if (rc == 0 && o->keepalive && o->keepcnt > 0)
+        rc = set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, o->keepcnt);
+    if (rc == 0 && o->user_timeout_ms > 0)
+        rc = set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, o->user_timeout_ms);
+    if (rc == 0 && o->buffer_bytes > 0)
+        rc = set_int(fd, SOL_SOCKET, SO_SNDBUF, o->buffer_bytes);
+    if (rc == 0 && o->buffer_bytes > 0)
+        rc = set_int(fd, SOL_SOCKET, SO_RCVBUF, o->buffer_bytes);
+    return rc;
 }
 
 ssize_t net_read(int fd, void *p, size_t n)

@@ -95,7 +95,9 @@ struct pool_cancel *pool_send_cancel(struct server *s, pool_cancel_done_fn *done
     const struct server_target *t = server_target(s);
     uint32_t pid, key;
     server_backend_key(s, &pid, &key);
-    int fd = net_connect(t->host, t->port);
+    struct net_tcp_opts topts;
+    server_tcp_opts(pool_cfg(), &topts);
+    int fd = net_connect(t->host, t->port, &topts);
     if (fd < 0) {
         log_warn("cancel request for server pid %u: connect failed: %s", pid, strerror(-fd));
         return NULL;

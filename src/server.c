@@ -39,6 +39,17 @@ void server_set_tls(struct tls_ctx *ctx, int mode)
     g_tls_mode = mode;
 }
 
+void server_tcp_opts(const struct config *cfg, struct net_tcp_opts *o)
+{
+    *o = (struct net_tcp_opts){.nodelay = cfg->tcp_nodelay,
+                               .keepalive = cfg->tcp_keepalive,
+                               .keepidle_s = cfg->tcp_keepidle,
+                               .keepintvl_s = cfg->tcp_keepintvl,
+                               .keepcnt = cfg->tcp_keepcnt,
+                               .user_timeout_ms = cfg->tcp_user_timeout,
+                               .buffer_bytes = cfg->tcp_socket_buffer};
+}
+
 /* The StartupMessage: who we are, and in session mode the startup parameters of the
  * client the server is opened for, as libpq sends them (PostgreSQL makes them the
  * session's RESET values, source "client"). */
@@ -503,7 +514,9 @@ struct server *server_connect(struct pool *pool, struct server_target *t,
     list_init(&s->node);
     evloop_timer_init(&s->timer, on_timer, s);
     net_pick_host(t->host, t->host_next++, s->host, sizeof(s->host));
-    int fd = net_connect(s->host, t->port);
+    struct net_tcp_opts topts;
+    server_tcp_opts(cfg, &topts);
+    int fd = net_connect(s->host, t->port, &topts);
     if (fd < 0) {
         /* 53000 insufficient_resources: our own shortage, not the server's failure. */
         bool local = fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM;
@@ -514,7 +527,6 @@ struct server *server_connect(struct pool *pool, struct server_target *t,
         lg_free(s);
         return NULL;
     }
-    net_set_tcp_options(fd, cfg->tcp_nodelay, cfg->tcp_keepalive);
     size_t bufsz = (size_t)LG_MAX(cfg->pkt_buf, 16384);
     int rc = stream_init(&s->st, ev, fd, bufsz, &server_ops, s);
     s->st.max_msg = (uint32_t)cfg->max_packet_size;

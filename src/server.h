@@ -54,6 +54,10 @@ enum server_tls_mode {
 struct tls_ctx;
 /* TLS towards PostgreSQL for TCP servers (Unix sockets never use TLS). */
 void server_set_tls(struct tls_ctx *ctx, int mode);
+struct net_tcp_opts;
+/* The TCP options @cfg asks for (tcp_nodelay, tcp_keepalive and its tuning,
+ * tcp_user_timeout, tcp_socket_buffer), for server and client connections alike. */
+void server_tcp_opts(const struct config *cfg, struct net_tcp_opts *o);
 
 /* Open a connection and start logging in. The server is on its pool's CONNECTING list;
  * the pool hears the outcome through pool_on_server_login() or pool_on_server_closed().

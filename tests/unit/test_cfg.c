@@ -497,6 +497,48 @@ static void test_errors_collected(void **state)
     cfg_diag_fini(&d);
 }
 
+/* PgBouncer's socket settings: its defaults, its ranges (the kernel's), any nonzero
+ * tcp_defer_accept (old ini files give seconds) meaning on. */
+static void test_socket_keys(void **state)
+{
+    (void)state;
+    struct cfg_diag d;
+    struct config *c = expect_ok(AUTH, &d);
+    assert_int_equal(c->tcp_defer_accept, 1); /* PgBouncer's default on Linux */
+    assert_false(c->so_reuseport);
+    assert_string_equal(c->unix_socket_group, "");
+    assert_int_equal(c->tcp_keepidle + c->tcp_keepintvl + c->tcp_keepcnt, 0);
+    assert_int_equal(c->tcp_user_timeout + c->tcp_socket_buffer, 0);
+    cfg_free(c);
+    cfg_diag_fini(&d);
+
+    c = expect_ok(AUTH "tcp_keepidle = 600\ntcp_keepintvl = 30\ntcp_keepcnt = 5\n"
+                       "tcp_user_timeout = 15000\ntcp_socket_buffer = 262144\n"
+                       "tcp_defer_accept = 45\nso_reuseport = 1\nunix_socket_group = postgres\n",
+                  &d);
+    assert_int_equal(d.warnings, 0);
+    assert_int_equal(c->tcp_keepidle, 600);
+    assert_int_equal(c->tcp_keepintvl, 30);
+    assert_int_equal(c->tcp_keepcnt, 5);
+    assert_int_equal(c->tcp_user_timeout, 15000);
+    assert_int_equal(c->tcp_socket_buffer, 262144);
+    assert_int_equal(c->tcp_defer_accept, 45);
+    assert_true(c->so_reuseport);
+    assert_string_equal(c->unix_socket_group, "postgres");
+    cfg_free(c);
+    cfg_diag_fini(&d);
+
+    expect_error(AUTH "tcp_keepcnt = 128\n", "t.ini:3: error: tcp_keepcnt = 128: out of range "
+                                             "(0..127)");
+    expect_error(AUTH "tcp_keepidle = 32768\n",
+                 "t.ini:3: error: tcp_keepidle = 32768: out of range (0..32767)");
+    expect_error(AUTH "tcp_user_timeout = -1\n",
+                 "t.ini:3: error: tcp_user_timeout = -1: out of range (0..2147483647)");
+    expect_error(AUTH "so_reuseport = maybe\n",
+                 "t.ini:3: error: so_reuseport = maybe: not a boolean (use 0/1, yes/no, on/off, "
+                 "true/false)");
+}
+
 static void test_unknown_and_pgbouncer_keys(void **state)
 {
     (void)state;
@@ -506,12 +548,12 @@ static void test_unknown_and_pgbouncer_keys(void **state)
     expect_error(AUTH "x = 1\n", "t.ini:3: error: unknown setting \"x\"");
 
     struct cfg_diag d;
-    struct config *c = expect_ok(AUTH "so_reuseport = 1\ndns_max_ttl = 15\nSO_REUSEPORT = 0\n"
+    struct config *c = expect_ok(AUTH "syslog = 1\ndns_max_ttl = 15\nSYSLOG = 0\n"
                                       "peer_id = 1\njob_name = \n",
                                  &d);
     /* each PgBouncer-only key is warned about once */
     assert_int_equal(d.warnings, 4);
-    assert_line(&d, "t.ini:3: warning: pgbouncer setting so_reuseport is not implemented by "
+    assert_line(&d, "t.ini:3: warning: pgbouncer setting syslog is not implemented by "
                     "lifeguard; ignored");
     assert_line(&d, "t.ini:4: warning: pgbouncer setting dns_max_ttl is not implemented by "
                     "lifeguard; ignored");
@@ -785,14 +827,19 @@ static void test_real_world_pgbouncer_ini(void **state)
     if (!c)
         fail_msg("%s", d.text);
     assert_int_equal(d.errors, 0);
-    /* 2 [databases] parameters + 15 settings: warned, never silently dropped */
-    assert_int_equal(d.warnings, 2 + 15);
+    /* 2 [databases] parameters + 9 settings: warned, never silently dropped */
+    assert_int_equal(d.warnings, 2 + 9);
     assert_string_equal(c->server_tls_protocols, "secure");
     assert_string_equal(c->server_tls_ciphers, "fast");
     assert_line(&d, "t.ini:4: warning: database \"forcedb\": pgbouncer parameter datestyle is not "
                     "implemented by lifeguard; ignored");
-    assert_line(&d, "t.ini:16: warning: pgbouncer setting unix_socket_group is not implemented "
+    assert_line(&d, "t.ini:36: warning: pgbouncer setting server_round_robin is not implemented "
                     "by lifeguard; ignored");
+    /* PgBouncer's socket settings are lifeguard's too */
+    assert_string_equal(c->unix_socket_group, "");
+    assert_int_equal(c->tcp_defer_accept, 0);
+    assert_int_equal(c->tcp_socket_buffer, 0);
+    assert_int_equal(c->tcp_keepidle, 0);
     assert_int_equal(c->pool_mode, POOL_MODE_TRANSACTION);
     assert_int_equal(c->max_overflow, 5);
     assert_int_equal(c->overflow_delay_us, 3000000); /* reserve_pool_timeout */
@@ -820,6 +867,7 @@ static void test_env(void **state)
                    "LIFEGUARD_pool_mode=transaction",
                    "LIFEGUARD_SERVER_CHECK_QUERY=SELECT 1",
                    "LIFEGUARD_SO_REUSEPORT=1",
+                   "LIFEGUARD_SYSLOG=1",
                    "LIFEGUARD_NO_SUCH_THING=1",
                    "LIFEGUARD_=x",
                    "LIFEGUARD_LISTEN_PORT= 7100 ",
@@ -834,8 +882,9 @@ static void test_env(void **state)
     assert_string_equal(c->server_check_query, "SELECT 1");
     assert_int_equal(c->listen_port, 7100);
     assert_int_equal(d.errors, 0);
+    assert_true(c->so_reuseport);
     assert_int_equal(d.warnings, 2);
-    assert_line(&d, "environment: warning: LIFEGUARD_SO_REUSEPORT: pgbouncer setting so_reuseport "
+    assert_line(&d, "environment: warning: LIFEGUARD_SYSLOG: pgbouncer setting syslog "
                     "is not implemented by lifeguard; ignored");
     assert_line(&d, "environment: warning: LIFEGUARD_NO_SUCH_THING is not a lifeguard setting; "
                     "ignored");
@@ -1057,11 +1106,17 @@ static void test_show_set_reload(void **state)
     assert_int_equal(n->default_pool_size, 8);
     assert_int_equal(cfg_set(n, "listen_port", "1", &d), -EPERM);
     assert_int_equal(cfg_set(n, "nope", "1", &d), -ENOENT);
-    assert_int_equal(cfg_set(n, "so_reuseport", "1", &d), -ENOTSUP);
+    assert_int_equal(cfg_set(n, "syslog", "1", &d), -ENOTSUP);
+    assert_int_equal(cfg_set(n, "so_reuseport", "1", &d), -EPERM);
+    assert_int_equal(cfg_set(n, "unix_socket_group", "x", &d), -EPERM);
+    assert_int_equal(cfg_set(n, "tcp_keepidle", "30", &d), 0); /* new connections get it */
+    assert_int_equal(n->tcp_keepidle, 30);
+    assert_int_equal(cfg_set(n, "tcp_defer_accept", "0", &d), 0); /* listeners retuned */
     assert_int_equal(cfg_set(n, "pool_size", "x", &d), -EINVAL);
     assert_line(&d, "SET: error: listen_port can only be changed by a restart");
     assert_line(&d, "SET: error: unknown setting \"nope\"");
-    assert_line(&d, "SET: warning: lifeguard does not implement \"so_reuseport\"");
+    assert_line(&d, "SET: warning: lifeguard does not implement \"syslog\"");
+    assert_line(&d, "SET: error: so_reuseport can only be changed by a restart");
     assert_line(&d, "SET: error: pool_size = x: not an integer");
     cfg_diag_fini(&d);
     cfg_diag_init(&d);
@@ -1210,6 +1265,7 @@ int main(void)
             cmocka_unit_test(test_tls_protocols),
             cmocka_unit_test(test_tls_settings),
             cmocka_unit_test(test_errors_collected),
+            cmocka_unit_test(test_socket_keys),
             cmocka_unit_test(test_unknown_and_pgbouncer_keys),
             cmocka_unit_test(test_sections_and_syntax),
             cmocka_unit_test(test_databases),
