@@ -149,6 +149,12 @@ const struct cfg_key cfg_keys[] = {
              "transactions, instead of when the client leaves"),
         BOOL("server_reset_query_always", server_reset_query_always, "0", CFG_RELOAD,
              "also run server_reset_query in transaction and statement mode"),
+        BOOL("pin_temp_tables", pin_temp_tables, "1", CFG_RELOAD,
+             "transaction and statement mode: a client that creates a temporary table, view or "
+             "sequence (CREATE TEMP ..., or in schema pg_temp; not ON COMMIT DROP) keeps its "
+             "server until it disconnects or runs DISCARD TEMP / DISCARD ALL, and DISCARD TEMP "
+             "runs before that server serves another client. 0 = PgBouncer's behaviour: the "
+             "objects stay on the server for its next client"),
         BOOL("session_startup_parameters", session_startup_parameters, "1", CFG_RELOAD,
              "session mode: open each server with its client's startup parameters (DateStyle, "
              "TimeZone, options, ...; not application_name) so RESET returns to them as on a "

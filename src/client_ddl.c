@@ -12,6 +12,10 @@
  * mode: DECLARE ... WITH HOLD, then a FETCH per transaction, then CLOSE). Its client keeps
  * that server (pinned) until it closes it, CLOSE ALL or DISCARD ALL; a client that leaves
  * with one open has its server's cursors closed before the server is reused (pool.c).
+ * Temporary tables, views and sequences (CREATE TEMP ..., pg_temp.name; not ON COMMIT
+ * DROP) pin a client the same way (pin_temp_tables), until a DISCARD TEMP or DISCARD ALL
+ * sent alone as a simple query while its server is idle (one inside a transaction may be
+ * rolled back); a client that leaves with them has DISCARD TEMP run on its server first.
  * Only the first statement of a query is looked at.
  * Not here: the scan itself (dbddl.c), closing the servers (pool_ctl.c), keeping a
  * pinned server (pool_txn.c).
@@ -36,9 +40,9 @@ struct held_cursors {
 #define DDL_LOOK 256 /* bytes of SQL enough for the statements' heads */
 
 const bool client_ddl_first[256] = {
-        ['A'] = true,  ['a'] = true,  ['C'] = true,  ['c'] = true,  ['D'] = true,
-        ['d'] = true,  [' '] = true,  ['\t'] = true, ['\n'] = true, ['\r'] = true,
-        ['\f'] = true, ['\v'] = true, ['-'] = true,  ['/'] = true};
+        ['A'] = true,  ['a'] = true,  ['C'] = true, ['c'] = true,  ['D'] = true,  ['d'] = true,
+        ['R'] = true,  ['r'] = true,  [' '] = true, ['\t'] = true, ['\n'] = true, ['\r'] = true,
+        ['\f'] = true, ['\v'] = true, ['-'] = true, ['/'] = true};
 
 static bool is_blank(uint8_t ch)
 {
@@ -49,6 +53,10 @@ void client_ddl_free(struct client *c)
 {
     lg_free(c->held);
     c->held = NULL;
+    c->waiter.cursor_pin = false;
+    c->waiter.temp_objects = false;
+    c->waiter.temp_pending = false;
+    c->waiter.temp_rollback = false;
     c->waiter.pinned = false;
 }
 
@@ -68,7 +76,8 @@ static void track_cursors(struct client *c, const char *q, size_t n)
     if (k == DBDDL_CURSOR_NONE || (k != DBDDL_CURSOR_HOLD && !c->held))
         return;
     if (!c->held && !(c->held = lg_calloc(1, sizeof(*c->held)))) {
-        c->waiter.pinned = true; /* cannot track it: keep the server until the client goes */
+        c->waiter.cursor_pin = true; /* cannot track it: keep the server until the client goes */
+        c->waiter.pinned = true;
         return;
     }
     struct held_cursors *h = c->held;
@@ -86,11 +95,66 @@ static void track_cursors(struct client *c, const char *q, size_t n)
         h->overflow = false;
     }
     bool pin = h->n > 0 || h->overflow;
-    if (pin != c->waiter.pinned)
+    if (pin != c->waiter.cursor_pin)
         log_debug("C-%llu %s/%s: %s its server (%u cursor(s) WITH HOLD open%s)",
-                  (unsigned long long)c->id, c->dbname, c->user, pin ? "keeps" : "releases", h->n,
-                  h->overflow ? ", and more" : "");
-    c->waiter.pinned = pin;
+                  (unsigned long long)c->id, c->dbname, c->user,
+                  pin || c->waiter.temp_objects || c->waiter.temp_pending ? "keeps" : "releases",
+                  h->n, h->overflow ? ", and more" : "");
+    c->waiter.cursor_pin = pin;
+    c->waiter.pinned = pin || c->waiter.temp_objects || c->waiter.temp_pending;
+}
+
+/* Track the temporary objects (pin_temp_tables) that the statement at the start of @q
+ * (a Query if @type is 'Q', else a Parse of statement @stmt) creates or drops, and pin or
+ * unpin @c. What the linked server is doing (pool_link_status: 'Q' something is in
+ * flight, else its transaction status) tells when the statement will run. */
+static void track_temp(struct client *c, uint8_t type, const char *stmt, const char *q, size_t n)
+{
+    struct pool_waiter *w = &c->waiter;
+    enum dbddl_temp k = dbddl_scan_temp(q, n);
+    if (k == DBDDL_TEMP_NONE)
+        return;
+    char st = c->server ? pool_link_status(c->server, &c->st) : 'I';
+    switch (k) {
+    case DBDDL_TEMP_DISCARD:
+        /* Trusted only where it cannot be undone: a simple query (a Parse may never be
+         * executed) sent while nothing is in flight and the server is outside a
+         * transaction block (alone in its text, dbddl_scan_temp checked), so it runs in a
+         * transaction of its own. Else the client stays pinned: that costs a server, a
+         * wrong unpin would show its tables to the next client. */
+        if (!w->temp_objects || type != 'Q' || !c->server || st != 'I')
+            return;
+        w->temp_objects = false;
+        w->pinned = w->cursor_pin;
+        log_debug("C-%llu %s/%s: DISCARD drops its temporary objects%s", (unsigned long long)c->id,
+                  c->dbname, c->user, w->cursor_pin ? "" : ": releases its server");
+        return;
+    case DBDDL_TEMP_ROLLBACK:
+    case DBDDL_TEMP_COMMIT:
+        /* Ends the open block that created some (nothing else in flight, so the next
+         * ReadyForQuery is its own): a rollback drops them. A named statement may be
+         * executed later, or again: not trusted. */
+        if (w->temp_pending && (st == 'T' || st == 'E') && (type == 'Q' || !*stmt))
+            w->temp_rollback = k == DBDDL_TEMP_ROLLBACK || st == 'E';
+        return;
+    default:
+        break;
+    }
+    if (!client_cfg()->pin_temp_tables)
+        return;
+    /* Inside a known open block, it lasts only if the block commits; with requests in
+     * flight the block is unknown: kept for good. */
+    if (st == 'T' || st == 'E')
+        w->temp_pending = true;
+    else
+        w->temp_objects = true;
+    w->temp_rollback = false;
+    w->pinned = true;
+    if (!c->temp_logged) {
+        c->temp_logged = true;
+        log_info("C-%llu %s/%s: keeps its server: %s created (pin_temp_tables)",
+                 (unsigned long long)c->id, c->dbname, c->user, dbddl_temp_name(k));
+    }
 }
 
 int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8_t *p, size_t n)
@@ -111,7 +175,7 @@ int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8
         i++;
     if (i >= have)
         return more ? 0 : 1;
-    if (!client_ddl_first[p[i]]) /* past the blanks: A, C, D or a comment */
+    if (!client_ddl_first[p[i]]) /* past the blanks: A, C, D, R or a comment */
         return 1;
     if (have < LG_MIN(total, off + DDL_LOOK) && more)
         return 0;
@@ -119,8 +183,10 @@ int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8
     size_t len = LG_MIN(have, off + DDL_LOOK) - off;
     enum dbddl_kind k = dbddl_scan((const char *)p + off, len, name);
     if (k == DBDDL_NONE) {
-        if (pool_mode_of(c->pool) != POOL_MODE_SESSION)
+        if (pool_mode_of(c->pool) != POOL_MODE_SESSION) {
             track_cursors(c, (const char *)p + off, len);
+            track_temp(c, type, (const char *)p + PGPROTO_HEADER, (const char *)p + off, len);
+        }
         return 1;
     }
     char why[DBDDL_NAME_MAX + 80];

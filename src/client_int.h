@@ -69,6 +69,7 @@ struct client {
     bool request_held;    /* checkout asked for by a request held in st.in (on_hold) */
     bool ps_on;           /* translate named statements (transaction mode) */
     bool query_cancelled; /* query_timeout already sent a cancel */
+    bool temp_logged;     /* "keeps its server: temporary ..." was logged (once a client) */
     bool is_unix;         /* came in over the Unix socket */
     bool tls;             /* TLS established */
     bool console;         /* connected to the admin console database */
@@ -136,10 +137,11 @@ void client_ps_cleared(struct pool_waiter *w, uint64_t client_bound);
 /* A Query or Parse at the head of @c's input (@n bytes of a @total-byte message at @p):
  * before a DROP DATABASE or the like is forwarded, the pools' idle servers to that
  * database close; in transaction and statement mode, a cursor WITH HOLD pins @c to its
- * server until it is closed (c->waiter.pinned). 1 to go on, 0 to wait for more. */
+ * server until it is closed, and a temporary table, view or sequence (pin_temp_tables)
+ * until DISCARD TEMP / DISCARD ALL (c->waiter.pinned). 1 to go on, 0 to wait for more. */
 int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8_t *p, size_t n);
 /* Bytes a statement of client_ddl_on_head's may start with (or spaces and comments before
- * one): true for few (A, C, D), so most queries cost one table look. */
+ * one): true for few (A, C, D, R), so most queries cost one table look. */
 extern const bool client_ddl_first[256];
 /* Could the Query or Parse at @p be one of those? */
 static inline bool client_ddl_maybe(uint8_t type, const uint8_t *p, size_t n)
@@ -154,7 +156,7 @@ static inline bool client_ddl_maybe(uint8_t type, const uint8_t *p, size_t n)
     }
     return n <= at || client_ddl_first[p[at]];
 }
-/* Forget the client's held cursors (freeing it). */
+/* Forget the client's held cursors (freeing them) and unpin it. */
 void client_ddl_free(struct client *c);
 
 /* ---- client_admin.c ---- */

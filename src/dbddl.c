@@ -23,6 +23,7 @@ struct lex {
     const char *p, *end;
     char text[DBDDL_NAME_MAX]; /* the token: a word or identifier (cut at 63 bytes) */
     char ch;                   /* T_OTHER: its first character */
+    bool broken;               /* the text ended (NUL) inside a comment or quotes */
 };
 
 static bool is_space(char c)
@@ -58,8 +59,10 @@ static bool skip_blank(struct lex *l)
             do {
                 if (l->p + 1 >= l->end)
                     return false;
-                if (*l->p == '\0')
+                if (*l->p == '\0') {
+                    l->broken = true;
                     return true; /* the text ends inside the comment: T_END follows */
+                }
                 if (l->p[0] == '/' && l->p[1] == '*') {
                     depth++;
                     l->p += 2;
@@ -104,8 +107,10 @@ static enum tok next(struct lex *l)
         for (;;) {
             if (l->p >= l->end)
                 return T_CUT;
-            if (*l->p == '\0')
+            if (*l->p == '\0') {
+                l->broken = true;
                 return T_END; /* unterminated: PostgreSQL will refuse the query */
+            }
             if (*l->p == (char)c) {
                 if (l->p + 1 >= l->end)
                     return T_CUT; /* a doubled quote may follow */
@@ -255,4 +260,135 @@ enum dbddl_cursor dbddl_scan_cursor(const char *q, size_t n, char name[DBDDL_NAM
     if (k == DBDDL_CURSOR_NONE)
         name[0] = '\0';
     return k;
+}
+
+/* After the statement's last token (T_END): true if nothing but ';', blanks and whole
+ * comments follow before the text's NUL, so the statement runs alone, not in an implicit
+ * transaction with others (which could fail and roll it back). A comment or quote left
+ * open at the NUL is a syntax error: PostgreSQL would run none of the text. */
+static bool alone(struct lex *l)
+{
+    for (;;) {
+        if (l->broken)
+            return false;
+        if (*l->p == '\0')
+            return true;
+        if (*l->p != ';')
+            return false;
+        l->p++;
+        if (!skip_blank(l))
+            return false;
+    }
+}
+
+/* The rest of the statement holds ON COMMIT DROP (before its end or the cut). */
+static bool on_commit_drop(struct lex *l)
+{
+    int seen = 0; /* words of "on commit drop" matched in a row */
+    static const char *const words[] = {"on", "commit", "drop"};
+    for (;;) {
+        enum tok t = next(l);
+        if (t == T_END || t == T_CUT)
+            return false;
+        if (t == T_WORD && strcmp(l->text, words[seen]) == 0) {
+            if (++seen == 3)
+                return true;
+        } else {
+            seen = t == T_WORD && strcmp(l->text, "on") == 0;
+        }
+    }
+}
+
+/* After CREATE: [OR REPLACE] [[GLOBAL | LOCAL] {TEMP | TEMPORARY} | UNLOGGED] [RECURSIVE]
+ * {TABLE | VIEW | SEQUENCE} [IF NOT EXISTS] name, where a temporary object is either
+ * declared TEMP or named pg_temp.name. */
+static enum dbddl_temp scan_create_temp(struct lex *l)
+{
+    bool temp = false;
+    enum tok t = next(l);
+    if (t == T_WORD && strcmp(l->text, "or") == 0) {
+        if (!is_word(l, "replace"))
+            return DBDDL_TEMP_NONE;
+        t = next(l);
+    }
+    if (t == T_WORD && (strcmp(l->text, "global") == 0 || strcmp(l->text, "local") == 0)) {
+        t = next(l);
+        if (t != T_WORD || (strcmp(l->text, "temp") && strcmp(l->text, "temporary")))
+            return DBDDL_TEMP_NONE;
+    }
+    if (t == T_WORD && (strcmp(l->text, "temp") == 0 || strcmp(l->text, "temporary") == 0)) {
+        temp = true;
+        t = next(l);
+    } else if (t == T_WORD && strcmp(l->text, "unlogged") == 0) {
+        t = next(l);
+    }
+    if (t == T_WORD && strcmp(l->text, "recursive") == 0)
+        t = next(l);
+    if (t != T_WORD)
+        return DBDDL_TEMP_NONE;
+    enum dbddl_temp k = strcmp(l->text, "table") == 0      ? DBDDL_TEMP_TABLE
+                        : strcmp(l->text, "view") == 0     ? DBDDL_TEMP_VIEW
+                        : strcmp(l->text, "sequence") == 0 ? DBDDL_TEMP_SEQUENCE
+                                                           : DBDDL_TEMP_NONE;
+    if (k == DBDDL_TEMP_NONE)
+        return DBDDL_TEMP_NONE;
+    if (!temp) { /* [IF NOT EXISTS] pg_temp.name */
+        t = next(l);
+        if (t == T_WORD && strcmp(l->text, "if") == 0) {
+            struct lex save = *l;
+            if (is_word(l, "not") && is_word(l, "exists"))
+                t = next(l);
+            else
+                *l = save; /* a table named "if" */
+        }
+        if ((t != T_WORD && t != T_QUOTED) || strcmp(l->text, "pg_temp") != 0)
+            return DBDDL_TEMP_NONE;
+        if (next(l) != T_OTHER || l->ch != '.')
+            return DBDDL_TEMP_NONE;
+    }
+    return on_commit_drop(l) ? DBDDL_TEMP_NONE : k;
+}
+
+enum dbddl_temp dbddl_scan_temp(const char *q, size_t n)
+{
+    struct lex l = {.p = q, .end = q + n};
+    if (next(&l) != T_WORD)
+        return DBDDL_TEMP_NONE;
+    if (strcmp(l.text, "create") == 0)
+        return scan_create_temp(&l);
+    bool rollback = strcmp(l.text, "rollback") == 0 || strcmp(l.text, "abort") == 0;
+    if (rollback || strcmp(l.text, "commit") == 0) {
+        enum tok t = next(&l);
+        if (t == T_WORD && (strcmp(l.text, "work") == 0 || strcmp(l.text, "transaction") == 0))
+            t = next(&l);
+        if (t != T_END)
+            return DBDDL_TEMP_NONE;
+        return rollback ? DBDDL_TEMP_ROLLBACK : DBDDL_TEMP_COMMIT;
+    }
+    if (strcmp(l.text, "discard") != 0 || next(&l) != T_WORD)
+        return DBDDL_TEMP_NONE;
+    if (strcmp(l.text, "all") && strcmp(l.text, "temp") && strcmp(l.text, "temporary"))
+        return DBDDL_TEMP_NONE;
+    return next(&l) == T_END && alone(&l) ? DBDDL_TEMP_DISCARD : DBDDL_TEMP_NONE;
+}
+
+const char *dbddl_temp_name(enum dbddl_temp k)
+{
+    switch (k) {
+    case DBDDL_TEMP_TABLE:
+        return "temporary table";
+    case DBDDL_TEMP_VIEW:
+        return "temporary view";
+    case DBDDL_TEMP_SEQUENCE:
+        return "temporary sequence";
+    case DBDDL_TEMP_DISCARD:
+        return "DISCARD";
+    case DBDDL_TEMP_ROLLBACK:
+        return "ROLLBACK";
+    case DBDDL_TEMP_COMMIT:
+        return "COMMIT";
+    case DBDDL_TEMP_NONE:
+    default:
+        return "";
+    }
 }

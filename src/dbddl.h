@@ -6,7 +6,8 @@
  * sessions). A pooler's idle server connections to that database would make them fail
  * ("database ... is being accessed by other users", 55006), so the client side asks the
  * pools to close them first. Also the cursor statements that make a client's session
- * state outlive its transaction (DECLARE ... WITH HOLD, CLOSE). Pure: no I/O, no globals.
+ * state outlive its transaction (DECLARE ... WITH HOLD, CLOSE), and those that create or
+ * drop temporary objects (CREATE TEMP TABLE, DISCARD TEMP). Pure: no I/O, no globals.
  */
 #ifndef LG_DBDDL_H
 #define LG_DBDDL_H
@@ -45,5 +46,30 @@ enum dbddl_cursor {
  * PostgreSQL reads it) for DBDDL_CURSOR_HOLD and DBDDL_CURSOR_CLOSE. A DECLARE whose
  * WITH HOLD lies past the end of @q is DBDDL_CURSOR_NONE. */
 enum dbddl_cursor dbddl_scan_cursor(const char *q, size_t n, char name[DBDDL_NAME_MAX]);
+
+/* Temporary objects live in the server session, past the transaction that created them:
+ * in transaction pooling the client must keep that server while they exist. */
+enum dbddl_temp {
+    DBDDL_TEMP_NONE,  /* none of the statements below, or ON COMMIT DROP seen */
+    DBDDL_TEMP_TABLE, /* CREATE [GLOBAL|LOCAL] {TEMP|TEMPORARY} TABLE ..., CREATE [UNLOGGED]
+                         TABLE [IF NOT EXISTS] pg_temp.name ... */
+    DBDDL_TEMP_VIEW,  /* CREATE [OR REPLACE] {TEMP|TEMPORARY} [RECURSIVE] VIEW, or pg_temp.name */
+    DBDDL_TEMP_SEQUENCE, /* CREATE {TEMP|TEMPORARY} SEQUENCE ..., or pg_temp.name */
+    DBDDL_TEMP_DISCARD,  /* DISCARD {ALL | TEMP | TEMPORARY} alone in the text (only ';' and
+                            blanks after it up to the NUL): it cannot be rolled back with others */
+    DBDDL_TEMP_ROLLBACK, /* ROLLBACK | ABORT [WORK | TRANSACTION] (not TO SAVEPOINT, not AND
+                            CHAIN): drops what its transaction block created */
+    DBDDL_TEMP_COMMIT,   /* COMMIT [WORK | TRANSACTION]: in a failed block, a rollback too */
+};
+
+/* Like dbddl_scan(), for the statements above (case-insensitive, after spaces and
+ * comments). A CREATE whose seen part (up to its end or the end of @q) holds ON COMMIT
+ * DROP is DBDDL_TEMP_NONE: the object goes with its transaction. A CREATE cut off before it
+ * shows a temporary object is DBDDL_TEMP_NONE too; one cut off after that is a match.
+ * SELECT ... INTO TEMP is not looked for. */
+enum dbddl_temp dbddl_scan_temp(const char *q, size_t n);
+
+/* Words for messages ("temporary table", ...). */
+const char *dbddl_temp_name(enum dbddl_temp k);
 
 #endif

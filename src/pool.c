@@ -728,14 +728,14 @@ static void rollback_done(void *arg, struct server *s, const struct pgproto_erro
 {
     (void)value;
     if (pool_exec_succeeded(s, err, closed, "ROLLBACK of the departed client's transaction"))
-        pool_reset_left(s, arg != NULL);
+        pool_reset_left(s, (unsigned)(uintptr_t)arg);
 }
 
 void pool_release(struct server *s, struct stream *client)
 {
     struct stream *ss = server_stream(s);
     struct pool_waiter *w = server_holder(s);
-    bool cursors = w && w->pinned && server_pool(s)->pool_mode != POOL_MODE_SESSION;
+    unsigned left = pool_left_of(s, w);
     server_set_holder(s, NULL);
     pool_account_unlink(s);
     uint64_t sent = client->n_counted - client->link_base;
@@ -760,11 +760,11 @@ void pool_release(struct server *s, struct stream *client)
     if (server_tx_status(s) != 'I') {
         /* The client left inside a transaction (a driver closing without commit):
          * roll it back rather than pay for a new connection. */
-        if (server_exec(s, "ROLLBACK", NULL, 0, rollback_done, cursors ? s : NULL) < 0)
+        if (server_exec(s, "ROLLBACK", NULL, 0, rollback_done, (void *)(uintptr_t)left) < 0)
             server_close(s, "client left with a transaction open");
         return;
     }
-    pool_reset_left(s, cursors);
+    pool_reset_left(s, left);
 }
 
 void pool_release_unlinked(struct server *s)

@@ -72,9 +72,16 @@ struct pool_waiter {
     bool queued;
     bool keyed; /* a client: match servers by @startup in session mode (else any server) */
     /* Transaction/statement mode: keep the linked server past the end of transactions
-     * (the client has a cursor WITH HOLD open on it); if the client leaves, the server's
-     * cursors are closed before it is reused. */
+     * (cursor_pin || temp_objects || temp_pending); if the client leaves, the server's
+     * cursors are closed and its temporary objects dropped before it is reused. */
     bool pinned;
+    bool cursor_pin;   /* the client has a cursor WITH HOLD open there (client_ddl.c) */
+    bool temp_objects; /* ... temporary objects there (pin_temp_tables) */
+    /* ... it created some inside the transaction block now open: they stay if the block
+     * commits (temp_objects), go if it rolls back (temp_rollback: the client's ROLLBACK
+     * is what ends it). Settled at the ReadyForQuery 'I' that ends the block (pool_txn.c). */
+    bool temp_pending;
+    bool temp_rollback;
     /* COPY FROM STDIN (pool_on_copy_in): the linked server is reading COPY data, and
      * ignores every Sync until the client's CopyDone or CopyFail (the client clears it). */
     bool copy_in;

@@ -162,8 +162,17 @@ void pool_cancel_forget(const struct server *s);
 void pool_to_idle(struct server *s);
 void pool_run_reset(struct server *s);
 void pool_account_unlink(struct server *s);
-/* pool_txn.c: a server its client left, idle: pool_run_reset(), after a CLOSE ALL if
- * @cursors (the client was pinned by a cursor WITH HOLD). */
-void pool_reset_left(struct server *s, bool cursors);
+/* What a departed pinned client may have left in its server's session (pool_reset_left). */
+enum pool_left {
+    POOL_LEFT_CLEAN = 0,
+    POOL_LEFT_CURSORS = 1, /* cursors WITH HOLD: CLOSE ALL */
+    POOL_LEFT_TEMP = 2,    /* temporary objects: DISCARD TEMP */
+};
+/* What the client holding @w left on its server: POOL_LEFT_* bits (transaction and
+ * statement mode; session mode has server_reset_query). */
+unsigned pool_left_of(const struct server *s, const struct pool_waiter *w);
+/* pool_txn.c: a server its client left, idle: pool_run_reset(), after CLOSE ALL and/or
+ * DISCARD TEMP as @left (POOL_LEFT_* bits) asks. Closes the server if one fails. */
+void pool_reset_left(struct server *s, unsigned left);
 
 #endif

@@ -3,7 +3,8 @@
  * pool_txn.c: transaction and statement pooling: when a linked server may go back to
  * the pool (every request answered, nothing half-forwarded, output delivered), the
  * statement-mode refusal of transaction blocks, and parameter changes reported by a
- * linked server, and closing the cursors WITH HOLD a pinned client left open.
+ * linked server, and closing the cursors WITH HOLD and dropping the temporary objects a
+ * pinned client left behind.
  * Not here: session release and reset (pool.c).
  * Invariant: a server is released only at ReadyForQuery 'I' at a message boundary.
  */
@@ -90,6 +91,14 @@ void pool_on_ready_for_query(struct server *s)
         pool_fast_close_check(s);
         return;
     }
+    if (w->temp_pending && server_tx_status(s) == 'I') {
+        /* The block that created temporary objects ended: committed unless the client's
+         * ROLLBACK (the only request in flight when it was seen) ended it. */
+        w->temp_objects |= !w->temp_rollback;
+        w->temp_pending = false;
+        w->pinned = w->cursor_pin || w->temp_objects;
+    }
+    w->temp_rollback = false; /* it ended the block, or did not (ROLLBACK; BEGIN): forget it */
     if (p->pool_mode == POOL_MODE_STATEMENT && server_tx_status(s) != 'I' && link_at_boundary(s)) {
         /* Statement mode: a transaction block would pin the server; refuse it. */
         struct lg_err e;
@@ -97,8 +106,8 @@ void pool_on_ready_for_query(struct server *s)
         snprintf(e.msg, sizeof(e.msg),
                  "pool \"%s\": transaction blocks are not allowed in statement pooling mode",
                  p->name);
-        server_set_holder(s, NULL);
-        pool_release(s, cs); /* rolls back, keeps the server if it can */
+        pool_release(s, cs); /* rolls back, cleans up after a pinned client, keeps the
+                                server if it can (the holder tells it what to clean) */
         if (w->ops->on_lost)
             w->ops->on_lost(w, &e);
         return;
@@ -163,21 +172,45 @@ void pool_on_server_drained(struct server *s)
         pool_to_idle(s);
 }
 
+unsigned pool_left_of(const struct server *s, const struct pool_waiter *w)
+{
+    if (!w || !w->pinned || server_pool(s)->pool_mode == POOL_MODE_SESSION)
+        return POOL_LEFT_CLEAN;
+    return (w->cursor_pin ? POOL_LEFT_CURSORS : 0) |
+           (w->temp_objects || w->temp_pending ? POOL_LEFT_TEMP : 0);
+}
+
 static void close_all_done(void *arg, struct server *s, const struct pgproto_error *err,
                            const char *value, bool closed)
 {
-    (void)arg;
     (void)value;
     if (pool_exec_succeeded(s, err, closed, "CLOSE ALL of the departed client's cursors"))
-        pool_run_reset(s);
+        pool_reset_left(s, (unsigned)(uintptr_t)arg);
 }
 
-void pool_reset_left(struct server *s, bool cursors)
+static void discard_temp_done(void *arg, struct server *s, const struct pgproto_error *err,
+                              const char *value, bool closed)
 {
-    if (!cursors)
+    (void)value;
+    if (pool_exec_succeeded(s, err, closed, "DISCARD TEMP of the departed client's objects"))
+        pool_reset_left(s, (unsigned)(uintptr_t)arg);
+}
+
+void pool_reset_left(struct server *s, unsigned left)
+{
+    /* One statement at a time: each must succeed on its own, and DISCARD TEMP goes last so
+     * nothing after it can roll it back. */
+    if (left & POOL_LEFT_CURSORS) {
+        left &= ~(unsigned)POOL_LEFT_CURSORS;
+        if (server_exec(s, "CLOSE ALL", NULL, 0, close_all_done, (void *)(uintptr_t)left) < 0)
+            server_close(s, "client left with cursors WITH HOLD open");
+    } else if (left & POOL_LEFT_TEMP) {
+        left &= ~(unsigned)POOL_LEFT_TEMP;
+        if (server_exec(s, "DISCARD TEMP", NULL, 0, discard_temp_done, (void *)(uintptr_t)left) < 0)
+            server_close(s, "client left with temporary objects");
+    } else {
         pool_run_reset(s);
-    else if (server_exec(s, "CLOSE ALL", NULL, 0, close_all_done, NULL) < 0)
-        server_close(s, "client left with cursors WITH HOLD open");
+    }
 }
 
 void pool_on_ps_cleared(struct server *s, uint64_t client_bound)

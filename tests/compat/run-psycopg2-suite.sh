@@ -50,32 +50,38 @@
 #
 # What to expect (2026-11-27, psycopg2 2.9.5 with 2.9.10's tests, 747 tests, PostgreSQL 15,
 # about 3 minutes for all three runs):
-#   direct 723 passed, 5 failed, 19 skipped; session the same; transaction 638-640 passed,
-#   88-90 failed (three runs; the count moves with which server each test lands on).
+#   direct 723 passed, 5 failed, 19 skipped; session the same; transaction 713 passed, 15
+#   failed (with pin_temp_tables, at the temppin branch; before it 638-640 passed and 88-90
+#   failed over three runs, the count moving with which server each test landed on).
 #   Failing directly too (not lifeguard's): test_notify's test_notifies_received_on_commit,
 #   _on_reset, _on_rollback, _on_set_client_encoding, _on_set_session (notifications read at
 #   commit, #1728, is 2.9.10's). The 19 skipped: 10 replication, 9 for other PostgreSQL,
 #   libpq or server features (lo64 absent, tpc unsupported, json absent, ...).
 #   Session mode: none fail only through lifeguard.
-#   Transaction mode, 83-85 only through lifeguard, all inherent to the mode
-#   (docs/pooling-modes.md):
-#   - ~74 temporary tables: the setUp of AsyncTests, CancelTests, ExtrasDictCursor*Tests,
-#     NamedTupleCursorTest creates "table1", "ExtrasDictCursorTests", "nttest" as TEMPORARY
-#     outside a transaction; the test's connection closes without dropping it, so the next
-#     test's client lands on a server that has it (DuplicateTable), or a temporary table1
-#     hides the permanent one DeadlockSerializationTests made (INSERT has more expressions).
-#     Each of them passes when run alone through a freshly started lifeguard. With
-#     `transaction-reset` (DISCARD ALL at each release) they fail the other way: the table
-#     made in autocommit is gone at the next statement (UndefinedTable).
-#   - 7 LISTEN/NOTIFY (test_notify: the notification goes to whichever client holds the
-#     server, and a client holding none receives nothing while idle).
+#   Transaction mode, 10 only through lifeguard, all inherent to the mode
+#   (docs/pooling-modes.md): the 8 LISTEN/NOTIFY and 2 backend pid tests below.
+#   Before pin_temp_tables, 83-85 only through lifeguard:
+#   - ~74 temporary tables (now the creating client keeps its server, which gets DISCARD
+#     TEMP when it leaves; pin_temp_tables = 0 brings them back): the setUp of AsyncTests,
+#     CancelTests, ExtrasDictCursor*Tests, NamedTupleCursorTest creates "table1",
+#     "ExtrasDictCursorTests", "nttest" as TEMPORARY outside a transaction; the test's
+#     connection closes without dropping it, so the next test's client lands on a server
+#     that has it (DuplicateTable), or a temporary table1 hides the permanent one
+#     DeadlockSerializationTests made (INSERT has more expressions). Each of them passes
+#     when run alone through a freshly started lifeguard. With `transaction-reset` (DISCARD
+#     ALL at each release) they failed the other way: the table made in autocommit was
+#     gone at the next statement (UndefinedTable).
+#   - 7-8 LISTEN/NOTIFY (test_notify, AsyncTests.test_notify: the notification goes to
+#     whichever client holds the server, and a client holding none receives nothing while
+#     idle).
 #   - 2 backend pid as identity: TestConnectionInfo.test_backend_pid (the BackendKeyData pid
 #     is lifeguard's own number, pg_backend_pid() the server's); CursorTests.
 #     test_external_close_async (the control connection terminates the pid the victim read,
 #     which is by then the server the control connection itself is on).
-#   transaction-reset: 671 passed, 57 failed (the temporary tables made in autocommit,
-#   LISTEN, backend pid, and the session characteristics psycopg2 SETs in autocommit mode
-#   for default_transaction_isolation/_deferrable, which DISCARD ALL resets).
+#   transaction-reset (before pin_temp_tables): 671 passed, 57 failed (the temporary
+#   tables made in autocommit, LISTEN, backend pid, and the session characteristics
+#   psycopg2 SETs in autocommit mode for default_transaction_isolation/_deferrable, which
+#   DISCARD ALL resets).
 #   Before the fix made with this runner (at 3034aa8), transaction mode failed 103-108
 #   (620-625 passed): psycopg2's set_session(readonly=True) in autocommit mode is SET
 #   default_transaction_read_only, which PostgreSQL 14+ reports but lifeguard did not track,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_dbddl.c: libFuzzer target for dbddl_scan and dbddl_scan_cursor (src/dbddl.c): any bytes,
- * whole or cut. */
+/* fuzz_dbddl.c: libFuzzer target for dbddl_scan, dbddl_scan_cursor and dbddl_scan_temp
+ * (src/dbddl.c): any bytes, whole or cut. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +22,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     n = strnlen(name, DBDDL_NAME_MAX);
     bool named = kc == DBDDL_CURSOR_HOLD || kc == DBDDL_CURSOR_CLOSE;
     if (n >= DBDDL_NAME_MAX || named != (n > 0))
+        __builtin_trap();
+    enum dbddl_temp kt = dbddl_scan_temp((const char *)data, size);
+    if ((kt == DBDDL_TEMP_NONE) != (dbddl_temp_name(kt)[0] == '\0'))
+        __builtin_trap(); /* the result is one of the enum's values */
+    /* A DISCARD is only trusted when the text is seen to its NUL: cut just before that NUL,
+     * it is no longer one. */
+    const uint8_t *nul = memchr(data, '\0', size);
+    if (kt == DBDDL_TEMP_DISCARD &&
+        (!nul || dbddl_scan_temp((const char *)data, (size_t)(nul - data)) != DBDDL_TEMP_NONE))
         __builtin_trap();
     return 0;
 }

@@ -164,6 +164,103 @@ static void closing_cursors(void **state)
     assert_int_equal(scan_cursor("SELECT 'CLOSE ALL'", name), DBDDL_CURSOR_NONE);
 }
 
+/* Scan @sql as a whole query (with its NUL) for the temporary-object statements. */
+static enum dbddl_temp scan_temp(const char *sql)
+{
+    return dbddl_scan_temp(sql, strlen(sql) + 1);
+}
+
+static void temporary_objects(void **state)
+{
+    (void)state;
+    assert_int_equal(scan_temp("CREATE TEMP TABLE t (id int)"), DBDDL_TEMP_TABLE);
+    assert_int_equal(scan_temp("create temporary table t as select 1"), DBDDL_TEMP_TABLE);
+    assert_int_equal(scan_temp("  -- psycopg2's tests\n/* a /* nested */ one */ Create Global "
+                               "Temporary Table t (x int)"),
+                     DBDDL_TEMP_TABLE);
+    assert_int_equal(scan_temp("CREATE LOCAL TEMP TABLE IF NOT EXISTS t (x int)"),
+                     DBDDL_TEMP_TABLE);
+    assert_int_equal(scan_temp("CREATE TABLE pg_temp.t (x int)"), DBDDL_TEMP_TABLE);
+    assert_int_equal(scan_temp("create unlogged table PG_TEMP . t (x int)"), DBDDL_TEMP_TABLE);
+    assert_int_equal(scan_temp("CREATE TABLE IF NOT EXISTS \"pg_temp\".t (x int)"),
+                     DBDDL_TEMP_TABLE);
+    assert_int_equal(scan_temp("CREATE TEMP VIEW v AS SELECT 1"), DBDDL_TEMP_VIEW);
+    assert_int_equal(scan_temp("CREATE OR REPLACE TEMPORARY RECURSIVE VIEW v (n) AS SELECT 1"),
+                     DBDDL_TEMP_VIEW);
+    assert_int_equal(scan_temp("CREATE VIEW pg_temp.v AS SELECT 1"), DBDDL_TEMP_VIEW);
+    assert_int_equal(scan_temp("CREATE TEMP SEQUENCE s"), DBDDL_TEMP_SEQUENCE);
+    assert_string_equal(dbddl_temp_name(DBDDL_TEMP_TABLE), "temporary table");
+    /* cut after TEMP TABLE, before any ON COMMIT DROP could be seen: kept */
+    assert_int_equal(dbddl_scan_temp("CREATE TEMP TABLE t (a int, b int", 33), DBDDL_TEMP_TABLE);
+    /* cut before it is known to be temporary */
+    assert_int_equal(dbddl_scan_temp("CREATE TEMP", 11), DBDDL_TEMP_NONE);
+    assert_int_equal(dbddl_scan_temp("CREATE TABLE pg_te", 18), DBDDL_TEMP_NONE);
+    /* dropped with their transaction: no pin */
+    assert_int_equal(scan_temp("CREATE TEMP TABLE t (x int) ON COMMIT DROP"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("create temp table t on commit drop as select 1"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("CREATE TABLE pg_temp.t (x int) ON /* c */ COMMIT\nDROP"),
+                     DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("CREATE TEMP TABLE t (x int) ON COMMIT DELETE ROWS"),
+                     DBDDL_TEMP_TABLE);
+    assert_int_equal(scan_temp("CREATE TEMP TABLE t (x int) ON COMMIT PRESERVE ROWS"),
+                     DBDDL_TEMP_TABLE);
+    /* ON COMMIT DROP in a string, or in the next statement, does not count */
+    assert_int_equal(scan_temp("CREATE TEMP TABLE t AS SELECT 'on commit drop' AS x"),
+                     DBDDL_TEMP_TABLE);
+    assert_int_equal(scan_temp("CREATE TEMP TABLE t (x int); CREATE TEMP TABLE u (x int) ON "
+                               "COMMIT DROP"),
+                     DBDDL_TEMP_TABLE);
+    /* not temporary */
+    assert_int_equal(scan_temp("CREATE TABLE t (x int)"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("CREATE UNLOGGED TABLE t (x int)"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("CREATE TABLE public.t (x int)"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("CREATE TABLE pg_temp (x int)"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("CREATE TABLE \"pg_temp.t\" (x int)"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("CREATE TEMP FUNCTION f()"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("CREATE GLOBAL TABLE t (x int)"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("SELECT 1 INTO TEMP t"), DBDDL_TEMP_NONE); /* out of scope */
+    assert_int_equal(scan_temp("SELECT 'CREATE TEMP TABLE t'"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("CREATE DATABASE d TEMPLATE x"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp(""), DBDDL_TEMP_NONE);
+}
+
+static void discarding_temporary_objects(void **state)
+{
+    (void)state;
+    assert_int_equal(scan_temp("DISCARD ALL"), DBDDL_TEMP_DISCARD);
+    assert_int_equal(scan_temp("discard temp;"), DBDDL_TEMP_DISCARD);
+    assert_int_equal(scan_temp(" DISCARD TEMPORARY ; ;\n-- done\n"), DBDDL_TEMP_DISCARD);
+    assert_int_equal(scan_temp("DISCARD PLANS"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("DISCARD SEQUENCES"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("DISCARD TEMP junk"), DBDDL_TEMP_NONE);
+    /* with other statements, it runs in their implicit transaction and may be undone */
+    assert_int_equal(scan_temp("DISCARD TEMP; SELECT 1"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("DISCARD TEMP; /* done */"), DBDDL_TEMP_DISCARD);
+    /* a syntax error after it: PostgreSQL runs none of the text */
+    assert_int_equal(scan_temp("DISCARD TEMP; /* unclosed"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("DISCARD TEMP /* unclosed"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("DISCARD TEMP 'unclosed"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("DISCARD TEMP; 'unclosed"), DBDDL_TEMP_NONE);
+    /* cut: what follows is unknown */
+    assert_int_equal(dbddl_scan_temp("DISCARD TEMP", 12), DBDDL_TEMP_NONE);
+    assert_int_equal(dbddl_scan_temp("DISCARD TEMP;", 13), DBDDL_TEMP_NONE);
+    assert_string_equal(dbddl_temp_name(DBDDL_TEMP_DISCARD), "DISCARD");
+    /* the ends of a transaction block that may have created some */
+    assert_int_equal(scan_temp("ROLLBACK"), DBDDL_TEMP_ROLLBACK);
+    assert_int_equal(scan_temp("abort work;"), DBDDL_TEMP_ROLLBACK);
+    assert_int_equal(scan_temp("Rollback Transaction; BEGIN"), DBDDL_TEMP_ROLLBACK);
+    assert_int_equal(scan_temp("ROLLBACK TO SAVEPOINT s"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("ROLLBACK TO s"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("ROLLBACK AND CHAIN"), DBDDL_TEMP_NONE);
+    assert_int_equal(scan_temp("ROLLBACK PREPARED 'x'"), DBDDL_TEMP_NONE);
+    assert_int_equal(dbddl_scan_temp("ROLLBACK", 8), DBDDL_TEMP_NONE); /* cut */
+    assert_int_equal(scan_temp("COMMIT"), DBDDL_TEMP_COMMIT);
+    assert_int_equal(scan_temp("commit work"), DBDDL_TEMP_COMMIT);
+    assert_int_equal(scan_temp("COMMIT PREPARED 'x'"), DBDDL_TEMP_NONE);
+    assert_string_equal(dbddl_temp_name(DBDDL_TEMP_ROLLBACK), "ROLLBACK");
+    assert_string_equal(dbddl_temp_name(DBDDL_TEMP_NONE), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +270,8 @@ int main(void)
             cmocka_unit_test(long_names_are_cut_as_postgresql_does),
             cmocka_unit_test(held_cursors),
             cmocka_unit_test(closing_cursors),
+            cmocka_unit_test(temporary_objects),
+            cmocka_unit_test(discarding_temporary_objects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
