@@ -202,86 +202,6 @@ void server_backend_key(const struct server *s, uint32_t *pid, uint32_t *key)
     *key = s->be_key;
 }
 
-size_t server_param_count(const struct server *s)
-{
-    return s->n_params;
-}
-
-void server_param_at(const struct server *s, size_t i, const char **name, const char **value)
-{
-    *name = s->params[i].name;
-    *value = s->params[i].value;
-}
-
-const char *server_param_login_at(const struct server *s, size_t i)
-{
-    return s->params[i].login_value;
-}
-
-const struct paramset *server_startup(const struct server *s)
-{
-    return s->startup;
-}
-
-/* Index of reported parameter @name (case-insensitive, as PostgreSQL's), or n_params. */
-static size_t find_param(const struct server *s, const char *name)
-{
-    size_t i = 0;
-    while (i < s->n_params && !param_name_eq(s->params[i].name, name))
-        i++;
-    return i;
-}
-
-const char *server_param_login(const struct server *s, const char *name)
-{
-    size_t i = find_param(s, name);
-    return i < s->n_params ? s->params[i].login_value : NULL;
-}
-
-const char *server_param(const struct server *s, const char *name)
-{
-    size_t i = find_param(s, name);
-    return i < s->n_params ? s->params[i].value : NULL;
-}
-
-bool server_params_synced(const struct server *s, uint64_t want_hash)
-{
-    return want_hash && s->synced_hash == want_hash && s->synced_gen == s->param_gen;
-}
-
-void server_mark_synced(struct server *s, uint64_t want_hash)
-{
-    s->synced_hash = want_hash;
-    s->synced_gen = s->param_gen;
-}
-
-static int set_param(struct server *s, const char *name, const char *value)
-{
-    s->param_gen++;
-    for (size_t i = 0; i < s->n_params; i++) {
-        if (strcmp(s->params[i].name, name) == 0) {
-            char *v = lg_strdup(value);
-            if (!v)
-                return -ENOMEM;
-            lg_free(s->params[i].value);
-            s->params[i].value = v;
-            return 0;
-        }
-    }
-    if (s->n_params == MAX_PARAMS)
-        return 0; /* more than PostgreSQL reports: ignore the rest */
-    char *n = lg_strdup(name), *v = lg_strdup(value);
-    if (!n || !v) {
-        lg_free(n);
-        lg_free(v);
-        return -ENOMEM;
-    }
-    s->params[s->n_params].name = n;
-    s->params[s->n_params].value = v;
-    s->n_params++;
-    return 0;
-}
-
 void server_set_state(struct server *s, enum server_state st)
 {
     list_del(&s->node);
@@ -611,7 +531,7 @@ static int on_login_message(struct server *s, uint8_t type, const uint8_t *p, ui
         return server_login_auth(s, p, len);
     case 'S': {
         const char *n, *v;
-        if (pgproto_parse_param_status(p, len, &n, &v) < 0 || set_param(s, n, v) < 0) {
+        if (pgproto_parse_param_status(p, len, &n, &v) < 0 || server_set_param(s, n, v) < 0) {
             server_close(s, "bad ParameterStatus during login");
             return -1;
         }
@@ -768,7 +688,7 @@ static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_
         return on_login_message(s, type, p, len);
     if (type == 'S') {
         const char *n, *v;
-        if (pgproto_parse_param_status(p, len, &n, &v) < 0 || set_param(s, n, v) < 0) {
+        if (pgproto_parse_param_status(p, len, &n, &v) < 0 || server_set_param(s, n, v) < 0) {
             server_close(s, "bad ParameterStatus");
             return -1;
         }

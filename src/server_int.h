@@ -76,6 +76,9 @@ int server_login_auth(struct server *s, const uint8_t *p, uint32_t len);
 
 /* server_param.c: free the names of unreported parameters set here. */
 void server_free_unreported(struct server *s);
+/* server_param.c: a ParameterStatus: note @name's current value (the values at the end of
+ * the login become the login values). 0, or -ENOMEM. */
+int server_set_param(struct server *s, const char *name, const char *value) LG_MUSTCHECK;
 
 /* server_ps.c: a response observed while the server owes responses to prepared-statement
  * messages (s->ps): swallow, note or replace it (on_head's contract: >0, 0 wait, <0
