@@ -36,7 +36,8 @@
 #
 # What to expect (2026-11-27, PostgreSQL 15; counts are tests and subtests, "failed" includes
 # tests a timed-out binary never finished; about 6 minutes for all three):
-#   direct 685 passed, 3 failed, 13 skipped; session 679/9/13; transaction about 596/88/13.
+#   direct 685 passed, 3 failed, 13 skipped; session 679/9/13; transaction 667/17/13
+#   (session 7, with pin_temp_tables; about 596/88/13 before it).
 #   Failing directly too: pgconn TestParseConfig and TestParseConfigReadsPgServiceFile
 #   (expect a Unix-socket default and a service file), pq TestHasCorrectRootGroupPermissions
 #   (run as root); now and then pq TestContextCancelExec (a timing race of its own).
@@ -45,17 +46,17 @@
 #   decides, so from 0 to 5): pgconn TestConnContextCanceledCancelsRunningQueryOnServer,
 #   pgxpool TestConnReleaseClosesConnInTransaction, ...InFailedTransaction,
 #   TestPoolAfterRelease, pgx/stdlib TestReleaseConnWithTxInProgress.
-#   Transaction mode, about 70 top-level tests, all inherent to the mode
-#   (docs/pooling-modes.md) but one limit: about 54 temporary tables that the next
-#   transaction does not find or that shadow another client's tables (most CopyFrom, batch,
-#   Tx and Insert* tests of pgx, pgx/stdlib's Exec and Tx tests, pgconn's Copy* and
-#   Exec*DeferredError, pq's Copy*, TestCommit, TestRowsResultTag; the exact set varies with
-#   which server each test lands on); 12 LISTEN/NOTIFY (pgx TestListenNotify and pgconn
+#   Transaction mode, 14 top-level tests only through lifeguard, all inherent to the mode
+#   (docs/pooling-modes.md): 11 LISTEN/NOTIFY (pgx TestListenNotify and pgconn
 #   TestConnWaitForNotification wait forever, so their binaries end at GO_SUITE_TIMEOUT;
 #   pq's Listener and Conn*Listen tests time out); 3 pg_terminate_backend of the client's own
-#   pid (pgx TestFatalRxError, TestFatalTxError, pq TestPing); 2 named statements larger than
-#   pkt_buf (default 4096) closed with 54000 (pgconn TestConnExecPreparedMaxNumberOfParams,
-#   ...TooManyParams: a Parse with 65,535 parameter types).
+#   pid (pgx TestFatalRxError, TestFatalTxError, pq TestPing). Before pin_temp_tables (a
+#   client that creates a temporary table keeps its server) about 54 more: temporary tables
+#   that the next transaction did not find or that shadowed another client's tables (most
+#   CopyFrom, batch, Tx and Insert* tests of pgx, pgx/stdlib's Exec and Tx tests, pgconn's
+#   Copy* and Exec*DeferredError, pq's Copy*, TestCommit, TestRowsResultTag). Two named
+#   statements larger than the buffer (pgconn TestConnExecPreparedMaxNumberOfParams,
+#   ...TooManyParams) got 54000 until session 6 grew the buffer for them.
 #   Before the fixes made with this runner (main at de82831): transaction 576/108, 91
 #   lifeguard-only: also 20-odd lib/pq tests binding the unnamed statement after its Sync
 #   (26000, or another client's statement), pgconn TestConnExecBatchHuge (54000 past 4,096
