@@ -34,15 +34,16 @@
 # 'aaa...' literals with repeat(), connection/test-helper.js uses a TCP stream instead of the
 # stored copy's websocket-stream, test-helper.js gained the later rejection() helper; files that
 # only test a mock server, TypeScript files and pipeline-mode tests were not copied):
-#   direct 28/31 pass, session 28/31, transaction 20/31 (about 100 s for all three).
+#   direct 28/31 pass, session 28/31, transaction 25/31 (session 7, with pin_temp_tables;
+#   19-21/31 before it) (about 100 s for all three).
 #   Failing directly too (not lifeguard's): client/cancel-tests.js and cancel-query-tests.js
 #   (cancelActiveQuery/cancelQuery are newer than pg 8.23.1), gh-issues/2085-tests.js (needs SSL
 #   on the server; set PGTESTNOSSL=1 to skip it).
 #   Session mode: none fail only through lifeguard.
-#   Transaction mode, inherent to the mode (docs/pooling-modes.md): temporary tables that the
-#   next statement does not find or another client does (client/error-handling, no-data,
-#   prepared-statement, query-error-handling, simple-query; array-tests.js now and then),
-#   LISTEN/NOTIFY (client/notice-tests.js), pg_terminate_backend of idle backends or of the
+#   Transaction mode, inherent to the mode (docs/pooling-modes.md): before pin_temp_tables,
+#   temporary tables that the next statement did not find or another client did
+#   (client/error-handling, no-data, prepared-statement, query-error-handling, simple-query;
+#   array-tests.js now and then); LISTEN/NOTIFY (client/notice-tests.js), pg_terminate_backend of idle backends or of the
 #   pid the client read, which in transaction mode is a server it no longer holds
 #   (connection-pool/error-tests.js; gh-issues/130-tests.js waits for an error until the
 #   timeout).
