@@ -730,3 +730,14 @@ def backend_pids(pg, db, user):
         "SELECT pid FROM pg_stat_activity WHERE datname = %s AND usename = %s", (db, user)
     )
     return {r[0] for r in rows}
+
+
+def sv_active(lg, db="p0", user="trustuser"):
+    """SHOW POOLS' sv_active for @db/@user (servers linked to a client or pinned by one)."""
+    with closing(lg.conn(db="pgbouncer")) as a, a.cursor() as cur:
+        cur.execute("SHOW POOLS")
+        cols = [d[0] for d in cur.description]
+        for row in cur.fetchall():
+            if row[0] == db and row[1] == user:
+                return row[cols.index("sv_active")]
+    return 0

@@ -9,6 +9,7 @@ server until it closes its cursors, and closes them if it leaves first."""
 
 from contextlib import closing
 
+import harness
 import psycopg
 import pytest
 
@@ -18,16 +19,6 @@ TXN = {"pool_mode": "transaction", "admin_users": "trustuser"}
 def open_cursors(lg):
     """The cursors a new client of the pool sees (on whichever server it gets)."""
     return lg.sql("SELECT count(*) FROM pg_cursors")[0][0]
-
-
-def sv_active(lg):
-    with closing(lg.conn(db="pgbouncer")) as a, a.cursor() as cur:
-        cur.execute("SHOW POOLS")
-        cols = [d[0] for d in cur.description]
-        for row in cur.fetchall():
-            if row[0] == "p0" and row[1] == "trustuser":
-                return row[cols.index("sv_active")]
-    return 0
 
 
 class Psycopg2Held:
@@ -76,13 +67,13 @@ def test_held_cursor_keeps_its_server_until_closed(make_lg, driver):
         assert a.fetch(3) == [1, 2, 3]
         # Another client must not get A's server (and its cursor) while A reads on.
         assert open_cursors(lg) == 0
-        assert sv_active(lg) == 1
+        assert harness.sv_active(lg) == 1
         assert a.fetch(3) == [4, 5, 6]  # each FETCH its own transaction, same server
         assert open_cursors(lg) == 0
         assert a.fetch(10) == [7, 8, 9, 10]
         a.close_cursor()
         # Closed: A gives its server back at the end of each transaction again.
-        assert sv_active(lg) == 0
+        assert harness.sv_active(lg) == 0
         assert open_cursors(lg) == 0
     finally:
         a.close()
@@ -118,17 +109,17 @@ def test_close_all_and_discard_all_unpin(make_lg):
     with closing(lg.conn()) as a, a.cursor() as cur:
         cur.execute("DECLARE c1 CURSOR WITH HOLD FOR SELECT 1")
         cur.execute('DECLARE "C2" NO SCROLL CURSOR WITH HOLD FOR SELECT 2')
-        assert sv_active(lg) == 1
+        assert harness.sv_active(lg) == 1
         cur.execute("CLOSE c1")
-        assert sv_active(lg) == 1  # "C2" is still open
+        assert harness.sv_active(lg) == 1  # "C2" is still open
         cur.execute("CLOSE ALL")
-        assert sv_active(lg) == 0
+        assert harness.sv_active(lg) == 0
         cur.execute("DECLARE c4 CURSOR WITH HOLD FOR SELECT 4")
-        assert sv_active(lg) == 1
+        assert harness.sv_active(lg) == 1
         cur.execute("DISCARD ALL")
-        assert sv_active(lg) == 0
+        assert harness.sv_active(lg) == 0
         # A cursor without HOLD ends with its transaction: nothing to keep.
         a.autocommit = False
         cur.execute("DECLARE c5 CURSOR FOR SELECT 5")
         a.commit()
-        assert sv_active(lg) == 0
+        assert harness.sv_active(lg) == 0

@@ -17,16 +17,6 @@ import pytest
 TXN = {"pool_mode": "transaction", "admin_users": "trustuser"}
 
 
-def sv_active(lg):
-    with closing(lg.conn(db="pgbouncer")) as a, a.cursor() as cur:
-        cur.execute("SHOW POOLS")
-        cols = [d[0] for d in cur.description]
-        for row in cur.fetchall():
-            if row[0] == "p0" and row[1] == "trustuser":
-                return row[cols.index("sv_active")]
-    return 0
-
-
 def admin(lg, sql):
     with closing(lg.conn(db="pgbouncer")) as a, a.cursor() as cur:
         cur.execute(sql)
@@ -101,7 +91,7 @@ def test_temp_table_keeps_its_server_and_never_reaches_others(make_lg, table, dr
             assert rows[0] == ("A's temporary row",) and len(rows) == rnd + 1, rows
             a.run(f"INSERT INTO {table} VALUES ('round {rnd}')")
             a.commit()
-            assert sv_active(lg) == 1  # A keeps its server between transactions
+            assert harness.sv_active(lg) == 1  # A keeps its server between transactions
         assert a.run(f"SELECT count(*) FROM {table}") == [(4,)]
         a.rollback()
         assert lg.sql(f"SELECT count(*) FROM public.{table}") == [(1,)]
@@ -146,7 +136,7 @@ def test_pg_temp_schema_table_pins_too(make_lg, table):
     lg = make_lg(main=dict(TXN, default_pool_size="1"))
     a = Psycopg2Conn(lg)
     a.run(f"/* a comment */ create table if not exists PG_TEMP.{table} (who text)")
-    assert sv_active(lg) == 1
+    assert harness.sv_active(lg) == 1
     a.close()
     b = Psycopg2Conn(lg)
     try:
@@ -165,10 +155,10 @@ def test_on_commit_drop_does_not_pin(make_lg, driver):
         a.run("CREATE TEMP TABLE lg_scratch (x int) ON COMMIT DROP")
         a.run("INSERT INTO lg_scratch VALUES (1)")
         a.commit()
-        assert sv_active(lg) == 0  # dropped with its transaction: nothing to keep
+        assert harness.sv_active(lg) == 0  # dropped with its transaction: nothing to keep
         a.run("CREATE TEMP TABLE lg_kept (x int) ON COMMIT DELETE ROWS")
         a.commit()
-        assert sv_active(lg) == 1  # the table outlives the transaction
+        assert harness.sv_active(lg) == 1  # the table outlives the transaction
     finally:
         a.close()
     assert "keeps its server: temporary table created" in lg.log_text()
@@ -180,20 +170,20 @@ def test_discard_unpins_only_outside_a_transaction(make_lg, table):
     a = Psycopg2Conn(lg)
     try:
         a.run(f"CREATE TEMP TABLE {table} (who text)")
-        assert sv_active(lg) == 1
+        assert harness.sv_active(lg) == 1
         # Inside a transaction block DISCARD TEMP can be rolled back: A stays pinned.
         a.run("BEGIN")
         a.run("DISCARD TEMP")
         a.run("ROLLBACK")
-        assert sv_active(lg) == 1
+        assert harness.sv_active(lg) == 1
         assert a.run(f"SELECT count(*) FROM {table}") == [(0,)]  # still A's own table
         a.run("DISCARD TEMP")
-        assert sv_active(lg) == 0
+        assert harness.sv_active(lg) == 0
         assert a.run(f"SELECT who FROM {table}") == [("permanent",)]
         a.run(f"CREATE TEMP TABLE {table} (who text)")
-        assert sv_active(lg) == 1
+        assert harness.sv_active(lg) == 1
         a.run("DISCARD ALL")
-        assert sv_active(lg) == 0
+        assert harness.sv_active(lg) == 0
     finally:
         a.close()
     # Logged once per client, not once per table.
@@ -208,7 +198,7 @@ def test_pin_temp_tables_off_leaves_the_table_on_the_server(make_lg, table, driv
     a = driver(lg)
     a.run(f"CREATE TEMP TABLE {table} (who text)")
     a.run(f"INSERT INTO {table} VALUES ('left behind')")
-    assert sv_active(lg) == 0
+    assert harness.sv_active(lg) == 0
     a.close()
     b = driver(lg)
     try:
@@ -224,7 +214,7 @@ def test_pin_temp_tables_off_leaves_the_table_on_the_server(make_lg, table, driv
     c = driver(lg)
     try:
         c.run(f"CREATE TEMP TABLE {table} (who text)")
-        assert sv_active(lg) == 1
+        assert harness.sv_active(lg) == 1
     finally:
         c.close()
 
@@ -241,20 +231,20 @@ def test_temp_table_of_a_rolled_back_transaction_does_not_pin(make_lg, table, dr
     try:
         a.run(f"CREATE TEMP TABLE {table} (who text)")
         a.rollback()
-        assert sv_active(lg) == 0
+        assert harness.sv_active(lg) == 0
         assert b.run(f"SELECT who FROM {table}") == [("permanent",)]
         # A failed block ends in a rollback whatever ends it.
         a.run(f"CREATE TEMP TABLE {table} (who text)")
         with pytest.raises(Exception):
             a.run("SELECT 1/0")
         a.commit()  # psycopg: COMMIT of a failed block rolls back
-        assert sv_active(lg) == 0
+        assert harness.sv_active(lg) == 0
         # A savepoint rolled back to leaves the table if it came before it.
         a.run(f"CREATE TEMP TABLE {table} (who text)")
         a.run("SAVEPOINT s")
         a.run("ROLLBACK TO SAVEPOINT s")
         a.commit()
-        assert sv_active(lg) == 1
+        assert harness.sv_active(lg) == 1
         assert a.run(f"SELECT count(*) FROM {table}") == [(0,)]
         a.rollback()
     finally:
