@@ -16,6 +16,7 @@
 #define LG_PRINTF(f, a)                 __attribute__((format(printf, f, a)))
 #define LG_NORETURN                     __attribute__((noreturn))
 #define LG_UNUSED                       __attribute__((unused))
+#define LG_NOINLINE                     __attribute__((noinline))
 #define LG_LIKELY(x)                    __builtin_expect(!!(x), 1)
 #define LG_UNLIKELY(x)                  __builtin_expect(!!(x), 0)
 #define ARRAY_SIZE(a)                   (sizeof(a) / sizeof((a)[0]))

@@ -605,10 +605,12 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
     size_t want = LG_MIN(total, (size_t)256);
     if (n < want && n < c->st.in.cap)
         return 0;
-    bool rewritten;
-    int rc = rewrite_deallocate(c, ps, 'Q', total, n, PGPROTO_HEADER, &rewritten);
-    if (rc <= 0)
-        return rc;
+    bool rewritten = false;
+    if (c->ps) { /* else the client has no statement a DEALLOCATE could name */
+        int rc = rewrite_deallocate(c, ps, 'Q', total, n, PGPROTO_HEADER, &rewritten);
+        if (rc <= 0)
+            return rc;
+    }
     const char *q = (const char *)p + PGPROTO_HEADER; /* (moved if rewritten) */
     const char *end = (const char *)p + LG_MIN(n, total) - (n >= total ? 1 : 0);
     const char *first = rewritten ? end : ps_sql_skip_space(q, end);

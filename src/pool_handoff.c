@@ -208,8 +208,22 @@ static bool still_at_startup(struct server *s, const char *name, bool reported)
     return login && strcmp(login, have) == 0;
 }
 
-/* SET what @w wants and @s lacks, then @w's on_ready (at once if nothing differs). */
+static void apply_want_slow(struct server *s, struct pool_waiter *w);
+
+/* SET what @w wants and @s lacks, then @w's on_ready (at once if nothing differs). The
+ * steady state of transaction pooling first: the server already matches @w's want-list
+ * and holds no parameter an earlier client set unseen, so there is nothing to compare or
+ * reset (and no statement buffer to set up). */
 static void apply_want(struct server *s, struct pool_waiter *w)
+{
+    if (server_params_synced(s, w->want_hash) && server_unreported_count(s) == 0) {
+        w->ops->on_ready(w, s);
+        return;
+    }
+    apply_want_slow(s, w);
+}
+
+static LG_NOINLINE void apply_want_slow(struct server *s, struct pool_waiter *w)
 {
     char sql[4096];
     size_t len = 0;

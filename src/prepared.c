@@ -406,6 +406,12 @@ int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id)
 {
     if (what == PS_OWED_SYNC)
         ps->syncs_owed++; /* counted even if it fails: the client is closed then */
+    /* Nothing owed before it (a Query or a Sync, most of the time): no tail to merge with. */
+    if (ps->q_len == 0 && ps->q_cap) {
+        ps->q[ps->q_head] = (struct owed){what, 1, id};
+        ps->q_len = 1;
+        return 0;
+    }
     if (ps->q_len && id == 0) {
         struct owed *t = &ps->q[(ps->q_head + ps->q_len - 1) % ps->q_cap];
         if (t->what == what && t->id == 0 && t->n < UINT32_MAX) {
@@ -567,6 +573,14 @@ void ps_on_ready(struct ps_server *ps)
 {
     struct owed *f;
     ps->erred = false;
+    if (ps->q_len == 1 && ps->q[ps->q_head].what == PS_OWED_SYNC && ps->q[ps->q_head].n == 1) {
+        /* The one Sync owed (a Query's, most of the time): the loop below, in short. */
+        ps->q_len = 0;
+        ps->syncs_done = ps->syncs_owed;
+        if (ps->cl_len && ps->syncs_done)
+            clears_drop_upto(ps, ps->syncs_done - 1);
+        return;
+    }
     while ((f = front(ps))) {
         bool sync = f->what == PS_OWED_SYNC;
         unanswered(ps, f);

@@ -283,14 +283,13 @@ static bool send_async(struct stream *s)
 static bool do_write(struct stream *s)
 {
     bool moved = false;
-    if (s->send_busy)
-        goto out; /* the next write follows the one in flight */
-    if (!s->tls && s->can_write && !s->closed && !s->err && evloop_async_send(s->ev) &&
-        send_async(s)) {
+    if (s->send_busy || s->closed || s->err || !s->can_write)
+        goto out; /* (busy: the next write follows the one in flight) */
+    if (!s->tls && evloop_async_send(s->ev) && send_async(s)) {
         moved = true;
         goto out;
     }
-    while (!s->closed && !s->err && s->can_write) {
+    for (;;) { /* until nothing is left, or an error or EAGAIN (which break) */
         struct buf *b;
         if (buf_ready(&s->out))
             b = &s->out;
@@ -629,6 +628,15 @@ static inline bool may_read(const struct stream *s)
     return !s->keep_buffers && s->in.data && buf_empty(&s->in);
 }
 
+/* Would the checks at the end of a round (or report_errors) call anything for @s? */
+static inline bool callback_due(const struct stream *s)
+{
+    if (s->closed)
+        return false;
+    return s->err || (s->want_drained && !buf_ready(&s->in)) ||
+           (s->want_out_space && buf_empty(&s->out));
+}
+
 /* End of a round: consume absorbed kicks. True if another round is due. A peer kicked
  * during the round that is no longer linked to @s gets its own (deferred) run. */
 static bool take_reruns(struct stream *s)
@@ -701,11 +709,13 @@ static void run_rounds(struct stream *s)
         moved |= take_reruns(s);
         if (!moved && !called)
             break;
-        /* Bytes moved or a kick came, but no callback ran after this round's checks: the
-         * next round could only read or write (the checks above saw the final buffers),
-         * so ask just that, which is most of what a round finds nothing to do about. */
+        /* Bytes moved, a kick came or a callback ran: another round is due only if it
+         * would find something to do, which most of the time it would not. Ask just that:
+         * a read or write, or a callback or error report now due (a callback may have
+         * asked for one, or failed a write). */
         p = s->peer;
-        if (!called && !may_write(s) && !may_read(s) && !(p && (may_write(p) || may_read(p))))
+        if (!may_write(s) && !may_read(s) && !callback_due(s) &&
+            !(p && (may_write(p) || may_read(p) || callback_due(p))))
             break;
         if (round == RUN_ROUNDS - 1) {
             stream_kick(s); /* more to do: continue next turn, after others had theirs */
