@@ -90,6 +90,7 @@ struct config {
     int pool_mode;            /* enum pool_mode, default session */
     int default_pool_size;    /* alias pool_size; default 20 */
     int min_pool_size;        /* 0 */
+    bool server_affinity;     /* transaction mode: park a server for its client; 1 */
     int max_overflow;         /* alias reserve_pool_size; 0 */
     int max_client_conn;      /* 100 */
     int max_db_connections;   /* 0 = unlimited */

@@ -126,6 +126,13 @@ const struct cfg_key cfg_keys[] = {
             "servers kept per (database, user) pool"),
         INT("min_pool_size", min_pool_size, "0", 0, MAX_POOL, CFG_RELOAD,
             "servers kept open per pool even when idle"),
+        BOOL("server_affinity", server_affinity, "1", CFG_RELOAD,
+             "transaction and statement mode: the server a client's transaction ends on waits "
+             "(parked) for that client's next transaction while no other client needs it; any "
+             "client that finds no idle server takes it at once, and it returns to the idle "
+             "servers after a second. Saves the release and checkout per transaction and keeps "
+             "a client's prepared statements on one server. 0 = every server returns to the "
+             "pool at once"),
         INT("max_overflow", max_overflow, "0", 0, MAX_POOL, CFG_RELOAD,
             "extra servers a pool may open under pressure"),
         INT("max_client_conn", max_client_conn, "100", 1, MAX_CONN, CFG_RELOAD,

@@ -305,7 +305,7 @@ static void handle_cancel(struct client *c, uint32_t pid, uint32_t key)
         struct client *t = container_of(n, struct client, hash_node);
         if (t->cancel_pid != pid || t->cancel_key != key)
             continue;
-        if (t->server) {
+        if (t->server && !pool_parked(t->server)) { /* parked: nothing runs there */
             log_debug("C-%llu cancel request forwarded", (unsigned long long)t->id);
             c->cancel = pool_send_cancel(t->server, cancel_done, c);
             if (c->cancel) {
@@ -583,6 +583,7 @@ static void server_released(struct pool_waiter *w)
     struct client *c = container_of(w, struct client, waiter);
     c->server = NULL;
     client_set_state(c, CLIENT_IDLE);
+    stream_keep_buffers(&c->st, false); /* kept while its server was parked (pool_park.c) */
     if (buf_unscanned(&c->st.in))
         stream_kick(&c->st); /* the next transaction's first bytes are already here */
 }
@@ -606,14 +607,25 @@ static int request_server(struct client *c)
 static int on_hold(struct stream *st, const uint8_t *p, size_t n)
 {
     struct client *c = st->owner;
-    if (c->state != CLIENT_IDLE)
+    bool parked = c->state == CLIENT_ACTIVE && c->server && pool_parked(c->server);
+    if (c->state != CLIENT_IDLE && !parked)
         return 0; /* already waiting */
     if (n >= PGPROTO_HEADER && p[0] == 'X') {
         client_close(c, NULL, "client disconnected");
         return -1;
     }
     /* Flush and COPY data/done/fail ask for no answer; anything else is a request. */
-    c->request_held = p[0] != 'H' && p[0] != 'd' && p[0] != 'c' && p[0] != 'f';
+    bool request = p[0] != 'H' && p[0] != 'd' && p[0] != 'c' && p[0] != 'f';
+    if (parked) {
+        /* The server of its last transaction waited for it (server_affinity). */
+        if (pool_resume(c->server, &c->st, &c->waiter)) {
+            if (!request)
+                pool_check_release(c->server);
+            return 0;
+        }
+        /* Given to the pool instead (server_released ran): check out as usual. */
+    }
+    c->request_held = request;
     return request_server(c);
 }
 

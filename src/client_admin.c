@@ -215,7 +215,7 @@ void client_visit(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us)
             snap.request_time_unix_us = wall_now_us - (now - c->active_at_us);
             snap.wait_us = st == CLIENT_WAITING ? now - c->waiter.enqueued_us : 0;
             snap.ptr = c;
-            snap.link = c->server;
+            snap.link = c->server && !pool_parked(c->server) ? c->server : NULL;
             char tls[96];
             snap.tls = stream_tls_describe(&c->st, tls, sizeof(tls));
             int i = paramset_find(c->params, "application_name");

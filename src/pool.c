@@ -60,6 +60,7 @@ void pool_set_config(const struct config *cfg)
         p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : cfg->max_overflow;
         p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : cfg->min_pool_size;
         pool_set_caps(p, db, ue, cfg);
+        pool_unpark_all(p); /* sizes, caps or server_affinity may have changed */
         pool_retarget(p, db);
         /* A changed pool_timeout/query_timeout applies to those already waiting too. */
         evloop_timer_cancel(g_ev, &p->wait_timer);
@@ -160,6 +161,7 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
         goto oom;
     list_init(&p->node);
     list_init(&p->waiters);
+    list_init(&p->parked);
     for (int i = 0; i < SERVER_NSTATES; i++)
         list_init(&p->servers[i]);
     evloop_timer_init(&p->retry_timer, retry_cb, p);
@@ -378,12 +380,36 @@ static bool checkout_now(struct pool *p, struct pool_waiter *w)
     return true;
 }
 
+/* No idle server at all: the one parked longest for another client fits, as it is (it
+ * is between transactions): a transfer, without going through the idle servers. (An idle
+ * server whose parameters were never compared goes to the queue's service first.) */
+static bool checkout_parked(struct pool *p, struct pool_waiter *w)
+{
+    if (list_empty(&p->parked) || !list_empty(&p->waiters) ||
+        !list_empty(&p->servers[SERVER_IDLE]) || !w->want_hash)
+        return false;
+    struct server *s = server_from_park_node(p->parked.next);
+    if (!server_params_synced(s, w->want_hash) || pool_janitor_needs_ping(s) ||
+        !pool_server_fits(p, s, w) || pool_server_retiring(s, clock_now_us()))
+        return false;
+    pool_unpark_detach(s);
+    w->queued = false;
+    if (server_unreported_count(s)) {
+        pool_hand_over(p, s, w); /* an unreported parameter to reset first */
+        return true;
+    }
+    /* pool_hand_over in short: @s is ACTIVE already, and has @w's parameters. */
+    stats_histogram_observe(&p->wait_hist, 0);
+    w->ops->on_ready(w, s);
+    return true;
+}
+
 int pool_checkout(struct pool *p, struct pool_waiter *w)
 {
     w->pool = p;
     w->queued = true;
     w->enqueued_us = clock_now_us();
-    if (checkout_now(p, w))
+    if (checkout_now(p, w) || checkout_parked(p, w))
         return 0;
     list_append(&p->waiters, &w->node);
     p->n_waiting++;
@@ -497,8 +523,10 @@ static void service(struct pool *p)
     }
     while (!list_empty(&p->waiters)) {
         struct list_node *idle = &p->servers[SERVER_IDLE];
-        if (list_empty(idle))
+        if (list_empty(idle) && !pool_unpark_one(p)) /* nobody waits while one is parked */
             break;
+        if (list_empty(idle))
+            continue; /* the unparked one was due for closing */
         /* Most recently used first: warm caches, and the rest can age out. */
         struct server *s = server_from_node(idle->prev);
         if (pool_janitor_needs_ping(s)) {
@@ -570,6 +598,8 @@ void pool_on_server_closed(struct pool *p, struct server *s, const struct lg_err
 {
     pool_cancel_forget(s);
     pool_wake_siblings(p);
+    if (server_parked(s))
+        pool_unpark_detach(s); /* its client was between transactions: it goes on */
     struct pool_waiter *holder = server_holder(s);
     if (holder) {
         server_set_holder(s, NULL);
@@ -735,6 +765,8 @@ void pool_release(struct server *s, struct stream *client)
 {
     struct stream *ss = server_stream(s);
     struct pool_waiter *w = server_holder(s);
+    if (server_parked(s))
+        server_unpark(s); /* and released below, as at the end of a transaction */
     unsigned left = pool_left_of(s, w);
     server_set_holder(s, NULL);
     pool_account_unlink(s);

@@ -169,6 +169,15 @@ struct ps_server *pool_server_ps(struct server *s);
 void pool_server_watch_describes(struct server *s);
 /* A DEALLOCATE ALL / DISCARD ALL goes to @s (server_expect_clear). */
 int pool_server_expect_clear(struct server *s, uint64_t client_bound) LG_MUSTCHECK;
+/* Transaction/statement mode, server_affinity (pool_park.c): @s is parked for @w's
+ * client (kept between its transactions, unlinked). pool_resume relinks it to @client
+ * for the client's next transaction and returns 1; or, when it may not be used as it is
+ * (needs a pre-ping, is due for closing, someone waits), gives it to the pool (the
+ * waiter's on_released runs) and returns 0: the client checks out as usual. */
+bool pool_parked(const struct server *s);
+int pool_resume(struct server *s, struct stream *client, struct pool_waiter *w);
+/* Give parked @s to the pool now (its waiter's on_released runs). */
+void pool_unpark(struct server *s);
 /* Transaction/statement mode: give the server back now if the link is at a boundary
  * (every request answered, idle, nothing half-sent). Used right after linking. */
 void pool_check_release(struct server *s);

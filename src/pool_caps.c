@@ -45,13 +45,17 @@ static bool under_caps(struct pool *p, bool evict)
                        by_db ? p->client_db : p->client_user) != 0)
                 continue;
             used += pool_open_count(q);
-            if (q != p && !list_empty(&q->servers[SERVER_IDLE]))
+            if (q != p && (!list_empty(&q->servers[SERVER_IDLE]) || pool_nparked(q)))
                 spare = q;
         }
         if (used < (size_t)cap)
             continue;
         if (!spare || !evict)
             return false;
+        if (list_empty(&spare->servers[SERVER_IDLE]) && !pool_unpark_one(spare))
+            return false;
+        if (list_empty(&spare->servers[SERVER_IDLE]))
+            continue; /* the unparked one was closed at once (lifetime): room now */
         server_close(server_from_node(spare->servers[SERVER_IDLE].next),
                      "evicted: %s reached, making room for pool \"%s\"",
                      by_db ? "max_db_connections" : "max_user_connections", p->name);

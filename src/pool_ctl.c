@@ -29,7 +29,9 @@ int pool_pause(const char *db, bool pause)
         if (!matches(p, db))
             continue;
         p->paused = pause;
-        if (!pause)
+        if (pause)
+            pool_unpark_all(p); /* between transactions: PAUSE need not wait for them */
+        else
             pool_schedule_service(p);
         n++;
     }
@@ -40,6 +42,7 @@ int pool_pause(const char *db, bool pause)
 void pool_reconnect_one(struct pool *p, uint64_t now, const char *why)
 {
     p->reconnect_before_us = now + 1; /* servers connected up to now */
+    pool_unpark_all(p);               /* closed below with the idle ones */
     struct list_node *m, *t;
     list_for_each_safe (m, t, &p->servers[SERVER_IDLE]) {
         server_close(server_from_node(m), "%s", why);
@@ -136,6 +139,7 @@ int pool_free_database(const struct pool *from, const char *dbname, const char *
             strcmp(p->target.host, from->target.host) != 0)
             continue;
         p->no_fill_before_us = now + FREE_DATABASE_QUIET_US;
+        pool_unpark_all(p);
         while (!list_empty(&p->servers[SERVER_IDLE])) {
             server_close(server_from_node(p->servers[SERVER_IDLE].next), "%s", why);
             n++;

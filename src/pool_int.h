@@ -33,6 +33,7 @@ struct pool {
     int pool_size, max_overflow, pool_mode, min_pool_size;
     struct list_node servers[SERVER_NSTATES];
     struct list_node waiters; /* FIFO of struct pool_waiter */
+    struct list_node parked;  /* pool_park.c: servers kept for their client, oldest first */
     size_t n_waiting;
     struct lg_err last_connect_err;
     bool have_connect_err;
@@ -83,6 +84,26 @@ bool pool_exec_succeeded(struct server *s, const struct pgproto_error *err, bool
 /* server_fast_close: close @s (a session-mode server marked for closing) once its client
  * is between transactions; nothing if it is not due. */
 void pool_fast_close_check(struct server *s);
+
+/* ---- pool_park.c ---- */
+/* At the end of @s's client's transaction (pool_on_server_drained, every release check
+ * passed): keep @s for that client if nobody needs it. True if parked (unlinked, still
+ * held); false: release it as usual. */
+bool pool_park(struct server *s);
+/* Give the longest-parked server of @p to the idle ones. False if none was parked. */
+bool pool_unpark_one(struct pool *p);
+/* Every parked server of @p back to the idle ones (waiters, PAUSE, RECONNECT, ...). */
+void pool_unpark_all(struct pool *p);
+/* The janitor: servers parked for a second or more go back to the idle ones. */
+void pool_unpark_stale(struct pool *p, uint64_t now);
+/* Take parked @s from its client, which goes on as any idle client (@s closes, or goes
+ * to another client as it is: pool.c). @s stays ACTIVE and unlinked, held by nobody. */
+void pool_unpark_detach(struct server *s);
+/* Would @s be closed rather than kept if it went back to the pool at @now (RECONNECT,
+ * server_lifetime)? */
+bool pool_server_retiring(struct server *s, uint64_t now);
+/* Servers of @p parked now (counted as idle by SHOW and /metrics, not as active). */
+size_t pool_nparked(const struct pool *p);
 
 /* ---- pool_caps.c ---- */
 /* Set @p's max_db_connections / max_user_connections from its entries (-1: global). */

@@ -52,6 +52,7 @@ void pool_janitor_ping(struct server *s)
 static void janitor_one(struct pool *p, uint64_t now)
 {
     const struct config *cfg = pool_cfg();
+    pool_unpark_stale(p, now); /* then they are idle servers like the others, below */
     size_t total = pool_nservers(p, SERVER_CONNECTING) + pool_nservers(p, SERVER_IDLE) +
                    pool_nservers(p, SERVER_ACTIVE);
     struct list_node *n, *t;

@@ -38,13 +38,15 @@ void pool_visit(stats_pool_visit_fn *fn, void *arg)
         int linked = 0;
         struct list_node *m;
         list_for_each (m, &p->servers[SERVER_ACTIVE]) {
-            if (server_holder(server_from_node(m)))
+            struct server *s = server_from_node(m);
+            if (server_holder(s) && !server_parked(s))
                 linked++;
         }
+        int parked = (int)pool_nparked(p); /* between their client's transactions: idle */
         snap.cl_active = linked;
         snap.cl_waiting = (int)p->n_waiting;
-        snap.sv_active = (int)pool_nservers(p, SERVER_ACTIVE);
-        snap.sv_idle = (int)pool_nservers(p, SERVER_IDLE);
+        snap.sv_active = (int)pool_nservers(p, SERVER_ACTIVE) - parked;
+        snap.sv_idle = (int)pool_nservers(p, SERVER_IDLE) + parked;
         snap.sv_login = (int)pool_nservers(p, SERVER_CONNECTING);
         int total = snap.sv_active + snap.sv_idle + snap.sv_login;
         snap.overflow_in_use = total > p->pool_size ? total - p->pool_size : 0;
@@ -76,15 +78,15 @@ void pool_visit_servers(stats_conn_visit_fn *fn, void *arg, uint64_t wall_now_us
                 server_backend_key(s, &pid, &key);
                 c.user = p->client_user;
                 c.database = p->client_db;
-                c.state = st == SERVER_CONNECTING ? "new"
-                          : st == SERVER_IDLE     ? "idle"
-                          : server_holder(s)      ? "active"
-                                                  : "used";
+                c.state = st == SERVER_CONNECTING                 ? "new"
+                          : st == SERVER_IDLE || server_parked(s) ? "idle"
+                          : server_holder(s)                      ? "active"
+                                                                  : "used";
                 c.addr = server_host(s);
                 c.port = server_target(s)->port;
                 c.connect_time_unix_us = wall_now_us - (now - server_connected_at_us(s));
                 c.ptr = s;
-                c.link = server_holder(s);
+                c.link = server_parked(s) ? NULL : server_holder(s);
                 c.remote_pid = (int)pid;
                 char tls[96];
                 c.tls = server_tls_describe(s, tls, sizeof(tls));
@@ -136,8 +138,9 @@ struct pool *pool_find(const char *db, const char *user)
 
 void pool_counts(const struct pool *p, int *idle, int *active, int *waiting)
 {
-    *idle = (int)list_count(&p->servers[SERVER_IDLE]);
-    *active = (int)list_count(&p->servers[SERVER_ACTIVE]);
+    int parked = (int)pool_nparked(p);
+    *idle = (int)list_count(&p->servers[SERVER_IDLE]) + parked;
+    *active = (int)list_count(&p->servers[SERVER_ACTIVE]) - parked;
     *waiting = (int)p->n_waiting;
 }
 
@@ -168,7 +171,8 @@ size_t pool_active_count(void)
     size_t n = 0;
     struct list_node *m;
     list_for_each (m, pool_all()) {
-        n += pool_nservers(container_of(m, struct pool, node), SERVER_ACTIVE);
+        struct pool *p = container_of(m, struct pool, node);
+        n += pool_nservers(p, SERVER_ACTIVE) - pool_nparked(p);
     }
     return n;
 }

@@ -162,6 +162,8 @@ void pool_on_server_drained(struct server *s)
     p->c.xact_time_us += took;
     stats_histogram_observe(&p->xact_hist, took);
     pool_account_unlink(s);
+    if (pool_park(s))
+        return; /* kept for this client's next transaction (pool_park.c) */
     server_set_holder(s, NULL);
     stream_unlink(ss);
     if (w->ops->on_released)

@@ -211,6 +211,34 @@ void server_set_state(struct server *s, enum server_state st)
     list_append(pool_server_list(s->pool, st), &s->node);
 }
 
+void server_park(struct server *s, struct list_node *list)
+{
+    s->parked = true;
+    s->idle_since_us = clock_now_us();
+    list_append(list, &s->park_node);
+}
+
+void server_unpark(struct server *s)
+{
+    s->parked = false;
+    list_del(&s->park_node);
+}
+
+bool server_parked(const struct server *s)
+{
+    return s->parked;
+}
+
+struct server *server_from_park_node(struct list_node *n)
+{
+    return container_of(n, struct server, park_node);
+}
+
+void server_set_idle_since_us(struct server *s, uint64_t t)
+{
+    s->idle_since_us = t;
+}
+
 uint64_t server_idle_since_us(const struct server *s)
 {
     return s->idle_since_us;

@@ -21,6 +21,7 @@ struct stream;
 struct evloop;
 struct config;
 struct paramset;
+struct list_node;
 
 enum server_state {
     SERVER_CONNECTING = 0,
@@ -130,6 +131,13 @@ uint64_t server_connected_at_us(const struct server *s);
 const char *server_tls_describe(const struct server *s, char *buf, size_t n);
 /* When the server last became IDLE (monotonic µs). */
 uint64_t server_idle_since_us(const struct server *s);
+void server_set_idle_since_us(struct server *s, uint64_t t);
+/* pool_park.c: a parked server (kept for its client's next transaction) is on @list
+ * through its own node, apart from its state's list; its idle time starts now. */
+void server_park(struct server *s, struct list_node *list);
+void server_unpark(struct server *s);
+bool server_parked(const struct server *s);
+struct server *server_from_park_node(struct list_node *n);
 struct ps_server;
 /* The server's prepared-statement bookkeeping (created on first use; NULL on OOM). */
 struct ps_server *server_ps(struct server *s);

@@ -52,7 +52,9 @@ struct server {
     struct ps_server *ps;                    /* prepared statements held here (transaction mode) */
     size_t max_prepared;                     /* max_prepared_statements */
     bool log_connections;                    /* log_connections when it was opened */
-    uint64_t idle_since_us;                  /* when it last became IDLE */
+    uint64_t idle_since_us;                  /* when it last became IDLE, or was parked */
+    struct list_node park_node;              /* pool_park.c: on its pool's parked list */
+    bool parked;                             /* ... while on it (state ACTIVE, unlinked) */
     char last_err[6];                        /* SQLSTATE of the last ErrorResponse relayed */
     bool last_err_fatal;                     /* ... and it was FATAL or PANIC: PostgreSQL's own
                                                 goodbye, the connection ends after it */

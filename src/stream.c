@@ -235,6 +235,15 @@ static inline void release_empty(struct stream *s, struct buf *b)
     }
 }
 
+void stream_keep_buffers(struct stream *s, bool keep)
+{
+    s->keep_buffers = keep;
+    if (!keep && !s->closed) {
+        release_empty(s, &s->in);
+        release_empty(s, &s->out);
+    }
+}
+
 static void sent_cb(struct evloop *ev, void *arg, int res)
 {
     (void)ev;

@@ -193,6 +193,9 @@ void stream_want_out_space(struct stream *s);
 /* Resume examining after STREAM_PAUSE or after a mode change; runs at end of turn. */
 void stream_kick(struct stream *s);
 
+/* Keep empty buffers' storage (@keep), or give it back now and whenever they empty. */
+void stream_keep_buffers(struct stream *s, bool keep);
+
 /* True if nothing is waiting in either buffer. */
 bool stream_is_drained(const struct stream *s);
 

@@ -35,7 +35,7 @@ declare -A layer=(
     [evloop]=2 [uring]=2 [net]=2 [daemon]=2 [stream]=2 [stream_edit]=2 [stream_types]=2 [tls]=2
     [auth]=3 [console]=3 [health]=3 [client]=3 [server]=3 [server_int]=3 [server_auth]=3 [server_ps]=3 [server_param]=3 [pool]=3 [janitor]=3 [admin]=3 [admin_show]=3 [admin_msg]=3 [http]=3
     [client_int]=3 [client_auth]=3 [client_param]=3 [client_ps]=3 [client_admin]=3 [client_janitor]=3 [client_lookup]=3 [client_ddl]=3
-    [pool_int]=3 [pool_handoff]=3 [pool_session]=3 [pool_txn]=3 [pool_ctl]=3 [pool_cancel]=3 [pool_janitor]=3 [pool_obs]=3 [pool_caps]=3
+    [pool_int]=3 [pool_handoff]=3 [pool_session]=3 [pool_txn]=3 [pool_ctl]=3 [pool_cancel]=3 [pool_janitor]=3 [pool_obs]=3 [pool_caps]=3 [pool_park]=3
     [main]=4
 )
 declare -A edges=(
