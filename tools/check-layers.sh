@@ -61,6 +61,7 @@ declare -A edges=(
     [pool_ctl]="client server pool pool_int"
     [pool_caps]="client server pool pool_int"
     [pool_txn]="client server pool pool_int"
+    [pool_park]="client server pool pool_int"
     [pool_handoff]="client server pool pool_int"
     [pool_session]="client server pool pool_int"
     [pool_janitor]="client server pool pool_int"
