@@ -162,6 +162,14 @@ const struct cfg_key cfg_keys[] = {
              "server until it disconnects or runs DISCARD TEMP / DISCARD ALL, and DISCARD TEMP "
              "runs before that server serves another client. 0 = PgBouncer's behaviour: the "
              "objects stay on the server for its next client"),
+        BOOL("pin_role_changes", pin_role_changes, "1", CFG_RELOAD,
+             "transaction and statement mode: a client that changes its role (SET [SESSION] "
+             "ROLE, SET [SESSION] SESSION AUTHORIZATION, or a session_authorization reported "
+             "changed; not SET LOCAL) keeps its server until it disconnects or undoes the "
+             "change (RESET ROLE / RESET SESSION AUTHORIZATION / DISCARD ALL alone, outside a "
+             "transaction), and SET SESSION AUTHORIZATION DEFAULT; RESET ROLE runs before that "
+             "server serves another client. 0 = PgBouncer's behaviour: the next client on that "
+             "server runs with the changed role"),
         BOOL("session_startup_parameters", session_startup_parameters, "1", CFG_RELOAD,
              "session mode: open each server with its client's startup parameters (DateStyle, "
              "TimeZone, options, ...; not application_name) so RESET returns to them as on a "

@@ -16,6 +16,11 @@
  * DROP) pin a client the same way (pin_temp_tables), until a DISCARD TEMP or DISCARD ALL
  * sent alone as a simple query while its server is idle (one inside a transaction may be
  * rolled back); a client that leaves with them has DISCARD TEMP run on its server first.
+ * A changed role (SET ROLE, SET SESSION AUTHORIZATION; not SET LOCAL) pins a client too
+ * (pin_role_changes): the next client would run with its privileges. It stays pinned
+ * until it undoes each change (RESET ROLE / RESET SESSION AUTHORIZATION, or DISCARD ALL)
+ * alone as a simple query while its server is idle; a client that leaves with one has
+ * SET SESSION AUTHORIZATION DEFAULT; RESET ROLE run on its server first (pool_txn.c).
  * Only the first statement of a query is looked at.
  * Not here: the scan itself (dbddl.c), closing the servers (pool_ctl.c), keeping a
  * pinned server (pool_txn.c).
@@ -40,9 +45,9 @@ struct held_cursors {
 #define DDL_LOOK 256 /* bytes of SQL enough for the statements' heads */
 
 const bool client_ddl_first[256] = {
-        ['A'] = true,  ['a'] = true,  ['C'] = true, ['c'] = true,  ['D'] = true,  ['d'] = true,
-        ['R'] = true,  ['r'] = true,  [' '] = true, ['\t'] = true, ['\n'] = true, ['\r'] = true,
-        ['\f'] = true, ['\v'] = true, ['-'] = true, ['/'] = true};
+        ['A'] = true,  ['a'] = true,  ['C'] = true,  ['c'] = true,  ['D'] = true, ['d'] = true,
+        ['R'] = true,  ['r'] = true,  ['S'] = true,  ['s'] = true,  [' '] = true, ['\t'] = true,
+        ['\n'] = true, ['\r'] = true, ['\f'] = true, ['\v'] = true, ['-'] = true, ['/'] = true};
 
 static bool is_blank(uint8_t ch)
 {
@@ -57,6 +62,8 @@ void client_ddl_free(struct client *c)
     c->waiter.temp_objects = false;
     c->waiter.temp_pending = false;
     c->waiter.temp_rollback = false;
+    c->waiter.role_changed = 0;
+    c->waiter.role_pending = 0;
     c->waiter.pinned = false;
 }
 
@@ -101,7 +108,7 @@ static void track_cursors(struct client *c, const char *q, size_t n)
                   pin || c->waiter.temp_objects || c->waiter.temp_pending ? "keeps" : "releases",
                   h->n, h->overflow ? ", and more" : "");
     c->waiter.cursor_pin = pin;
-    c->waiter.pinned = pin || c->waiter.temp_objects || c->waiter.temp_pending;
+    c->waiter.pinned = pool_waiter_pin_due(&c->waiter);
 }
 
 /* Track the temporary objects (pin_temp_tables) that the statement at the start of @q
@@ -125,16 +132,17 @@ static void track_temp(struct client *c, uint8_t type, const char *stmt, const c
         if (!w->temp_objects || type != 'Q' || !c->server || st != 'I')
             return;
         w->temp_objects = false;
-        w->pinned = w->cursor_pin;
+        w->pinned = pool_waiter_pin_due(w);
         log_debug("C-%llu %s/%s: DISCARD drops its temporary objects%s", (unsigned long long)c->id,
-                  c->dbname, c->user, w->cursor_pin ? "" : ": releases its server");
+                  c->dbname, c->user, w->pinned ? "" : ": releases its server");
         return;
     case DBDDL_TEMP_ROLLBACK:
     case DBDDL_TEMP_COMMIT:
         /* Ends the open block that created some (nothing else in flight, so the next
          * ReadyForQuery is its own): a rollback drops them. A named statement may be
          * executed later, or again: not trusted. */
-        if (w->temp_pending && (st == 'T' || st == 'E') && (type == 'Q' || !*stmt))
+        if ((w->temp_pending || w->role_pending) && (st == 'T' || st == 'E') &&
+            (type == 'Q' || !*stmt))
             w->temp_rollback = k == DBDDL_TEMP_ROLLBACK || st == 'E';
         return;
     default:
@@ -157,6 +165,58 @@ static void track_temp(struct client *c, uint8_t type, const char *stmt, const c
     }
 }
 
+void client_ddl_role_log(struct client *c, const char *what)
+{
+    if (c->role_logged)
+        return;
+    c->role_logged = true;
+    log_info("C-%llu %s/%s: %s pins the client to its server until it leaves (pin_role_changes)",
+             (unsigned long long)c->id, c->dbname, c->user, what);
+}
+
+/* Track the role changes (pin_role_changes) that the statement at the start of @q (a
+ * Query if @type is 'Q', else a Parse) makes or undoes, and pin or unpin @c, as
+ * track_temp() does for temporary objects. */
+static void track_role(struct client *c, uint8_t type, const char *q, size_t n)
+{
+    struct pool_waiter *w = &c->waiter;
+    enum dbddl_role k = dbddl_scan_role(q, n);
+    if (k == DBDDL_ROLE_NONE)
+        return;
+    char st = c->server ? pool_link_status(c->server, &c->st) : 'I';
+    if (k == DBDDL_ROLE_RESET || k == DBDDL_ROLE_AUTH_RESET || k == DBDDL_ROLE_RESET_ALL) {
+        /* Trusted only alone in a simple query with nothing in flight, outside a
+         * transaction block (as DISCARD TEMP): it runs, and commits, on its own. */
+        if (!w->role_changed || type != 'Q' || !c->server || st != 'I')
+            return;
+        w->role_changed &= k == DBDDL_ROLE_RESET_ALL ? 0
+                           : k == DBDDL_ROLE_RESET   ? (uint8_t)~POOL_ROLE_SET
+                                                     : (uint8_t)~POOL_ROLE_AUTH;
+        w->pinned = pool_waiter_pin_due(w);
+        log_debug("C-%llu %s/%s: %s undoes its role change%s", (unsigned long long)c->id, c->dbname,
+                  c->user, dbddl_role_name(k),
+                  w->role_changed ? " in part"
+                  : w->pinned     ? ""
+                                  : ": releases its server");
+        return;
+    }
+    if (!client_cfg()->pin_role_changes)
+        return;
+    uint8_t bit = k == DBDDL_ROLE_SET ? POOL_ROLE_SET : POOL_ROLE_AUTH;
+    if (bit == POOL_ROLE_AUTH &&
+        cfg_list_contains(client_cfg()->track_extra_parameters, "session_authorization"))
+        return; /* reported and tracked: it follows its client from server to server */
+    /* Inside a known open block, it lasts only if the block commits; with requests in
+     * flight the block is unknown: kept for good. */
+    if (st == 'T' || st == 'E')
+        w->role_pending |= bit;
+    else
+        w->role_changed |= bit;
+    w->temp_rollback = false;
+    w->pinned = true;
+    client_ddl_role_log(c, dbddl_role_name(k));
+}
+
 int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8_t *p, size_t n)
 {
     size_t have = LG_MIN(n, total);
@@ -175,7 +235,7 @@ int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8
         i++;
     if (i >= have)
         return more ? 0 : 1;
-    if (!client_ddl_first[p[i]]) /* past the blanks: A, C, D, R or a comment */
+    if (!client_ddl_first[p[i]]) /* past the blanks: A, C, D, R, S or a comment */
         return 1;
     if (have < LG_MIN(total, off + DDL_LOOK) && more)
         return 0;
@@ -186,6 +246,7 @@ int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8
         if (pool_mode_of(c->pool) != POOL_MODE_SESSION) {
             track_cursors(c, (const char *)p + off, len);
             track_temp(c, type, (const char *)p + PGPROTO_HEADER, (const char *)p + off, len);
+            track_role(c, type, (const char *)p + off, len);
         }
         return 1;
     }

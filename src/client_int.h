@@ -70,6 +70,7 @@ struct client {
     bool ps_on;           /* translate named statements (transaction mode) */
     bool query_cancelled; /* query_timeout already sent a cancel */
     bool temp_logged;     /* "keeps its server: temporary ..." was logged (once a client) */
+    bool role_logged;     /* "SET ROLE pins the client ..." was logged (once a client) */
     bool is_unix;         /* came in over the Unix socket */
     bool tls;             /* TLS established */
     bool console;         /* connected to the admin console database */
@@ -138,10 +139,12 @@ void client_ps_cleared(struct pool_waiter *w, uint64_t client_bound);
  * before a DROP DATABASE or the like is forwarded, the pools' idle servers to that
  * database close; in transaction and statement mode, a cursor WITH HOLD pins @c to its
  * server until it is closed, and a temporary table, view or sequence (pin_temp_tables)
- * until DISCARD TEMP / DISCARD ALL (c->waiter.pinned). 1 to go on, 0 to wait for more. */
+ * until DISCARD TEMP / DISCARD ALL, and a SET ROLE or SET SESSION AUTHORIZATION
+ * (pin_role_changes) until it is reset (c->waiter.pinned). 1 to go on, 0 to wait for more. */
 int client_ddl_on_head(struct client *c, uint8_t type, size_t total, const uint8_t *p, size_t n);
 /* Bytes a statement of client_ddl_on_head's may start with (or spaces and comments before
- * one): true for few (A, C, D, R), so most queries cost one table look. */
+ * one): true for few (A, C, D, R, S), so most queries cost one table look; SELECT a
+ * second (SET has a T where SELECT has an L). */
 extern const bool client_ddl_first[256];
 /* Could the Query or Parse at @p be one of those? */
 static inline bool client_ddl_maybe(uint8_t type, const uint8_t *p, size_t n)
@@ -154,8 +157,12 @@ static inline bool client_ddl_maybe(uint8_t type, const uint8_t *p, size_t n)
             return true; /* a named statement: client_ddl_on_head finds the SQL */
         at++;
     }
-    return n <= at || client_ddl_first[p[at]];
+    if (n <= at || !client_ddl_first[p[at]])
+        return n <= at;
+    return (p[at] | 0x20) != 's' || n <= at + 2 || (p[at + 2] | 0x20) == 't';
 }
+/* Log once for @c that its role change @what ("SET ROLE", ...) pins it. */
+void client_ddl_role_log(struct client *c, const char *what);
 /* Forget the client's held cursors (freeing them) and unpin it. */
 void client_ddl_free(struct client *c);
 

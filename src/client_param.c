@@ -297,6 +297,8 @@ static void apply_changes(struct client *c, const struct pgproto_param *chg, siz
 void client_param_changed(struct pool_waiter *w, const char *name, const char *value)
 {
     struct client *c = container_of(w, struct client, waiter);
+    if ((w->role_pending & POOL_ROLE_AUTH) && strcmp(name, "session_authorization") == 0)
+        client_ddl_role_log(c, "a change of session_authorization"); /* pool_on_param */
     struct pgproto_param chg = {name, value};
     apply_changes(c, &chg, 1);
 }

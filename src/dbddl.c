@@ -2,9 +2,9 @@
 /*
  * dbddl.c: a small SQL tokenizer (spaces, -- and nested block comments, words, "quoted"
  * identifiers, 'string' literals, single characters) and the statement shapes of
- * dbddl.h (three database statements, three cursor ones). Only the first statement of a query is
- * looked at; the text ends at a NUL byte, and running out of bytes before that means the query was
- * cut off.
+ * dbddl.h (three database statements, three cursor ones, the temporary-object and role
+ * ones). Only the first statement of a query is looked at; the text ends at a NUL byte,
+ * and running out of bytes before that means the query was cut off.
  */
 #include "dbddl.h"
 
@@ -388,6 +388,95 @@ const char *dbddl_temp_name(enum dbddl_temp k)
     case DBDDL_TEMP_COMMIT:
         return "COMMIT";
     case DBDDL_TEMP_NONE:
+    default:
+        return "";
+    }
+}
+
+/* After the variable of SET: its value. The forms PostgreSQL's grammar takes: SET ROLE
+ * name (@bare: ROLE unquoted, no TO or = needed), SET SESSION AUTHORIZATION {name | DEFAULT}
+ * (@auth_keyword: no TO or = allowed), and the generic SET var {TO | =} {value | DEFAULT}
+ * for var role or session_authorization. @role: the variable is role, which NONE resets
+ * too. Anything else is a syntax error, which changes nothing: never a reset. */
+static enum dbddl_role scan_role_value(struct lex *l, bool role, bool bare, bool auth_keyword)
+{
+    enum dbddl_role set = role ? DBDDL_ROLE_SET : DBDDL_ROLE_AUTH;
+    enum dbddl_role reset = role ? DBDDL_ROLE_RESET : DBDDL_ROLE_AUTH_RESET;
+    enum tok t = next(l);
+    bool assign = (t == T_OTHER && l->ch == '=') || (t == T_WORD && strcmp(l->text, "to") == 0);
+    if (assign ? auth_keyword : !auth_keyword && !bare)
+        return DBDDL_ROLE_NONE;
+    if (assign)
+        t = next(l);
+    if (t == T_CUT)
+        return set; /* the value may be a role: keep the client */
+    if (t == T_END)
+        return DBDDL_ROLE_NONE;
+    bool resets = t == T_WORD && ((role && strcmp(l->text, "none") == 0) ||
+                                  ((assign || auth_keyword) && strcmp(l->text, "default") == 0));
+    if (!resets)
+        return set;
+    return next(l) == T_END && alone(l) ? reset : DBDDL_ROLE_NONE;
+}
+
+enum dbddl_role dbddl_scan_role(const char *q, size_t n)
+{
+    struct lex l = {.p = q, .end = q + n};
+    if (next(&l) != T_WORD)
+        return DBDDL_ROLE_NONE;
+    if (strcmp(l.text, "discard") == 0)
+        return is_word(&l, "all") && next(&l) == T_END && alone(&l) ? DBDDL_ROLE_RESET_ALL
+                                                                    : DBDDL_ROLE_NONE;
+    bool reset = strcmp(l.text, "reset") == 0;
+    if (!reset && strcmp(l.text, "set") != 0)
+        return DBDDL_ROLE_NONE;
+    enum tok t = next(&l);
+    /* SESSION: SET's scope (SET SESSION ROLE, SET SESSION SESSION AUTHORIZATION), or the
+     * first word of SESSION AUTHORIZATION. LOCAL (or anything else) is not ours. */
+    bool auth_keyword = false;
+    if (t == T_WORD && strcmp(l.text, "session") == 0) {
+        t = next(&l);
+        if (t == T_WORD && strcmp(l.text, "authorization") == 0)
+            auth_keyword = true;
+        else if (reset)
+            return DBDDL_ROLE_NONE;
+        else if (t == T_WORD && strcmp(l.text, "session") == 0) {
+            if (!is_word(&l, "authorization"))
+                return DBDDL_ROLE_NONE;
+            auth_keyword = true;
+        }
+    }
+    bool role = false, bare = false;
+    if (!auth_keyword) {
+        if (t != T_WORD && t != T_QUOTED)
+            return DBDDL_ROLE_NONE;
+        role = strcmp(l.text, "role") == 0;
+        bare = role && t == T_WORD;
+        if (!role && strcmp(l.text, "session_authorization") != 0)
+            return DBDDL_ROLE_NONE;
+    }
+    if (reset) {
+        if (next(&l) != T_END || !alone(&l))
+            return DBDDL_ROLE_NONE;
+        return role ? DBDDL_ROLE_RESET : DBDDL_ROLE_AUTH_RESET;
+    }
+    return scan_role_value(&l, role, bare, auth_keyword);
+}
+
+const char *dbddl_role_name(enum dbddl_role k)
+{
+    switch (k) {
+    case DBDDL_ROLE_SET:
+        return "SET ROLE";
+    case DBDDL_ROLE_AUTH:
+        return "SET SESSION AUTHORIZATION";
+    case DBDDL_ROLE_RESET:
+        return "RESET ROLE";
+    case DBDDL_ROLE_AUTH_RESET:
+        return "RESET SESSION AUTHORIZATION";
+    case DBDDL_ROLE_RESET_ALL:
+        return "DISCARD ALL";
+    case DBDDL_ROLE_NONE:
     default:
         return "";
     }

@@ -7,7 +7,9 @@
  * ("database ... is being accessed by other users", 55006), so the client side asks the
  * pools to close them first. Also the cursor statements that make a client's session
  * state outlive its transaction (DECLARE ... WITH HOLD, CLOSE), and those that create or
- * drop temporary objects (CREATE TEMP TABLE, DISCARD TEMP). Pure: no I/O, no globals.
+ * drop temporary objects (CREATE TEMP TABLE, DISCARD TEMP), and those that change or
+ * reset the session's role (SET ROLE, SET SESSION AUTHORIZATION, RESET ROLE). Pure: no
+ * I/O, no globals.
  */
 #ifndef LG_DBDDL_H
 #define LG_DBDDL_H
@@ -71,5 +73,30 @@ enum dbddl_temp dbddl_scan_temp(const char *q, size_t n);
 
 /* Words for messages ("temporary table", ...). */
 const char *dbddl_temp_name(enum dbddl_temp k);
+
+/* The current role (SET ROLE) and the session user (SET SESSION AUTHORIZATION) live in
+ * the server session, past the transaction: in transaction pooling the client must keep
+ * that server while it has changed them. */
+enum dbddl_role {
+    DBDDL_ROLE_NONE,       /* none of the statements below (or a reset not alone in its text) */
+    DBDDL_ROLE_SET,        /* SET [SESSION] ROLE name, SET [SESSION] role {TO | =} value */
+    DBDDL_ROLE_AUTH,       /* SET [SESSION] SESSION AUTHORIZATION name, SET [SESSION]
+                              session_authorization {TO | =} value */
+    DBDDL_ROLE_RESET,      /* RESET ROLE, SET [SESSION] ROLE [TO | =] NONE, SET role {TO | =}
+                              DEFAULT; alone in the text, as DBDDL_TEMP_DISCARD */
+    DBDDL_ROLE_AUTH_RESET, /* RESET SESSION AUTHORIZATION, SET [SESSION] SESSION AUTHORIZATION
+                              DEFAULT, RESET session_authorization, SET session_authorization
+                              {TO | =} DEFAULT; alone in the text */
+    DBDDL_ROLE_RESET_ALL,  /* DISCARD ALL, alone in the text: both of the above */
+};
+
+/* Like dbddl_scan(), for the statements above. SET LOCAL is not one: it ends with its
+ * transaction. A SET cut off before its value is a match (the value is not known to
+ * reset); a reset cut off anywhere is DBDDL_ROLE_NONE. set_config('role', ...) and the
+ * like are not looked for. */
+enum dbddl_role dbddl_scan_role(const char *q, size_t n);
+
+/* Words for messages ("SET ROLE", ...). */
+const char *dbddl_role_name(enum dbddl_role k);
 
 #endif

@@ -72,7 +72,7 @@ struct pool_waiter {
     bool queued;
     bool keyed; /* a client: match servers by @startup in session mode (else any server) */
     /* Transaction/statement mode: keep the linked server past the end of transactions
-     * (cursor_pin || temp_objects || temp_pending); if the client leaves, the server's
+     * (pool_waiter_pin_due); if the client leaves, the server's role is reset, its
      * cursors are closed and its temporary objects dropped before it is reused. */
     bool pinned;
     bool cursor_pin;   /* the client has a cursor WITH HOLD open there (client_ddl.c) */
@@ -81,7 +81,13 @@ struct pool_waiter {
      * commits (temp_objects), go if it rolls back (temp_rollback: the client's ROLLBACK
      * is what ends it). Settled at the ReadyForQuery 'I' that ends the block (pool_txn.c). */
     bool temp_pending;
-    bool temp_rollback;
+    bool temp_rollback; /* ... or the role_pending changes (the same block's end) */
+    /* POOL_ROLE_* bits: the client changed its role (SET ROLE) or session user (SET SESSION
+     * AUTHORIZATION, or the server reported session_authorization away from its login value)
+     * there (pin_role_changes): role_changed once committed, role_pending while inside the
+     * transaction block now open (settled with temp_pending). */
+    uint8_t role_changed;
+    uint8_t role_pending;
     /* COPY FROM STDIN (pool_on_copy_in): the linked server is reading COPY data, and
      * ignores every Sync until the client's CopyDone or CopyFail (the client clears it). */
     bool copy_in;
@@ -89,6 +95,18 @@ struct pool_waiter {
      * COPY's Execute are the ones a server in COPY FROM STDIN ignores. */
     uint64_t syncs_since_query;
 };
+
+enum pool_role {
+    POOL_ROLE_SET = 1,  /* SET ROLE: RESET ROLE undoes it */
+    POOL_ROLE_AUTH = 2, /* SET SESSION AUTHORIZATION: RESET SESSION AUTHORIZATION undoes it */
+};
+
+/* Does anything the client left in its server's session keep it there? */
+static inline bool pool_waiter_pin_due(const struct pool_waiter *w)
+{
+    return w->cursor_pin || w->temp_objects || w->temp_pending || w->role_changed ||
+           w->role_pending;
+}
 
 void pool_module_init(struct evloop *ev, const struct config *cfg);
 /* A reloaded or SET configuration: pool sizes and timeouts follow it, and a changed

@@ -188,12 +188,14 @@ enum pool_left {
     POOL_LEFT_CLEAN = 0,
     POOL_LEFT_CURSORS = 1, /* cursors WITH HOLD: CLOSE ALL */
     POOL_LEFT_TEMP = 2,    /* temporary objects: DISCARD TEMP */
+    POOL_LEFT_ROLE = 4,    /* a changed role or session user: RESET both */
 };
 /* What the client holding @w left on its server: POOL_LEFT_* bits (transaction and
  * statement mode; session mode has server_reset_query). */
 unsigned pool_left_of(const struct server *s, const struct pool_waiter *w);
-/* pool_txn.c: a server its client left, idle: pool_run_reset(), after CLOSE ALL and/or
- * DISCARD TEMP as @left (POOL_LEFT_* bits) asks. Closes the server if one fails. */
+/* pool_txn.c: a server its client left, idle: pool_run_reset(), after the role reset,
+ * CLOSE ALL and/or DISCARD TEMP as @left (POOL_LEFT_* bits) asks. Closes the server if
+ * one fails. */
 void pool_reset_left(struct server *s, unsigned left);
 
 #endif

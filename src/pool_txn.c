@@ -3,8 +3,9 @@
  * pool_txn.c: transaction and statement pooling: when a linked server may go back to
  * the pool (every request answered, nothing half-forwarded, output delivered), the
  * statement-mode refusal of transaction blocks, and parameter changes reported by a
- * linked server, and closing the cursors WITH HOLD and dropping the temporary objects a
- * pinned client left behind.
+ * linked server (a session_authorization changed away from its login value pins the
+ * client), and resetting the role, closing the cursors WITH HOLD and dropping the
+ * temporary objects a pinned client left behind.
  * Not here: session release and reset (pool.c).
  * Invariant: a server is released only at ReadyForQuery 'I' at a message boundary.
  */
@@ -91,12 +92,14 @@ void pool_on_ready_for_query(struct server *s)
         pool_fast_close_check(s);
         return;
     }
-    if (w->temp_pending && server_tx_status(s) == 'I') {
-        /* The block that created temporary objects ended: committed unless the client's
-         * ROLLBACK (the only request in flight when it was seen) ended it. */
-        w->temp_objects |= !w->temp_rollback;
+    if ((w->temp_pending || w->role_pending) && server_tx_status(s) == 'I') {
+        /* The block that created temporary objects or changed the role ended: committed
+         * unless the client's ROLLBACK (the only request in flight when it was seen) ended it. */
+        w->temp_objects |= w->temp_pending && !w->temp_rollback;
+        w->role_changed |= w->temp_rollback ? 0 : w->role_pending;
         w->temp_pending = false;
-        w->pinned = w->cursor_pin || w->temp_objects;
+        w->role_pending = 0;
+        w->pinned = pool_waiter_pin_due(w);
     }
     w->temp_rollback = false; /* it ended the block, or did not (ROLLBACK; BEGIN): forget it */
     if (p->pool_mode == POOL_MODE_STATEMENT && server_tx_status(s) != 'I' && link_at_boundary(s)) {
@@ -179,7 +182,16 @@ unsigned pool_left_of(const struct server *s, const struct pool_waiter *w)
     if (!w || !w->pinned || server_pool(s)->pool_mode == POOL_MODE_SESSION)
         return POOL_LEFT_CLEAN;
     return (w->cursor_pin ? POOL_LEFT_CURSORS : 0) |
-           (w->temp_objects || w->temp_pending ? POOL_LEFT_TEMP : 0);
+           (w->temp_objects || w->temp_pending ? POOL_LEFT_TEMP : 0) |
+           (w->role_changed || w->role_pending ? POOL_LEFT_ROLE : 0);
+}
+
+static void reset_role_done(void *arg, struct server *s, const struct pgproto_error *err,
+                            const char *value, bool closed)
+{
+    (void)value;
+    if (pool_exec_succeeded(s, err, closed, "RESET ROLE of the departed client"))
+        pool_reset_left(s, (unsigned)(uintptr_t)arg);
 }
 
 static void close_all_done(void *arg, struct server *s, const struct pgproto_error *err,
@@ -201,8 +213,14 @@ static void discard_temp_done(void *arg, struct server *s, const struct pgproto_
 void pool_reset_left(struct server *s, unsigned left)
 {
     /* One statement at a time: each must succeed on its own, and DISCARD TEMP goes last so
-     * nothing after it can roll it back. */
-    if (left & POOL_LEFT_CURSORS) {
+     * nothing after it can roll it back. The login identity comes back first, before
+     * anything else runs as the departed client's role. */
+    if (left & POOL_LEFT_ROLE) {
+        left &= ~(unsigned)POOL_LEFT_ROLE;
+        if (server_exec(s, "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE", NULL, 0,
+                        reset_role_done, (void *)(uintptr_t)left) < 0)
+            server_close(s, "client left with its role changed");
+    } else if (left & POOL_LEFT_CURSORS) {
         left &= ~(unsigned)POOL_LEFT_CURSORS;
         if (server_exec(s, "CLOSE ALL", NULL, 0, close_all_done, (void *)(uintptr_t)left) < 0)
             server_close(s, "client left with cursors WITH HOLD open");
@@ -225,6 +243,18 @@ void pool_on_ps_cleared(struct server *s, uint64_t client_bound)
 void pool_on_param(struct server *s, const char *name, const char *value)
 {
     struct pool_waiter *w = server_holder(s);
+    if (w && strcmp(name, "session_authorization") == 0 && pool_cfg()->pin_role_changes &&
+        server_pool(s)->pool_mode != POOL_MODE_SESSION &&
+        !cfg_list_contains(pool_cfg()->track_extra_parameters, name)) {
+        /* SET SESSION AUTHORIZATION (or set_config) by the holder: in effect only if its
+         * transaction commits (settled at ReadyForQuery 'I', as for a SET ROLE seen).
+         * Tracked (track_extra_parameters), it follows its client instead. */
+        const char *login = server_param_login(s, name);
+        if (!login || strcmp(login, value) != 0) {
+            w->role_pending |= POOL_ROLE_AUTH;
+            w->pinned = true;
+        }
+    }
     if (w && w->ops->on_param)
         w->ops->on_param(w, name, value);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_dbddl.c: libFuzzer target for dbddl_scan, dbddl_scan_cursor and dbddl_scan_temp
- * (src/dbddl.c): any bytes, whole or cut. */
+/* fuzz_dbddl.c: libFuzzer target for dbddl_scan, dbddl_scan_cursor, dbddl_scan_temp and
+ * dbddl_scan_role (src/dbddl.c): any bytes, whole or cut. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +9,11 @@
 #include "dbddl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool role_reset(enum dbddl_role k)
+{
+    return k == DBDDL_ROLE_RESET || k == DBDDL_ROLE_AUTH_RESET || k == DBDDL_ROLE_RESET_ALL;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -31,6 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *nul = memchr(data, '\0', size);
     if (kt == DBDDL_TEMP_DISCARD &&
         (!nul || dbddl_scan_temp((const char *)data, (size_t)(nul - data)) != DBDDL_TEMP_NONE))
+        __builtin_trap();
+    /* Role resets too: seen to the NUL, or not trusted (cut, a SET may still pin). */
+    enum dbddl_role kr = dbddl_scan_role((const char *)data, size);
+    if ((kr == DBDDL_ROLE_NONE) != (dbddl_role_name(kr)[0] == '\0'))
+        __builtin_trap();
+    if (role_reset(kr) &&
+        (!nul || role_reset(dbddl_scan_role((const char *)data, (size_t)(nul - data)))))
         __builtin_trap();
     return 0;
 }

@@ -261,6 +261,78 @@ static void discarding_temporary_objects(void **state)
     assert_string_equal(dbddl_temp_name(DBDDL_TEMP_NONE), "");
 }
 
+/* Scan @sql as a whole query (with its NUL) for the role statements. */
+static enum dbddl_role scan_role(const char *sql)
+{
+    return dbddl_scan_role(sql, strlen(sql) + 1);
+}
+
+static void role_changes(void **state)
+{
+    (void)state;
+    assert_int_equal(scan_role("SET ROLE app_reader"), DBDDL_ROLE_SET);
+    assert_int_equal(scan_role("  /* tenant */ set session role \"Tenant 1\"; SELECT 1"),
+                     DBDDL_ROLE_SET);
+    assert_int_equal(scan_role("SET role TO 'r'"), DBDDL_ROLE_SET);
+    assert_int_equal(scan_role("SET \"role\" = r"), DBDDL_ROLE_SET);
+    assert_int_equal(scan_role("SET ROLE 'none'"), DBDDL_ROLE_SET); /* kept: harmless */
+    assert_int_equal(scan_role("SET SESSION AUTHORIZATION bob"), DBDDL_ROLE_AUTH);
+    assert_int_equal(scan_role("set session session authorization 'bob'"), DBDDL_ROLE_AUTH);
+    assert_int_equal(scan_role("SET session_authorization = bob"), DBDDL_ROLE_AUTH);
+    assert_int_equal(scan_role("SET SESSION session_authorization TO none"), DBDDL_ROLE_AUTH);
+    assert_string_equal(dbddl_role_name(DBDDL_ROLE_SET), "SET ROLE");
+    assert_string_equal(dbddl_role_name(DBDDL_ROLE_AUTH), "SET SESSION AUTHORIZATION");
+    /* cut before the value: it may be a role */
+    assert_int_equal(dbddl_scan_role("SET ROLE", 8), DBDDL_ROLE_NONE); /* "role" may go on */
+    assert_int_equal(dbddl_scan_role("SET ROLE ", 9), DBDDL_ROLE_SET);
+    assert_int_equal(dbddl_scan_role("SET ROLE no", 11), DBDDL_ROLE_SET);
+    /* not ours: gone with the transaction, or no role change at all */
+    assert_int_equal(scan_role("SET LOCAL ROLE r"), DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("SET LOCAL SESSION AUTHORIZATION bob"), DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("SET rolex = 1"), DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("SET search_path TO role"), DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"),
+                     DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("SELECT 'SET ROLE r'"), DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("SELECT 1; SET ROLE r"), DBDDL_ROLE_NONE); /* first only */
+    /* syntax errors change nothing */
+    assert_int_equal(scan_role("SET ROLE"), DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("SET session_authorization bob"), DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("SET SESSION AUTHORIZATION = bob"), DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("SET SESSION SESSION ROLE r"), DBDDL_ROLE_NONE);
+}
+
+static void role_resets(void **state)
+{
+    (void)state;
+    assert_int_equal(scan_role("RESET ROLE"), DBDDL_ROLE_RESET);
+    assert_int_equal(scan_role("reset role; -- done"), DBDDL_ROLE_RESET);
+    assert_int_equal(scan_role("SET ROLE NONE"), DBDDL_ROLE_RESET);
+    assert_int_equal(scan_role("SET SESSION role = none"), DBDDL_ROLE_RESET);
+    assert_int_equal(scan_role("SET role TO DEFAULT"), DBDDL_ROLE_RESET);
+    assert_int_equal(scan_role("RESET SESSION AUTHORIZATION"), DBDDL_ROLE_AUTH_RESET);
+    assert_int_equal(scan_role("RESET session_authorization;"), DBDDL_ROLE_AUTH_RESET);
+    assert_int_equal(scan_role("SET SESSION AUTHORIZATION DEFAULT"), DBDDL_ROLE_AUTH_RESET);
+    assert_int_equal(scan_role("SET session_authorization TO DEFAULT"), DBDDL_ROLE_AUTH_RESET);
+    assert_int_equal(scan_role("DISCARD ALL"), DBDDL_ROLE_RESET_ALL);
+    assert_string_equal(dbddl_role_name(DBDDL_ROLE_RESET_ALL), "DISCARD ALL");
+    assert_string_equal(dbddl_role_name(DBDDL_ROLE_NONE), "");
+    /* trusted only alone in the text: with others, a failure may roll it back */
+    assert_int_equal(scan_role("RESET ROLE; SELECT 1"), DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("SET ROLE NONE; SELECT 1/0"), DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("DISCARD ALL; SELECT 1"), DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("RESET ROLE /* unclosed"), DBDDL_ROLE_NONE);
+    assert_int_equal(dbddl_scan_role("RESET ROLE", 10), DBDDL_ROLE_NONE); /* cut */
+    assert_int_equal(dbddl_scan_role("RESET ROLE;", 11), DBDDL_ROLE_NONE);
+    /* syntax errors, or not resets */
+    assert_int_equal(scan_role("SET ROLE DEFAULT"), DBDDL_ROLE_SET);   /* an error: kept */
+    assert_int_equal(scan_role("SET \"role\" NONE"), DBDDL_ROLE_NONE); /* an error */
+    assert_int_equal(scan_role("SET SESSION AUTHORIZATION NONE"), DBDDL_ROLE_AUTH);
+    assert_int_equal(scan_role("RESET SESSION ROLE"), DBDDL_ROLE_NONE);
+    assert_int_equal(scan_role("RESET ALL"), DBDDL_ROLE_NONE); /* leaves both alone */
+    assert_int_equal(scan_role("DISCARD TEMP"), DBDDL_ROLE_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +344,8 @@ int main(void)
             cmocka_unit_test(closing_cursors),
             cmocka_unit_test(temporary_objects),
             cmocka_unit_test(discarding_temporary_objects),
+            cmocka_unit_test(role_changes),
+            cmocka_unit_test(role_resets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
