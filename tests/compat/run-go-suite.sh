@@ -36,8 +36,9 @@
 #
 # What to expect (2026-11-27, PostgreSQL 15; counts are tests and subtests, "failed" includes
 # tests a timed-out binary never finished; about 6 minutes for all three):
-#   direct 685 passed, 3 failed, 13 skipped; session 679/9/13; transaction 667/17/13
-#   (session 7, with pin_temp_tables; about 596/88/13 before it).
+#   direct 685 passed, 3 failed, 13 skipped; session 679/9/13; transaction 666/18/13
+#   (session 8, with pin_temp_tables and server_affinity; 667/17 in session 7; about 596/88/13
+#   before pin_temp_tables).
 #   Failing directly too: pgconn TestParseConfig and TestParseConfigReadsPgServiceFile
 #   (expect a Unix-socket default and a service file), pq TestHasCorrectRootGroupPermissions
 #   (run as root); now and then pq TestContextCancelExec (a timing race of its own).
@@ -46,8 +47,9 @@
 #   decides, so from 0 to 5): pgconn TestConnContextCanceledCancelsRunningQueryOnServer,
 #   pgxpool TestConnReleaseClosesConnInTransaction, ...InFailedTransaction,
 #   TestPoolAfterRelease, pgx/stdlib TestReleaseConnWithTxInProgress.
-#   Transaction mode, 14 top-level tests only through lifeguard, all inherent to the mode
-#   (docs/pooling-modes.md): 11 LISTEN/NOTIFY (pgx TestListenNotify and pgconn
+#   Transaction mode, 15 top-level tests only through lifeguard, all inherent to the mode
+#   (docs/pooling-modes.md): 12 LISTEN/NOTIFY (pgconn TestConnOnNotification since
+#   server_affinity: its notifier gets the listener's parked server; pgx TestListenNotify and pgconn
 #   TestConnWaitForNotification wait forever, so their binaries end at GO_SUITE_TIMEOUT;
 #   pq's Listener and Conn*Listen tests time out); 3 pg_terminate_backend of the client's own
 #   pid (pgx TestFatalRxError, TestFatalTxError, pq TestPing). Before pin_temp_tables (a
