@@ -143,3 +143,39 @@ def test_transaction_block_keeps_the_server_linked(lg):
         assert pid(b) != p
         a.rollback()
         assert pid(a) == p
+
+
+@pytest.mark.lg_config(main={**TXN, "max_db_connections": "1", "query_wait_timeout": "5"})
+def test_a_parked_server_makes_room_under_max_db_connections(lg, pg):
+    # Another pool of the same database at the cap takes (closes) the parked server at
+    # once instead of waiting for it: it was idle.
+    with closing(lg.conn()) as a:
+        p = pid(a)
+        t0 = time.monotonic()
+        with closing(lg.conn(user="md5user", password=harness.PASSWORDS["md5user"])) as b:
+            q = pid(b)
+            assert time.monotonic() - t0 < 2 * harness.SLOW
+            assert q != p and p not in harness.backend_pids(pg, "p0", "trustuser")
+            assert pid(a) not in (p, q)  # and back the other way: b's parked one makes room
+
+
+@pytest.mark.lg_config(main=TXN)
+def test_reconnect_closes_a_parked_server(lg, pg):
+    with closing(lg.conn()) as a:
+        p = pid(a)
+        with closing(lg.conn(db="pgbouncer")) as adm, adm.cursor() as cur:
+            cur.execute("RECONNECT p0")
+        wait_until(lambda: p not in harness.backend_pids(pg, "p0", "trustuser"), 10)
+        assert pid(a) != p
+
+
+@pytest.mark.lg_config(main={**TXN, "client_idle_timeout": "1"})
+def test_client_idle_timeout_gives_the_parked_server_back(lg):
+    a = lg.conn()
+    p = pid(a)
+    time.sleep(2.5)
+    with pytest.raises(psycopg2.OperationalError):
+        pid(a)  # closed by client_idle_timeout while its server was parked
+    a.close()
+    with closing(lg.conn()) as b:
+        assert pid(b) == p  # the server was clean: kept and reused
