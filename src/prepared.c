@@ -402,16 +402,24 @@ size_t ps_server_count(const struct ps_server *ps)
     return ps->n;
 }
 
+static int owe_more(struct ps_server *ps, enum ps_owed what, uint64_t id);
+
 int ps_owe(struct ps_server *ps, enum ps_owed what, uint64_t id)
 {
     if (what == PS_OWED_SYNC)
         ps->syncs_owed++; /* counted even if it fails: the client is closed then */
-    /* Nothing owed before it (a Query or a Sync, most of the time): no tail to merge with. */
+    /* Nothing owed before it (a Query or a Sync, most of the time): no tail to merge with,
+     * no room to make (apart, so this path saves no registers for the other). */
     if (ps->q_len == 0 && ps->q_cap) {
         ps->q[ps->q_head] = (struct owed){what, 1, id};
         ps->q_len = 1;
         return 0;
     }
+    return owe_more(ps, what, id);
+}
+
+static LG_NOINLINE int owe_more(struct ps_server *ps, enum ps_owed what, uint64_t id)
+{
     if (ps->q_len && id == 0) {
         struct owed *t = &ps->q[(ps->q_head + ps->q_len - 1) % ps->q_cap];
         if (t->what == what && t->id == 0 && t->n < UINT32_MAX) {
