@@ -380,36 +380,12 @@ static bool checkout_now(struct pool *p, struct pool_waiter *w)
     return true;
 }
 
-/* No idle server at all: the one parked longest for another client fits, as it is (it
- * is between transactions): a transfer, without going through the idle servers. (An idle
- * server whose parameters were never compared goes to the queue's service first.) */
-static bool checkout_parked(struct pool *p, struct pool_waiter *w)
-{
-    if (list_empty(&p->parked) || !list_empty(&p->waiters) ||
-        !list_empty(&p->servers[SERVER_IDLE]) || !w->want_hash)
-        return false;
-    struct server *s = server_from_park_node(p->parked.next);
-    if (!server_params_synced(s, w->want_hash) || pool_janitor_needs_ping(s) ||
-        !pool_server_fits(p, s, w) || pool_server_retiring(s, clock_now_us()))
-        return false;
-    pool_unpark_detach(s);
-    w->queued = false;
-    if (server_unreported_count(s)) {
-        pool_hand_over(p, s, w); /* an unreported parameter to reset first */
-        return true;
-    }
-    /* pool_hand_over in short: @s is ACTIVE already, and has @w's parameters. */
-    stats_histogram_observe(&p->wait_hist, 0);
-    w->ops->on_ready(w, s);
-    return true;
-}
-
 int pool_checkout(struct pool *p, struct pool_waiter *w)
 {
     w->pool = p;
     w->queued = true;
     w->enqueued_us = clock_now_us();
-    if (checkout_now(p, w) || checkout_parked(p, w))
+    if (checkout_now(p, w) || pool_checkout_parked(p, w))
         return 0;
     list_append(&p->waiters, &w->node);
     p->n_waiting++;

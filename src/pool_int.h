@@ -90,6 +90,9 @@ void pool_fast_close_check(struct server *s);
  * passed): keep @s for that client if nobody needs it. True if parked (unlinked, still
  * held); false: release it as usual. */
 bool pool_park(struct server *s);
+/* pool_checkout: no idle server at all, and @w fits the longest-parked one as it is:
+ * @w gets it now (its client goes on as any idle client). False: @w must queue. */
+bool pool_checkout_parked(struct pool *p, struct pool_waiter *w);
 /* Give the longest-parked server of @p to the idle ones. False if none was parked. */
 bool pool_unpark_one(struct pool *p);
 /* Every parked server of @p back to the idle ones (waiters, PAUSE, RECONNECT, ...). */

@@ -5,7 +5,7 @@
  * of going back to the idle servers: the streams are unlinked (an idle server's messages
  * are lifeguard's to handle, as for any idle server) but the server stays held, so the
  * client's next transaction relinks it without a checkout (pool_resume). Anyone else
- * who needs a server takes a parked one first (pool_checkout, pool_caps.c), and the
+ * who needs a server takes a parked one first (pool_checkout_parked, pool_caps.c), and the
  * janitor gives back servers parked for a second, so a parked server never makes a
  * client wait, and idle timeouts, lifetimes and pre-pings apply as to idle servers.
  * SHOW and /metrics count parked servers as idle.
@@ -79,14 +79,35 @@ int pool_resume(struct server *s, struct stream *client, struct pool_waiter *w)
 
 void pool_unpark(struct server *s)
 {
-    struct pool_waiter *w = server_holder(s);
     uint64_t since = server_idle_since_us(s);
-    server_unpark(s);
-    server_set_holder(s, NULL);
-    w->ops->on_released(w);
+    pool_unpark_detach(s);
     pool_to_idle(s);
     if (server_state(s) == SERVER_IDLE)
         server_set_idle_since_us(s, since); /* idle since it was parked, not since now */
+}
+
+/* No idle server at all: the one parked longest for another client fits, as it is (it
+ * is between transactions): a transfer, without going through the idle servers. (An idle
+ * server whose parameters were never compared goes to the queue's service first.) */
+bool pool_checkout_parked(struct pool *p, struct pool_waiter *w)
+{
+    if (list_empty(&p->parked) || !list_empty(&p->waiters) ||
+        !list_empty(&p->servers[SERVER_IDLE]) || !w->want_hash)
+        return false;
+    struct server *s = server_from_park_node(p->parked.next);
+    if (!server_params_synced(s, w->want_hash) || pool_janitor_needs_ping(s) ||
+        !pool_server_fits(p, s, w) || pool_server_retiring(s, clock_now_us()))
+        return false;
+    pool_unpark_detach(s);
+    w->queued = false;
+    if (server_unreported_count(s)) {
+        pool_hand_over(p, s, w); /* an unreported parameter to reset first */
+        return true;
+    }
+    /* pool_hand_over in short: @s is ACTIVE already, and has @w's parameters. */
+    stats_histogram_observe(&p->wait_hist, 0);
+    w->ops->on_ready(w, s);
+    return true;
 }
 
 bool pool_unpark_one(struct pool *p)
