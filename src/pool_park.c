@@ -100,13 +100,7 @@ bool pool_checkout_parked(struct pool *p, struct pool_waiter *w)
         return false;
     pool_unpark_detach(s);
     w->queued = false;
-    if (server_unreported_count(s)) {
-        pool_hand_over(p, s, w); /* an unreported parameter to reset first */
-        return true;
-    }
-    /* pool_hand_over in short: @s is ACTIVE already, and has @w's parameters. */
-    stats_histogram_observe(&p->wait_hist, 0);
-    w->ops->on_ready(w, s);
+    pool_hand_over(p, s, w); /* synced: on_ready at once, unless a reset is owed */
     return true;
 }
 

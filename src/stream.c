@@ -237,6 +237,8 @@ static inline void release_empty(struct stream *s, struct buf *b)
 
 void stream_keep_buffers(struct stream *s, bool keep)
 {
+    if (s->keep_buffers == keep)
+        return; /* (most releases: the client's server was not parked) */
     s->keep_buffers = keep;
     if (!keep && !s->closed) {
         release_empty(s, &s->in);
