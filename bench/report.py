@@ -130,7 +130,9 @@ P()
 P(f"`bench/run.sh` (`make bench`): PostgreSQL 15 directly, through {m['pgbouncer']} and through "
   f"{m['lifeguard']}, interleaved (direct, PgBouncer, lifeguard per scenario, then the next "
   f"scenario; {m['rounds']} round(s) of {m['T']} s per run). Both poolers: pool_mode={m['mode']}, "
-  f"default_pool_size={m['pool']}, scram-sha-256 with one userlist, TCP loopback; pgbench scale "
+  f"default_pool_size={m['pool']}, scram-sha-256 with one userlist; pgbench to the "
+  f"poolers over TCP loopback, the poolers to PostgreSQL over "
+  f"{'its Unix socket' if m.get('server', 'tcp') == 'unix' else 'TCP loopback'}; pgbench scale "
   f"{m['scale']}, `-j 2`.")
 P()
 P(f"- machine: {m['cores']} cores ({m['cpu']}), {m['kernel']}; commit {m['commit']}; "

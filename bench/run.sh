@@ -24,6 +24,8 @@
 #   BENCH_SCALE=10       pgbench -i scale
 #   BENCH_POOL=16        default_pool_size of both poolers
 #   BENCH_MODE=transaction  pool_mode of both poolers
+#   BENCH_SERVER=tcp     how both poolers reach PostgreSQL: unix (its Unix socket,
+#                        PgBouncer's default when host= is not set) or tcp (127.0.0.1)
 #   BENCH_SCENARIOS="..."   subset of the scenario names above (default: all)
 #   BENCH_EXTRAS="callgrind strace memory"   subset of the extras (default: all)
 #   BENCH_IDLE="2000 10000"  idle-client counts for the memory extra
@@ -47,6 +49,7 @@ fi
 SCALE=${BENCH_SCALE:-10}
 POOL=${BENCH_POOL:-16}
 MODE=${BENCH_MODE:-transaction}
+SERVER=${BENCH_SERVER:-tcp}
 ALL_SCENARIOS="S-c1 S-c16 S-c64 S-c256 ext-c16 ext-c64 prep-c16 prep-c64 conn-c16 conn-c64 tpcb-c16 lat-c16 lat-c1000"
 if [ -n "${BENCH_CLIENTS:-}" ] && [ -z "${BENCH_SCENARIOS:-}" ]; then
     SCENARIOS=custom
@@ -70,6 +73,7 @@ die() {
 [ -x "$lg_bin" ] || die "$lg_bin not found (make BUILD=release, or make bench)"
 [ -x "$pgb_bin" ] || die "$pgb_bin not found (scripts/deps.sh installs pgbouncer)"
 [ -x "$pgbin/pgbench" ] || die "PostgreSQL 15 not installed (scripts/deps.sh)"
+[[ "$SERVER" =~ ^(unix|tcp)$ ]] || die "BENCH_SERVER must be unix or tcp"
 for v in "$T" "$ROUNDS" "$SCALE" "$POOL" "$CG_T"; do
     [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "BENCH_T/ROUNDS/SCALE/POOL/CG_T must be positive integers"
 done
@@ -204,6 +208,8 @@ timeout 600 "$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U bench -i -s "$SCALE" 
 }
 
 # ---- the two poolers, same settings ----
+server_host=127.0.0.1
+[ "$SERVER" = unix ] && server_host=$work
 # start_pooler name binary [auth_type [max_client_conn [wrapper...]]]
 #   -> started_port, started_pid
 start_pooler() {
@@ -216,7 +222,7 @@ start_pooler() {
     mkdir -p "$work/$name.sock"
     cat >"$work/$name.ini" <<EOF
 [databases]
-bench = host=127.0.0.1 port=$pg_port dbname=bench
+bench = host=$server_host port=$pg_port dbname=bench
 
 [$section]
 listen_addr = 127.0.0.1
@@ -444,7 +450,7 @@ dirty=$(git -C "$repo" status --porcelain -- src 2>/dev/null | head -n 1)
 mkdir -p "$(dirname "$out")"
 cat >"$work/meta.json" <<EOF
 {"date": "$(date +%F)", "quick": $QUICK, "T": $T, "rounds": $ROUNDS, "scale": $SCALE,
- "pool": $POOL, "mode": "$MODE", "cg_t": $CG_T, "cores": $(nproc),
+ "pool": $POOL, "mode": "$MODE", "server": "$SERVER", "cg_t": $CG_T, "cores": $(nproc),
  "kernel": "$(uname -sr)", "cpu": "$(sed -nE 's/^model name\s*:\s*//p' /proc/cpuinfo | head -n 1)",
  "commit": "$commit", "lifeguard": "$lg_version", "pgbouncer": "$pgb_version",
  "elapsed_s": $(($(date +%s) - suite_start))}

@@ -521,7 +521,8 @@ static void service(struct pool *p)
         limit += pool_overflow_now(p); /* all pool_size busy and clients wait */
     if (!pool_connect_allowed(p))
         return;
-    while (connecting < p->n_waiting && total < limit) {
+    size_t parallel = (size_t)g_cfg->server_connect_parallel;
+    while (connecting < p->n_waiting && connecting < parallel && total < limit) {
         if (!pool_under_caps(p))
             break; /* pool_wake_siblings() brings us back when a server frees up */
         if (!pool_open_server(p, NULL)) {

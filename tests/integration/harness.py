@@ -51,7 +51,8 @@ PASSWORDS = {
     "scramuser": "scram-pw",
 }
 # Keys only lifeguard knows; left out of the ini when validating with PgBouncer.
-LIFEGUARD_ONLY_KEYS = {"auth_plain_allowed", "pin_temp_tables", "pin_role_changes"}
+LIFEGUARD_ONLY_KEYS = {"auth_plain_allowed", "pin_temp_tables", "pin_role_changes",
+                       "server_connect_parallel"}
 
 SANITIZER_RE = re.compile(
     r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|UndefinedBehaviorSanitizer"
