@@ -617,7 +617,12 @@ static int head_query(struct client *c, struct ps_server *ps, size_t total, cons
     /* Most queries start with none of D, L, P: skip the keyword checks for them. */
     char f0 = first < end ? (char)(*first | 0x20) : 0;
     bool clear = f0 == 'd' && ps_sql_drops_all(q, end);
-    if (clear && expect_clear(c) < 0) /* answered before the Query's ReadyForQuery */
+    /* "SELECT ...; DEALLOCATE ALL": only the buffered part of a long query is looked at,
+     * and only when there is a named statement it could drop (the client's, or one
+     * lifeguard prepared on this server for anyone). */
+    bool later = !clear && !rewritten && (c->ps || ps_server_count(ps)) &&
+                 ps_sql_later_drops_all(first, end);
+    if ((clear || later) && expect_clear(c) < 0) /* answered before the ReadyForQuery */
         return -1;
     if (ps_owe(ps, PS_OWED_SYNC, 0) < 0)
         return ps_fail(c, "54000", "too many messages in flight");

@@ -101,6 +101,24 @@ bool ps_sql_drops_all(const char *q, const char *end)
     return false;
 }
 
+/* A multi-statement query with a DEALLOCATE ALL (or DISCARD ALL, which PostgreSQL refuses
+ * there, 25001) after its first statement, in [@q, @end): the start of each statement after
+ * a ';' is looked at (a ';' inside a literal only costs a false alarm, which the
+ * CommandComplete tag then settles). */
+bool ps_sql_later_drops_all(const char *q, const char *end)
+{
+    const char *semi = memchr(q, ';', (size_t)(end - q));
+    while (semi) {
+        const char *s = ps_sql_skip_space(semi + 1, end);
+        if (s == end)
+            return false; /* the usual query: one statement, maybe ending in ';' */
+        if ((*s | 0x20) == 'd' && ps_sql_drops_all(s, end))
+            return true;
+        semi = memchr(s, ';', (size_t)(end - s));
+    }
+    return false;
+}
+
 /* Is query text @q (@n bytes, or up to a NUL) DEALLOCATE ALL or DISCARD ALL? */
 bool ps_sql_text_drops_all(const uint8_t *q, size_t n)
 {

@@ -19,6 +19,8 @@ const char *ps_sql_word(const char *s, const char *end, const char *w);
 bool ps_sql_deallocate_one(const char *q, const char *end, char *name, size_t cap);
 /* DISCARD ALL or DEALLOCATE [PREPARE] ALL at the start of @q. */
 bool ps_sql_drops_all(const char *q, const char *end);
+/* DEALLOCATE ALL / DISCARD ALL starting a statement after the first, in a Query. */
+bool ps_sql_later_drops_all(const char *q, const char *end);
 /* The same for query text @q of @n bytes or up to a NUL. */
 bool ps_sql_text_drops_all(const uint8_t *q, size_t n);
 /* SQL-level "PREPARE name AS ..." (not PREPARE TRANSACTION). */

@@ -90,6 +90,34 @@ def test_refused_deallocate_all_keeps_every_statement(lg, how):
         other.finish()
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "1"})
+@pytest.mark.parametrize("query", [b"SELECT 1; DEALLOCATE ALL",
+                                   b"SELECT 1;\n  deallocate prepare all;"])
+def test_deallocate_all_after_another_statement_in_one_query(lg, query):
+    """A DEALLOCATE ALL that is not the first statement of its query drops every statement
+    on the server all the same: another client's statement there is prepared again, and
+    the client's own are gone for it, as directly. lifeguard looked only at a query's first
+    statement, so it kept both in its tables, and the other client's next Bind went to a
+    statement the server no longer had (26000 'prepared statement "lg_2" does not
+    exist')."""
+    c, other = _connect(lg), _connect(lg)
+    try:
+        _ok(c.prepare(b"s1", b"SELECT $1::int * 3"))
+        _ok(other.prepare(b"o1", b"SELECT $1::int + 100"))
+        assert _value(c.exec_prepared(b"s1", [b"5"])) == b"15"
+        assert _value(other.exec_prepared(b"o1", [b"1"])) == b"101"
+        _ok(c.exec_(query), pq.ExecStatus.COMMAND_OK)
+        assert _value(other.exec_prepared(b"o1", [b"2"])) == b"102"
+        _fails(c.exec_prepared(b"s1", [b"1"]), b"26000")
+        _ok(c.prepare(b"s1", b"SELECT $1::int * 4"))  # the name is free again, as directly
+        assert _value(c.exec_prepared(b"s1", [b"2"])) == b"8"
+        assert _value(other.exec_prepared(b"o1", [b"3"])) == b"103"
+    finally:
+        c.finish()
+        other.finish()
+
+
 def _pipeline(c, sends):
     """Send what @sends does in pipeline mode; every result (None ends a query's results,
     PIPELINE_SYNC ends a sync), until the last sync's."""

@@ -71,6 +71,26 @@ static void drops_all_forms(void **state)
     assert_false(ps_sql_text_drops_all(other, sizeof(other) - 1));
 }
 
+static bool later(const char *sql)
+{
+    return ps_sql_later_drops_all(sql, sql + strlen(sql));
+}
+
+static void later_drops_all_forms(void **state)
+{
+    (void)state;
+    assert_true(later("SELECT 1; DEALLOCATE ALL"));
+    assert_true(later("SELECT 1;deallocate prepare all;"));
+    assert_true(later("SET x = 1; SELECT 2;\n  DISCARD ALL"));
+    assert_false(later("DEALLOCATE ALL")); /* the first statement: head_query's own check */
+    assert_false(later("SELECT 1;"));
+    assert_false(later("SELECT 1; DEALLOCATE s1"));
+    assert_false(later("SELECT 1; DEALLOCATE A")); /* cut off, or another name */
+    assert_false(later(""));
+    /* A ';' inside a literal: a false alarm at worst (the CommandComplete tag decides). */
+    assert_true(later("SELECT ';DEALLOCATE ALL'"));
+}
+
 static bool prepare(const char *sql)
 {
     return ps_sql_prepare(sql, sql + strlen(sql));
@@ -92,9 +112,8 @@ static void sql_prepare_forms(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-            cmocka_unit_test(deallocate_one_names),
-            cmocka_unit_test(deallocate_one_refuses),
-            cmocka_unit_test(drops_all_forms),
+            cmocka_unit_test(deallocate_one_names), cmocka_unit_test(deallocate_one_refuses),
+            cmocka_unit_test(drops_all_forms),      cmocka_unit_test(later_drops_all_forms),
             cmocka_unit_test(sql_prepare_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
