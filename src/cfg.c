@@ -518,7 +518,8 @@ void cfg_validate(const struct config *c, struct cfg_diag *d, const struct cfg_l
     }
     if (!warn)
         return;
-    if (c->auth_type != AUTH_TYPE_TRUST && !c->auth_file && !c->auth_user) {
+    if (c->auth_type != AUTH_TYPE_TRUST && c->auth_type != AUTH_TYPE_ANY && !c->auth_file &&
+        !c->auth_user) {
         l = loc_of(locs, "auth_type", deffile);
         cfg_diag_add(d, false, l.file, l.line,
                      "auth_type is not trust but neither auth_file nor auth_user is set: "

@@ -26,6 +26,7 @@ enum auth_type {
     AUTH_TYPE_SCRAM, /* scram-sha-256 */
     AUTH_TYPE_HBA,   /* per connection, from auth_hba_file (pg_hba.conf syntax) */
     AUTH_TYPE_CERT,  /* TLS client certificate whose CN is the user name */
+    AUTH_TYPE_ANY,   /* PgBouncer's "any": no authentication, every database's user= logs in */
 };
 
 /* Collected diagnostics: each entry one line "file:line: error: ..." or "...: warning: ...". */

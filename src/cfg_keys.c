@@ -61,7 +61,7 @@ static const struct cfg_enum auth_types[] = {
         {"plain", AUTH_TYPE_PLAIN, CFG_SUPPORTED, NULL},
         {"md5", AUTH_TYPE_MD5, CFG_SUPPORTED, NULL},
         {"scram-sha-256", AUTH_TYPE_SCRAM, CFG_SUPPORTED, NULL},
-        {"any", -1, CFG_REFUSED, "not supported yet"},
+        {"any", AUTH_TYPE_ANY, CFG_SUPPORTED, NULL},
         {"hba", AUTH_TYPE_HBA, CFG_SUPPORTED, NULL},
         {"cert", AUTH_TYPE_CERT, CFG_SUPPORTED, NULL},
         {"pam", -1, CFG_REFUSED, "not supported yet"},
@@ -103,7 +103,10 @@ const struct cfg_key cfg_keys[] = {
             "as in PgBouncer, where older ini files gave seconds (45): any nonzero value "
             "turns it on. RELOAD applies it to the open listeners"),
         ENUM("auth_type", auth_type, "md5", auth_types, CFG_RELOAD,
-             "client authentication: trust, plain, md5 or scram-sha-256"),
+             "client authentication: trust, plain, md5, scram-sha-256, hba, cert, or any (no "
+             "authentication and the user name ignored: each database logs in as its user=, "
+             "and a database without one refuses clients; admin_users and stats_users reach "
+             "the admin console without a password)"),
         BOOL("auth_plain_allowed", auth_plain_allowed, "0", CFG_RELOAD,
              "allow `auth_type = plain` (cleartext passwords over the wire)"),
         STR("auth_file", auth_file, NULL, CFG_RELOAD,

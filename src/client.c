@@ -376,6 +376,14 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
     if (g_cfg->log_connections)
         log_info("C-%llu login attempt: db=%s user=%s", (unsigned long long)c->id, c->dbname,
                  c->user);
+    if (g_cfg->auth_type == AUTH_TYPE_ANY && c->db && !(c->db->user && *c->db->user)) {
+        /* No user was checked, so nobody may log in to PostgreSQL as the name they give. */
+        client_close(c, "28000",
+                     "bouncer config error: auth_type = any needs user= in [databases] for "
+                     "database \"%s\"",
+                     c->dbname);
+        return -1;
+    }
     const char *secret = g_ul ? userlist_lookup(g_ul, c->user) : NULL;
     if (secret) {
         c->secret = lg_strdup(secret);

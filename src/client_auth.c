@@ -101,6 +101,10 @@ bool client_choose_method(struct client *c)
         return true;
     }
     c->auth_method = client_cfg()->auth_type;
+    if (c->auth_method == AUTH_TYPE_ANY) {
+        c->auth_method = AUTH_TYPE_TRUST; /* the user name is not checked: no exchange */
+        return true;
+    }
     if (client_cfg()->auth_type == AUTH_TYPE_CERT)
         return cert_ok(c);
     if (client_cfg()->auth_type != AUTH_TYPE_HBA)

@@ -245,3 +245,44 @@ def test_unknown_database_is_told_only_after_authentication(make_lg, auth_type, 
     err = login_error(lg, user, PASSWORDS[user], db="nosuchdb")
     assert "no such database" in str(err) and "nosuchdb" in str(err)
     assert_login(lg, user, PASSWORDS[user])
+
+
+ANY_DBS = {"forced": "host=@PGHOST@ port=@PGPORT@ dbname=p0 user=md5user",
+           "*": "host=@PGHOST@ port=@PGPORT@"}
+
+
+def test_auth_type_any_logs_everyone_in_as_the_forced_user(make_lg):
+    """auth_type = any (PgBouncer's): no authentication, the user name is not looked up
+    (nobody in auth_file needed), and the server login is the database's user= with that
+    user's auth_file secret."""
+    lg = make_lg(main={"auth_type": "any"}, databases=ANY_DBS)
+    for user in ("nosuchuser", "trustuser", "md5user"):
+        with closing(lg.conn(db="forced", user=user, password="ignored")) as c, \
+                c.cursor() as cur:
+            cur.execute("SELECT current_user, current_database()")
+            assert cur.fetchone() == ("md5user", "p0")
+
+
+def test_auth_type_any_refuses_a_database_without_user(make_lg):
+    """A database with no user= would log in to PostgreSQL as whatever name the client
+    gave, which nobody checked: refused as in PgBouncer ("bouncer config error"), and
+    logged once with the reason."""
+    lg = make_lg(main={"auth_type": "any"}, databases=ANY_DBS)
+    err = login_error(lg, "postgres", None, db="p1")
+    assert "bouncer config error" in str(err) and "user=" in str(err)
+    assert lg.log_text().count("auth_type = any needs user=") == 1
+    with closing(lg.conn(db="forced", user="x")) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")  # the rest is undisturbed
+
+
+@pytest.mark.lg_config(main={"auth_type": "any", "admin_users": "adminuser",
+                             "stats_users": "statsuser"})
+def test_auth_type_any_console_goes_by_admin_users(lg):
+    """The admin console under auth_type = any: admin_users and stats_users reach it
+    without a password (PgBouncer's rule); anyone else is refused."""
+    with closing(lg.conn(db="pgbouncer", user="adminuser")) as c, c.cursor() as cur:
+        cur.execute("SHOW POOLS")
+        cur.execute("RELOAD")
+    with closing(lg.conn(db="pgbouncer", user="statsuser")) as c, c.cursor() as cur:
+        cur.execute("SHOW STATS")
+    login_error(lg, "nobody", None, db="pgbouncer")

@@ -312,7 +312,7 @@ static void test_range_errors(void **state)
 static void test_auth_types(void **state)
 {
     (void)state;
-    const char *refused[] = {"any", "pam", "ldap"};
+    const char *refused[] = {"pam", "ldap"};
     for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
         char text[100], want[100];
         snprintf(text, sizeof(text), "[pgbouncer]\nauth_type = %s\n", refused[i]);
@@ -328,6 +328,12 @@ static void test_auth_types(void **state)
                                  "auth_file = /etc/lifeguard/userlist.txt\n",
                                  &d);
     assert_int_equal(c->auth_type, AUTH_TYPE_PLAIN);
+    assert_int_equal(d.warnings, 0);
+    cfg_free(c);
+    cfg_diag_fini(&d);
+    /* any: no auth_file needed, so no warning about one */
+    c = expect_ok("[pgbouncer]\nauth_type = any\n", &d);
+    assert_int_equal(c->auth_type, AUTH_TYPE_ANY);
     assert_int_equal(d.warnings, 0);
     cfg_free(c);
     cfg_diag_fini(&d);
