@@ -27,9 +27,12 @@ static void set_err(struct lg_err *err, const char *state, const char *fmt, ...)
     va_end(ap);
 }
 
+/* PostgreSQL's words, after PgBouncer's for a failed SCRAM exchange ("SASL authentication
+ * failed", which log-based alerts and PgBouncer's own tests look for). */
 static int fail_password(struct auth_exchange *a, struct lg_err *err)
 {
-    set_err(err, "28P01", "password authentication failed for user \"%s\"", a->user);
+    set_err(err, "28P01", "%spassword authentication failed for user \"%s\"",
+            a->method == AUTH_TYPE_SCRAM ? "SASL authentication failed: " : "", a->user);
     return -EACCES;
 }
 

@@ -348,9 +348,11 @@ def test_log_lines_use_pgbouncers_words(lg):
     with closing(lg.conn(db="p1", user="scramuser", password=pw)) as c, c.cursor() as cur:
         cur.execute("SELECT 1")
     log = lg.log_text()
-    assert 'closing because: password authentication failed for user \\"scramuser\\"' in log
+    assert ('closing because: SASL authentication failed: password authentication failed for '
+            'user \\"scramuser\\"') in log
     assert "no such user: nosuchuser1" in log
-    assert 'closing because: password authentication failed for user \\"nosuchuser1\\"' in log
+    assert ('closing because: SASL authentication failed: password authentication failed for '
+            'user \\"nosuchuser1\\"') in log
     # each failed login once, as a warning (it was also logged a second time)
     failed = [x for x in log.splitlines() if 'for user \\"scramuser\\"' in x]
     assert len(failed) == 1 and "level=warning" in failed[0], failed
