@@ -56,7 +56,10 @@ struct db_entry {
     int pool_mode;          /* enum pool_mode, -1: global/user */
     char *connect_query;
     char *application_name; /* forwarded as startup parameter when set */
-    char *auth_dbname;      /* per-database auth_dbname override; NULL: global auth_dbname */
+    char *client_encoding;  /* PgBouncer's: startup parameters of its servers when set */
+    char *datestyle;
+    char *timezone;
+    char *auth_dbname; /* per-database auth_dbname override; NULL: global auth_dbname */
 };
 
 /* One [users] entry. */

@@ -385,9 +385,14 @@ const struct cfg_key cfg_db_params[] = {
         ROW("application_name", CFG_T_STR, application_name, NULL, 0, 0, NULL,
             "application_name sent to the server"),
         ALIAS("reserve_pool", "max_overflow"),
-        PGB("client_encoding", "startup parameter"),
-        PGB("datestyle", "startup parameter"),
-        PGB("timezone", "startup parameter"),
+        ROW("client_encoding", CFG_T_STR, client_encoding, NULL, 0, 0, NULL,
+            "client_encoding its servers log in with (a client that sends its own gets its "
+            "own, as for any parameter; as for application_name, a RELOAD that changes it "
+            "reaches pools made after it)"),
+        ROW("datestyle", CFG_T_STR, datestyle, NULL, 0, 0, NULL,
+            "DateStyle its servers log in with (the same)"),
+        ROW("timezone", CFG_T_STR, timezone, NULL, 0, 0, NULL,
+            "TimeZone its servers log in with (the same)"),
         PGB("max_db_client_connections", "client limit per database"),
         PGB("server_lifetime", "per-database server_lifetime"),
         PGB("load_balance_hosts", "several hosts"),

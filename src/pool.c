@@ -103,6 +103,9 @@ static void pool_free(struct pool *p)
     }
     explicit_bzero(p->target.client_key, sizeof(p->target.client_key));
     lg_free(p->target.application_name);
+    lg_free(p->target.client_encoding);
+    lg_free(p->target.datestyle);
+    lg_free(p->target.timezone);
     lg_free(p->target.connect_query);
     paramset_put(p->recent_startup);
     lg_free(p);
@@ -147,6 +150,12 @@ static bool auto_db_known(const char *db)
     return false;
 }
 
+/* *dst = a copy of @src if it is set (non-empty). False when out of memory. */
+static bool copy_opt(char **dst, const char *src)
+{
+    return !src || !*src || (*dst = lg_strdup(src)) != NULL;
+}
+
 struct pool *pool_get(const struct db_entry *db, const char *client_db, const char *client_user,
                       struct lg_err *err)
 {
@@ -188,13 +197,13 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
     p->target.dbname = lg_strdup(dbname);
     p->target.user = lg_strdup(user);
     p->target.port = db->port > 0 ? db->port : 5432;
-    if (db->application_name)
-        p->target.application_name = lg_strdup(db->application_name);
-    if (db->connect_query && *db->connect_query)
-        p->target.connect_query = lg_strdup(db->connect_query);
-    if (!p->name || !p->client_db || !p->client_user || !p->target.host || !p->target.dbname ||
-        !p->target.user || (db->application_name && !p->target.application_name) ||
-        (db->connect_query && *db->connect_query && !p->target.connect_query)) {
+    bool oom = !copy_opt(&p->target.application_name, db->application_name) |
+               !copy_opt(&p->target.client_encoding, db->client_encoding) |
+               !copy_opt(&p->target.datestyle, db->datestyle) |
+               !copy_opt(&p->target.timezone, db->timezone) |
+               !copy_opt(&p->target.connect_query, db->connect_query);
+    if (oom || !p->name || !p->client_db || !p->client_user || !p->target.host ||
+        !p->target.dbname || !p->target.user) {
         list_append(&g_pools, &p->node);
         pool_free(p);
         goto oom;

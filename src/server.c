@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -50,18 +51,36 @@ void server_tcp_opts(const struct config *cfg, struct net_tcp_opts *o)
                                .buffer_bytes = cfg->tcp_socket_buffer};
 }
 
+/* Does startup set @su set @name, itself or in options (-c name=...)? PostgreSQL applies
+ * options before the other parameters, so a default sent beside them would win. */
+static bool startup_names(const struct paramset *su, const char *name)
+{
+    for (uint32_t i = 0; su && i < su->n; i++)
+        if (strcasecmp(su->p[i].name, name) == 0 ||
+            (strcmp(su->p[i].name, "options") == 0 && strcasestr(su->p[i].value, name)))
+            return true;
+    return false;
+}
+
 /* The StartupMessage: who we are, and in session mode the startup parameters of the
  * client the server is opened for, as libpq sends them (PostgreSQL makes them the
  * session's RESET values, source "client"). */
 static int put_startup(struct server *s)
 {
     const struct server_target *t = s->target;
-    struct pgproto_param params[3 + PARAMSET_MAX];
+    struct pgproto_param params[6 + PARAMSET_MAX];
     size_t n = 0;
     params[n++] = (struct pgproto_param){"user", t->user};
     params[n++] = (struct pgproto_param){"database", t->dbname};
     if (t->application_name)
         params[n++] = (struct pgproto_param){"application_name", t->application_name};
+    /* [databases] defaults, unless the client (session mode) brings its own. */
+    if (t->client_encoding && !startup_names(s->startup, "client_encoding"))
+        params[n++] = (struct pgproto_param){"client_encoding", t->client_encoding};
+    if (t->datestyle && !startup_names(s->startup, "DateStyle"))
+        params[n++] = (struct pgproto_param){"DateStyle", t->datestyle};
+    if (t->timezone && !startup_names(s->startup, "TimeZone"))
+        params[n++] = (struct pgproto_param){"TimeZone", t->timezone};
     for (uint32_t i = 0; s->startup && i < s->startup->n; i++)
         params[n++] = s->startup->p[i];
     return pgproto_put_startup(&s->st.out, params, n);

@@ -41,8 +41,11 @@ struct server_target {
     uint8_t client_key[32]; /* SCRAM pass-through key, valid if have_client_key */
     bool have_client_key;
     char *application_name; /* NULL: not sent */
-    char *connect_query;    /* [databases] connect_query: run once after login; NULL: none */
-    unsigned host_next;     /* host=a,b,...: the list entry the next connection uses */
+    char *client_encoding;  /* [databases] client_encoding, datestyle, timezone: NULL: */
+    char *datestyle;        /* not sent */
+    char *timezone;
+    char *connect_query; /* [databases] connect_query: run once after login; NULL: none */
+    unsigned host_next;  /* host=a,b,...: the list entry the next connection uses */
 };
 
 enum server_tls_mode {

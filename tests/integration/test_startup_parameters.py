@@ -73,3 +73,29 @@ def test_connect_query_runs_on_each_new_server_before_any_client(make_lg, pg, mo
             cur.execute("SELECT 1")
     assert "connect_query failed" in lg.log_text()
     assert "nosuchcolumn" in lg.log_text()
+
+
+DB_PARAMS = ("host=@PGHOST@ port=@PGPORT@ dbname=p0 timezone=Asia/Tokyo "
+             "datestyle='ISO, DMY' client_encoding=LATIN1")
+SHOW_THREE = ("SELECT current_setting('TimeZone'), current_setting('DateStyle'), "
+              "current_setting('client_encoding')")
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_database_entry_sets_its_servers_startup_parameters(make_lg, mode):
+    """[databases] timezone=, datestyle=, client_encoding= (PgBouncer's): the servers of
+    that database log in with them, so a client that sends none sees them (in the
+    ParameterStatus of its login too); a client that sends its own gets its own. They were
+    accepted with a warning and ignored."""
+    lg = make_lg(main={"pool_mode": mode}, databases={"tzdb": DB_PARAMS})
+    with closing(lg.conn(db="tzdb")) as c, c.cursor() as cur:
+        assert c.get_parameter_status("TimeZone") == "Asia/Tokyo"
+        cur.execute(SHOW_THREE)
+        assert cur.fetchone() == ("Asia/Tokyo", "ISO, DMY", "LATIN1")
+    with closing(lg.conn(db="tzdb", options="-c TimeZone=UTC")) as c, c.cursor() as cur:
+        cur.execute(SHOW_THREE)
+        assert cur.fetchone() == ("UTC", "ISO, DMY", "LATIN1")
+    with closing(lg.conn(db="p0")) as c, c.cursor() as cur:  # other databases: untouched
+        cur.execute("SELECT current_setting('DateStyle')")
+        assert cur.fetchone() == ("ISO, MDY",)
+    assert "not implemented by lifeguard" not in lg.log_text()

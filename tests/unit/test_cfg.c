@@ -695,10 +695,13 @@ static void test_databases(void **state)
     cfg_free(c);
     cfg_diag_fini(&d);
 
-    c = expect_ok(AUTH "[databases]\napp = client_encoding=UTF8 timezone=UTC\n", &d);
-    assert_int_equal(d.warnings, 2);
-    assert_line(&d, "t.ini:4: warning: database \"app\": pgbouncer parameter client_encoding is "
-                    "not implemented by lifeguard; ignored");
+    c = expect_ok(AUTH "[databases]\napp = client_encoding=UTF8 timezone=UTC "
+                       "datestyle='SQL, DMY'\n",
+                  &d);
+    assert_int_equal(d.warnings, 0); /* PgBouncer's server startup parameters: lifeguard's too */
+    assert_string_equal(cfg_find_db(c, "app")->client_encoding, "UTF8");
+    assert_string_equal(cfg_find_db(c, "app")->timezone, "UTC");
+    assert_string_equal(cfg_find_db(c, "app")->datestyle, "SQL, DMY");
     cfg_free(c);
     cfg_diag_fini(&d);
 
@@ -833,12 +836,12 @@ static void test_real_world_pgbouncer_ini(void **state)
     if (!c)
         fail_msg("%s", d.text);
     assert_int_equal(d.errors, 0);
-    /* 2 [databases] parameters + 9 settings: warned, never silently dropped */
-    assert_int_equal(d.warnings, 2 + 9);
+    /* 9 settings: warned, never silently dropped */
+    assert_int_equal(d.warnings, 9);
     assert_string_equal(c->server_tls_protocols, "secure");
     assert_string_equal(c->server_tls_ciphers, "fast");
-    assert_line(&d, "t.ini:4: warning: database \"forcedb\": pgbouncer parameter datestyle is not "
-                    "implemented by lifeguard; ignored");
+    assert_string_equal(cfg_find_db(c, "forcedb")->datestyle, "ISO");
+    assert_string_equal(cfg_find_db(c, "forcedb")->client_encoding, "UNICODE");
     assert_line(&d, "t.ini:36: warning: pgbouncer setting server_round_robin is not implemented "
                     "by lifeguard; ignored");
     /* PgBouncer's socket settings are lifeguard's too */
