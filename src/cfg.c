@@ -189,6 +189,7 @@ static const struct db_entry db_unset = {.port = 5432,
                                          .min_pool_size = -1,
                                          .max_overflow = -1,
                                          .max_db_connections = -1,
+                                         .server_lifetime_us = CFG_UNSET_US,
                                          .pool_mode = -1};
 static const struct user_entry user_unset = {
         .pool_mode = -1, .pool_size = -1, .max_user_connections = -1};

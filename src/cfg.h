@@ -39,6 +39,8 @@ struct cfg_diag {
 };
 
 /* One [databases] entry. Unset numbers are -1 (use the global default); unset strings NULL. */
+#define CFG_UNSET_US UINT64_MAX /* a [databases] time left to the global setting */
+
 struct db_entry {
     char *name;        /* the name clients connect to; "*" is the fallback entry */
     char *host;        /* host name, IP, or absolute Unix socket directory; NULL: unix_socket_dir
@@ -52,8 +54,9 @@ struct db_entry {
     int pool_size;     /* -1: default_pool_size */
     int min_pool_size; /* -1: global */
     int max_overflow;  /* reserve_pool / max_overflow; -1: global */
-    int max_db_connections; /* -1: global */
-    int pool_mode;          /* enum pool_mode, -1: global/user */
+    int max_db_connections;      /* -1: global */
+    uint64_t server_lifetime_us; /* CFG_UNSET_US: global */
+    int pool_mode;               /* enum pool_mode, -1: global/user */
     char *connect_query;
     char *application_name; /* forwarded as startup parameter when set */
     char *client_encoding;  /* PgBouncer's: startup parameters of its servers when set */

@@ -44,6 +44,20 @@ void pool_module_init(struct evloop *ev, const struct config *cfg)
     g_cfg = cfg;
 }
 
+/* The sizes, caps and lifetime @p takes from its entries (at creation and each RELOAD). */
+static void apply_entry(struct pool *p, const struct db_entry *db, const struct user_entry *ue,
+                        const struct config *cfg)
+{
+    p->pool_size = db->pool_size >= 0           ? db->pool_size
+                   : (ue && ue->pool_size >= 0) ? ue->pool_size
+                                                : cfg->default_pool_size;
+    p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : cfg->max_overflow;
+    p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : cfg->min_pool_size;
+    p->lifetime_us = db->server_lifetime_us != CFG_UNSET_US ? db->server_lifetime_us
+                                                            : cfg->server_lifetime_us;
+    pool_set_caps(p, db, ue, cfg);
+}
+
 void pool_set_config(const struct config *cfg)
 {
     g_cfg = cfg;
@@ -53,13 +67,7 @@ void pool_set_config(const struct config *cfg)
         const struct db_entry *db = cfg_find_db(cfg, p->client_db);
         if (!db)
             continue; /* the entry is gone: the pool keeps serving whoever is connected */
-        const struct user_entry *ue = cfg_find_user(cfg, p->client_user);
-        p->pool_size = db->pool_size >= 0           ? db->pool_size
-                       : (ue && ue->pool_size >= 0) ? ue->pool_size
-                                                    : cfg->default_pool_size;
-        p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : cfg->max_overflow;
-        p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : cfg->min_pool_size;
-        pool_set_caps(p, db, ue, cfg);
+        apply_entry(p, db, cfg_find_user(cfg, p->client_user), cfg);
         pool_unpark_all(p); /* sizes, caps or server_affinity may have changed */
         pool_retarget(p, db);
         /* A changed pool_timeout/query_timeout applies to those already waiting too. */
@@ -177,12 +185,7 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
     evloop_timer_init(&p->wait_timer, wait_timeout_cb, p);
     evloop_timer_init(&p->overflow_timer, retry_cb, p);
     const struct user_entry *ue = cfg_find_user(g_cfg, client_user);
-    p->pool_size = db->pool_size >= 0           ? db->pool_size
-                   : (ue && ue->pool_size >= 0) ? ue->pool_size
-                                                : g_cfg->default_pool_size;
-    p->max_overflow = db->max_overflow >= 0 ? db->max_overflow : g_cfg->max_overflow;
-    p->min_pool_size = db->min_pool_size >= 0 ? db->min_pool_size : g_cfg->min_pool_size;
-    pool_set_caps(p, db, ue, g_cfg);
+    apply_entry(p, db, ue, g_cfg);
     p->pool_mode = (ue && ue->pool_mode >= 0) ? ue->pool_mode
                    : db->pool_mode >= 0       ? db->pool_mode
                                               : g_cfg->pool_mode;
@@ -654,15 +657,6 @@ void pool_link(struct server *s, struct stream *client, struct pool_waiter *w)
      * examined) is not work in flight on this server. */
     client->pending_work = false;
     stream_link(client, ss);
-}
-
-uint64_t pool_server_lifetime_us(const struct server *s)
-{
-    uint64_t life = g_cfg->server_lifetime_us;
-    if (!life)
-        return 0;
-    uint64_t h = server_id(s) * 0x9E3779B97F4A7C15ull; /* Fibonacci hashing */
-    return life - (h >> 32) % (life / 5 + 1);
 }
 
 void pool_to_idle(struct server *s)

@@ -31,6 +31,7 @@ struct pool {
     struct server_target target;
     bool password_fixed; /* [databases] gave user= and password= */
     int pool_size, max_overflow, pool_mode, min_pool_size;
+    uint64_t lifetime_us; /* server_lifetime: [databases] entry's, else the global one */
     struct list_node servers[SERVER_NSTATES];
     struct list_node waiters; /* FIFO of struct pool_waiter */
     struct list_node parked;  /* pool_park.c: servers kept for their client, oldest first */

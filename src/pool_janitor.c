@@ -4,7 +4,8 @@
  * closes idle servers past server_lifetime, overflow_idle_timeout or server_idle_timeout
  * and opens servers up to min_pool_size; the pre-ping (server_check_delay and
  * server_check_query) checks a long-idle server before hand-over; pool_link_status()
- * tells client_janitor.c what a link is doing.
+ * tells client_janitor.c what a link is doing; pool_server_lifetime_us() is each
+ * server's own server_lifetime (the pool's: its [databases] entry's, or the global one).
  * Not here: client timeouts (client_janitor.c), connect backoff (pool.c).
  * Invariant: only servers that no client holds are closed here.
  */
@@ -133,4 +134,13 @@ char pool_link_status(struct server *s, const struct stream *client)
         client->pending_work)
         return 'Q';
     return server_tx_status(s);
+}
+
+uint64_t pool_server_lifetime_us(const struct server *s)
+{
+    uint64_t life = server_pool(s)->lifetime_us;
+    if (!life)
+        return 0;
+    uint64_t h = server_id(s) * 0x9E3779B97F4A7C15ull; /* Fibonacci hashing */
+    return life - (h >> 32) % (life / 5 + 1);
 }

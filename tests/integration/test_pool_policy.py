@@ -148,6 +148,28 @@ def test_server_lifetime_recycles_without_client_errors(lg):
     assert len(pids) >= 2, "the server was replaced after server_lifetime"
 
 
+def backend_pids(lg, db, seconds):
+    """The backend pids a client of @db sees over @seconds, one short session at a time."""
+    pids = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with closing(lg.conn(db=db)) as c, c.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pids.add(cur.fetchone()[0])
+        time.sleep(0.3)
+    return pids
+
+
+@pytest.mark.lg_config(main={"default_pool_size": "1", "server_lifetime": "3600"},
+                       databases={"short": "host=@PGHOST@ port=@PGPORT@ dbname=p0 "
+                                           "server_lifetime=1"})
+def test_database_entry_overrides_server_lifetime(lg):
+    """[databases] server_lifetime= (PgBouncer's; was ignored with a warning): that
+    database's servers are recycled after it, the others keep the global lifetime."""
+    assert len(backend_pids(lg, "short", 3 * harness.SLOW)) >= 2
+    assert len(backend_pids(lg, "p0", 2)) == 1
+
+
 @pytest.mark.lg_config(main={"default_pool_size": "1", "server_check_delay": "0.2"})
 def test_backend_killed_while_idle_is_replaced_without_client_error(lg, pg):
     with closing(lg.conn()) as c, c.cursor() as cur:

@@ -696,8 +696,10 @@ static void test_databases(void **state)
     cfg_diag_fini(&d);
 
     c = expect_ok(AUTH "[databases]\napp = client_encoding=UTF8 timezone=UTC "
-                       "datestyle='SQL, DMY'\n",
+                       "datestyle='SQL, DMY' server_lifetime=5\nother = port=5433\n",
                   &d);
+    assert_int_equal(cfg_find_db(c, "app")->server_lifetime_us, 5000000);
+    assert_true(cfg_find_db(c, "other")->server_lifetime_us == CFG_UNSET_US);
     assert_int_equal(d.warnings, 0); /* PgBouncer's server startup parameters: lifeguard's too */
     assert_string_equal(cfg_find_db(c, "app")->client_encoding, "UTF8");
     assert_string_equal(cfg_find_db(c, "app")->timezone, "UTC");
