@@ -145,7 +145,8 @@ struct config {
     /* logging / process */
     char *logfile;
     char *pidfile;
-    int verbose; /* 0 = info, 1 = debug, 2 = noise */
+    char *unix_user; /* PgBouncer's user: the Unix user to become after start-up */
+    int verbose;     /* 0 = info, 1 = debug, 2 = noise */
     bool log_connections;
     bool log_disconnections;
     bool log_pooler_errors;

@@ -260,6 +260,10 @@ const struct cfg_key cfg_keys[] = {
              "(Linux 6.1+); epoll and write() when off or when the kernel refuses"),
         STR("logfile", logfile, "", CFG_RELOAD, "also append the log to this file"),
         STR("pidfile", pidfile, "", CFG_RESTART, "write the process id to this file"),
+        STR("user", unix_user, "", CFG_RESTART,
+            "started as root: become this Unix user (and its groups) once the listeners are "
+            "open and the pidfile is written, as PgBouncer; empty = stay who we are. Started "
+            "as another user: only that user itself is accepted"),
         INT("verbose", verbose, "0", 0, 5, CFG_RELOAD, "0 = info, 1 = debug, 2 or more = noise"),
         BOOL("log_connections", log_connections, "1", CFG_RELOAD, "log each client login"),
         BOOL("log_disconnections", log_disconnections, "1", CFG_RELOAD,
@@ -345,7 +349,6 @@ const struct cfg_key cfg_keys[] = {
         PGB("syslog_facility", "syslog"),
         PGB("syslog_ident", "syslog"),
         PGB("transaction_timeout", "transaction deadline"),
-        PGB("user", "switching to another Unix user"),
         {NULL, CFG_T_STR, 0, NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 

@@ -3,17 +3,32 @@
  * daemon.c: running in the background (-d). One fork and a new session; a pipe carries the
  * child's "serving" to the parent, whose exit status is then the start's result (a child
  * that dies first closes the pipe: the parent exits 1).
+ * daemon_switch_user(): PgBouncer's `user`, a switch from root to that Unix user.
  * Not here: the pidfile and the log file (main.c, log.c).
  */
 #include "daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define READY 'R'
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LG_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LG_UNDER_ASAN 1
+#endif
+#endif
+#ifndef LG_UNDER_ASAN
+#define LG_UNDER_ASAN 0
+#endif
 
 int daemon_start(char *err, size_t errlen)
 {
@@ -62,4 +77,41 @@ void daemon_ready(int fd)
         n = write(fd, &c, 1);
     while (n < 0 && errno == EINTR);
     close(fd);
+}
+
+int daemon_switch_user(const char *name, char *err, size_t errlen)
+{
+    if (!name || !*name)
+        return 0;
+    errno = 0;
+    const struct passwd *pw = getpwnam(name);
+    if (!pw) {
+        snprintf(err, errlen, "user = %s: %s", name, errno ? strerror(errno) : "no such Unix user");
+        return -1;
+    }
+    uid_t uid = pw->pw_uid;
+    gid_t gid = pw->pw_gid;
+    if (geteuid() == uid)
+        return 0;
+    if (geteuid() != 0) {
+        snprintf(err, errlen,
+                 "user = %s: running as uid %d, which cannot become another user (start "
+                 "lifeguard as root, or as %s)",
+                 name, (int)geteuid(), name);
+        return -1;
+    }
+    if (initgroups(name, gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+        snprintf(err, errlen, "user = %s: cannot switch to it: %s", name, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) { /* must not be able to come back */
+        snprintf(err, errlen, "user = %s: root could be regained after the switch", name);
+        return -1;
+    }
+#if LG_UNDER_ASAN
+    /* The switch made us non-dumpable, which stops LeakSanitizer's exit check from
+     * inspecting our threads; sanitizer builds (tests) only. */
+    prctl(PR_SET_DUMPABLE, 1);
+#endif
+    return 0;
 }

@@ -745,7 +745,11 @@ int main(int argc, char **argv)
     }
     if (cfg->pidfile && *cfg->pidfile)
         write_pidfile(cfg->pidfile);
-    log_info("lifeguard %s started (pid %d)", LIFEGUARD_VERSION, (int)getpid());
+    char uerr[256];
+    if (daemon_switch_user(cfg->unix_user, uerr, sizeof(uerr)) < 0)
+        die("%s", uerr);
+    log_info("lifeguard %s started (pid %d, uid %d)", LIFEGUARD_VERSION, (int)getpid(),
+             (int)geteuid());
     if (ready_fd >= 0)
         daemon_ready(ready_fd);
 

@@ -200,11 +200,11 @@ struct pool *pool_get(const struct db_entry *db, const char *client_db, const ch
     p->target.dbname = lg_strdup(dbname);
     p->target.user = lg_strdup(user);
     p->target.port = db->port > 0 ? db->port : 5432;
-    bool oom = !copy_opt(&p->target.application_name, db->application_name) |
-               !copy_opt(&p->target.client_encoding, db->client_encoding) |
-               !copy_opt(&p->target.datestyle, db->datestyle) |
-               !copy_opt(&p->target.timezone, db->timezone) |
-               !copy_opt(&p->target.connect_query, db->connect_query);
+    bool oom = !(copy_opt(&p->target.application_name, db->application_name) &&
+                 copy_opt(&p->target.client_encoding, db->client_encoding) &&
+                 copy_opt(&p->target.datestyle, db->datestyle) &&
+                 copy_opt(&p->target.timezone, db->timezone) &&
+                 copy_opt(&p->target.connect_query, db->connect_query));
     if (oom || !p->name || !p->client_db || !p->client_user || !p->target.host ||
         !p->target.dbname || !p->target.user) {
         list_append(&g_pools, &p->node);

@@ -1,7 +1,9 @@
 """The command line: --version, --help, and configs that must be refused with
 file:line diagnostics."""
 
+import os
 import re
+from contextlib import closing
 
 import pytest
 
@@ -133,3 +135,51 @@ def test_daemon_mode_reports_a_failed_start_in_its_exit_status(make_lg):
     assert res.returncode == 1, (res.returncode, res.stderr)
     assert "cannot listen" in res.stderr, res.stderr
     assert harness.run_binary(["-R", str(lg.ini_path)]).returncode != 0
+
+
+def _uid_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return [int(x) for x in line.split()[1:]]
+    raise AssertionError("no Uid line")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to start as root")
+def test_user_setting_drops_root_once_listening(make_lg):
+    """PgBouncer's `user`: started as root, lifeguard listens (a port below 1024 would
+    need it), then becomes that Unix user for good (real, effective and saved uid), and
+    serves as before. It was ignored with a warning: lifeguard stayed root."""
+    import pwd
+
+    pg_uid = pwd.getpwnam("postgres").pw_uid
+    lg = make_lg(main={"user": "postgres"})
+    assert _uid_of(lg.proc.pid) == [pg_uid] * 4
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    assert "not implemented by lifeguard" not in lg.log_text()
+
+
+def test_user_setting_naming_no_unix_user_stops_the_start(make_lg):
+    lg = make_lg(start=False, main={"user": "no_such_unix_user_lg"})
+    res = harness.run_binary([str(lg.ini_path)], timeout=20)
+    assert res.returncode != 0
+    assert "user = no_such_unix_user_lg: no such Unix user" in res.stderr, res.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="as root the switch itself is tested")
+def test_user_setting_as_another_user(make_lg):
+    """Not started as root (the harness runs as postgres): naming the user we already are
+    is fine, and any other user stops the start with the reason (only root can switch)."""
+    import pwd
+
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    lg = make_lg(main={"user": me})
+    with closing(lg.conn()) as c, c.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    lg2 = make_lg(start=False, main={"user": "root"})
+    res = harness.run_binary([str(lg2.ini_path)], timeout=20)
+    assert res.returncode != 0
+    assert "which cannot become another user" in res.stderr, res.stderr
