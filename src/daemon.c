@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -86,7 +87,10 @@ int daemon_switch_user(const char *name, char *err, size_t errlen)
     errno = 0;
     const struct passwd *pw = getpwnam(name);
     if (!pw) {
-        snprintf(err, errlen, "user = %s: %s", name, errno ? strerror(errno) : "no such Unix user");
+        bool absent = errno == 0 || errno == ENOENT || errno == ESRCH || errno == EBADF ||
+                      errno == EPERM; /* getpwnam(3): "not found" */
+        snprintf(err, errlen, "user = %s: %s", name,
+                 absent ? "no such Unix user" : strerror(errno));
         return -1;
     }
     uid_t uid = pw->pw_uid;
