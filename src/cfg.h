@@ -184,6 +184,9 @@ struct config {
     uint64_t stats_period_us;         /* averaging period of SHOW STATS avg_* and the stats line */
     bool log_stats;                   /* log one stats line per pool every stats_period */
     int log_format;                   /* enum log_format */
+    bool syslog;                      /* also to syslog(3); 0 */
+    char *syslog_ident;               /* "lifeguard" */
+    int syslog_facility;              /* enum log_facility; daemon */
 
     /* sections */
     struct db_entry *dbs;

@@ -49,6 +49,22 @@ static const struct cfg_enum pool_modes[] = {
         {NULL, 0, CFG_SUPPORTED, NULL},
 };
 
+static const struct cfg_enum syslog_facilities[] = {
+        {"auth", LOG_FAC_AUTH, CFG_SUPPORTED, NULL},
+        {"authpriv", LOG_FAC_AUTHPRIV, CFG_SUPPORTED, NULL},
+        {"daemon", LOG_FAC_DAEMON, CFG_SUPPORTED, NULL},
+        {"user", LOG_FAC_USER, CFG_SUPPORTED, NULL},
+        {"local0", LOG_FAC_LOCAL0, CFG_SUPPORTED, NULL},
+        {"local1", LOG_FAC_LOCAL1, CFG_SUPPORTED, NULL},
+        {"local2", LOG_FAC_LOCAL2, CFG_SUPPORTED, NULL},
+        {"local3", LOG_FAC_LOCAL3, CFG_SUPPORTED, NULL},
+        {"local4", LOG_FAC_LOCAL4, CFG_SUPPORTED, NULL},
+        {"local5", LOG_FAC_LOCAL5, CFG_SUPPORTED, NULL},
+        {"local6", LOG_FAC_LOCAL6, CFG_SUPPORTED, NULL},
+        {"local7", LOG_FAC_LOCAL7, CFG_SUPPORTED, NULL},
+        {NULL, 0, CFG_SUPPORTED, NULL},
+};
+
 static const struct cfg_enum log_formats[] = {
         {"logfmt", LOG_FORMAT_LOGFMT, CFG_SUPPORTED, NULL},
         {"json", LOG_FORMAT_JSON, CFG_SUPPORTED, NULL},
@@ -226,6 +242,11 @@ const struct cfg_key cfg_keys[] = {
              "log one line per pool with its averages every stats_period"),
         ENUM("log_format", log_format, "logfmt", log_formats, CFG_RELOAD,
              "log line format: logfmt (ts=... level=... msg=\"...\"), json, or text"),
+        BOOL("syslog", syslog, "0", CFG_RELOAD,
+             "also send every log message to syslog (/dev/log), as PgBouncer"),
+        STR("syslog_ident", syslog_ident, "lifeguard", CFG_RELOAD, "the syslog program name"),
+        ENUM("syslog_facility", syslog_facility, "daemon", syslog_facilities, CFG_RELOAD,
+             "syslog facility: auth, authpriv, daemon, user or local0-7"),
         USEC("health_check_timeout", health_check_timeout_us, "5", CFG_RELOAD,
              "seconds GET /health/db may take over all its pool checks before answering 503"),
         USEC("shutdown_timeout", shutdown_timeout_us, "0", CFG_RELOAD,
@@ -345,9 +366,6 @@ const struct cfg_key cfg_keys[] = {
         PGB("server_round_robin", "server selection order"),
         PGB("service_name", "Windows service name"),
         PGB("suspend_timeout", "online restart"),
-        PGB("syslog", "syslog"),
-        PGB("syslog_facility", "syslog"),
-        PGB("syslog_ident", "syslog"),
         PGB("transaction_timeout", "transaction deadline"),
         {NULL, CFG_T_STR, 0, NULL, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * log.c: formats one line per message into a stack buffer and writes it with a
- * single write(2) so lines from one process never interleave.
+ * single write(2) so lines from one process never interleave; with syslog on, the
+ * message also goes to syslog(3), which adds its own time and pid.
  */
 #include "log.h"
 
@@ -9,7 +10,10 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/time.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +71,25 @@ int log_set_file(const char *path)
     return 0;
 }
 
+static bool syslog_on;
+static char syslog_ident[64]; /* openlog() keeps the pointer */
+
+void log_set_syslog(bool on, const char *ident, enum log_facility facility)
+{
+    static const int facilities[] = {LOG_AUTH,   LOG_AUTHPRIV, LOG_DAEMON, LOG_USER,
+                                     LOG_LOCAL0, LOG_LOCAL1,   LOG_LOCAL2, LOG_LOCAL3,
+                                     LOG_LOCAL4, LOG_LOCAL5,   LOG_LOCAL6, LOG_LOCAL7};
+    if (syslog_on)
+        closelog();
+    syslog_on = on;
+    if (!on)
+        return;
+    snprintf(syslog_ident, sizeof(syslog_ident), "%s", ident && *ident ? ident : "lifeguard");
+    unsigned f = (unsigned)facility;
+    openlog(syslog_ident, LOG_PID | LOG_NDELAY,
+            f < sizeof(facilities) / sizeof(facilities[0]) ? facilities[f] : LOG_DAEMON);
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (level > cur_level)
@@ -115,4 +138,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
     ssize_t LG_UNUSED r = write(STDERR_FILENO, line, n);
     if (file_fd >= 0)
         r = write(file_fd, line, n);
+    if (syslog_on) {
+        static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG, LOG_DEBUG};
+        syslog(prio[level], "%s", msg);
+    }
 }

@@ -8,6 +8,8 @@
 #ifndef LG_LOG_H
 #define LG_LOG_H
 
+#include <stdbool.h>
+
 #include "base.h"
 
 enum log_level {
@@ -27,6 +29,24 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Also append to @path (NULL: stderr only). 0 or -errno. */
 int log_set_file(const char *path) LG_MUSTCHECK;
+
+/* PgBouncer's syslog_facility names, in this order (auth, authpriv, daemon, user, local0-7). */
+enum log_facility {
+    LOG_FAC_AUTH = 0,
+    LOG_FAC_AUTHPRIV,
+    LOG_FAC_DAEMON,
+    LOG_FAC_USER,
+    LOG_FAC_LOCAL0,
+    LOG_FAC_LOCAL1,
+    LOG_FAC_LOCAL2,
+    LOG_FAC_LOCAL3,
+    LOG_FAC_LOCAL4,
+    LOG_FAC_LOCAL5,
+    LOG_FAC_LOCAL6,
+    LOG_FAC_LOCAL7
+};
+/* Also send each message to syslog (/dev/log) as @ident, or stop (on = false). */
+void log_set_syslog(bool on, const char *ident, enum log_facility facility);
 
 void log_msg(enum log_level level, const char *fmt, ...) LG_PRINTF(2, 3);
 

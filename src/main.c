@@ -121,6 +121,7 @@ static int swap_config(struct config *next, struct userlist *ul, struct lg_err *
     console_set_config(next);
     apply_log_level(next, 0);
     log_set_format((enum log_format)next->log_format);
+    log_set_syslog(next->syslog, next->syslog_ident, (enum log_facility)next->syslog_facility);
     return 0;
 }
 
@@ -648,6 +649,7 @@ int main(int argc, char **argv)
         level = LOG_LEVEL_WARNING;
     log_set_level(level > LOG_LEVEL_NOISE ? LOG_LEVEL_NOISE : (enum log_level)level);
     log_set_format((enum log_format)cfg->log_format);
+    log_set_syslog(cfg->syslog, cfg->syslog_ident, (enum log_facility)cfg->syslog_facility);
     if (cfg->logfile && *cfg->logfile && log_set_file(cfg->logfile) < 0)
         die("cannot open logfile %s", cfg->logfile);
     int ready_fd = -1;

@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "cfg.h"
 #include "cfg_keys.h"
+#include "log.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
@@ -309,6 +310,21 @@ static void test_range_errors(void **state)
                  "listen on");
 }
 
+static void test_syslog_settings(void **state)
+{
+    (void)state;
+    struct cfg_diag d;
+    struct config *c = expect_ok(AUTH "syslog = 1\nsyslog_facility = local3\n", &d);
+    assert_true(c->syslog);
+    assert_int_equal(c->syslog_facility, LOG_FAC_LOCAL3);
+    assert_string_equal(c->syslog_ident, "lifeguard");
+    cfg_free(c);
+    cfg_diag_fini(&d);
+    expect_error(AUTH "syslog_facility = kern\n",
+                 "t.ini:3: error: syslog_facility = kern: must be one of: auth, authpriv, daemon, "
+                 "user, local0, local1, local2, local3, local4, local5, local6, local7");
+}
+
 static void test_auth_types(void **state)
 {
     (void)state;
@@ -554,13 +570,13 @@ static void test_unknown_and_pgbouncer_keys(void **state)
     expect_error(AUTH "x = 1\n", "t.ini:3: error: unknown setting \"x\"");
 
     struct cfg_diag d;
-    struct config *c = expect_ok(AUTH "syslog = 1\ndns_max_ttl = 15\nSYSLOG = 0\n"
-                                      "peer_id = 1\njob_name = \n",
+    struct config *c = expect_ok(AUTH "server_round_robin = 1\ndns_max_ttl = 15\n"
+                                      "SERVER_ROUND_ROBIN = 0\npeer_id = 1\njob_name = \n",
                                  &d);
     /* each PgBouncer-only key is warned about once */
     assert_int_equal(d.warnings, 4);
-    assert_line(&d, "t.ini:3: warning: pgbouncer setting syslog is not implemented by "
-                    "lifeguard; ignored");
+    assert_line(&d, "t.ini:3: warning: pgbouncer setting server_round_robin is not implemented "
+                    "by lifeguard; ignored");
     assert_line(&d, "t.ini:4: warning: pgbouncer setting dns_max_ttl is not implemented by "
                     "lifeguard; ignored");
     assert_line(&d, "t.ini:6: warning: pgbouncer setting peer_id is not implemented by "
@@ -838,8 +854,11 @@ static void test_real_world_pgbouncer_ini(void **state)
     if (!c)
         fail_msg("%s", d.text);
     assert_int_equal(d.errors, 0);
-    /* 9 settings: warned, never silently dropped */
-    assert_int_equal(d.warnings, 9);
+    /* 6 settings: warned, never silently dropped */
+    assert_int_equal(d.warnings, 6);
+    assert_false(c->syslog); /* PgBouncer's syslog settings are lifeguard's too */
+    assert_string_equal(c->syslog_ident, "pgbouncer");
+    assert_int_equal(c->syslog_facility, LOG_FAC_DAEMON);
     assert_string_equal(c->server_tls_protocols, "secure");
     assert_string_equal(c->server_tls_ciphers, "fast");
     assert_string_equal(cfg_find_db(c, "forcedb")->datestyle, "ISO");
@@ -878,7 +897,7 @@ static void test_env(void **state)
                    "LIFEGUARD_pool_mode=transaction",
                    "LIFEGUARD_SERVER_CHECK_QUERY=SELECT 1",
                    "LIFEGUARD_SO_REUSEPORT=1",
-                   "LIFEGUARD_SYSLOG=1",
+                   "LIFEGUARD_DNS_MAX_TTL=1",
                    "LIFEGUARD_NO_SUCH_THING=1",
                    "LIFEGUARD_=x",
                    "LIFEGUARD_LISTEN_PORT= 7100 ",
@@ -895,7 +914,7 @@ static void test_env(void **state)
     assert_int_equal(d.errors, 0);
     assert_true(c->so_reuseport);
     assert_int_equal(d.warnings, 2);
-    assert_line(&d, "environment: warning: LIFEGUARD_SYSLOG: pgbouncer setting syslog "
+    assert_line(&d, "environment: warning: LIFEGUARD_DNS_MAX_TTL: pgbouncer setting dns_max_ttl "
                     "is not implemented by lifeguard; ignored");
     assert_line(&d, "environment: warning: LIFEGUARD_NO_SUCH_THING is not a lifeguard setting; "
                     "ignored");
@@ -1117,7 +1136,7 @@ static void test_show_set_reload(void **state)
     assert_int_equal(n->default_pool_size, 8);
     assert_int_equal(cfg_set(n, "listen_port", "1", &d), -EPERM);
     assert_int_equal(cfg_set(n, "nope", "1", &d), -ENOENT);
-    assert_int_equal(cfg_set(n, "syslog", "1", &d), -ENOTSUP);
+    assert_int_equal(cfg_set(n, "dns_max_ttl", "1", &d), -ENOTSUP);
     assert_int_equal(cfg_set(n, "so_reuseport", "1", &d), -EPERM);
     assert_int_equal(cfg_set(n, "unix_socket_group", "x", &d), -EPERM);
     assert_int_equal(cfg_set(n, "tcp_keepidle", "30", &d), 0); /* new connections get it */
@@ -1126,7 +1145,7 @@ static void test_show_set_reload(void **state)
     assert_int_equal(cfg_set(n, "pool_size", "x", &d), -EINVAL);
     assert_line(&d, "SET: error: listen_port can only be changed by a restart");
     assert_line(&d, "SET: error: unknown setting \"nope\"");
-    assert_line(&d, "SET: warning: lifeguard does not implement \"syslog\"");
+    assert_line(&d, "SET: warning: lifeguard does not implement \"dns_max_ttl\"");
     assert_line(&d, "SET: error: so_reuseport can only be changed by a restart");
     assert_line(&d, "SET: error: pool_size = x: not an integer");
     cfg_diag_fini(&d);
@@ -1272,6 +1291,7 @@ int main(void)
             cmocka_unit_test(test_types),
             cmocka_unit_test(test_range_errors),
             cmocka_unit_test(test_auth_types),
+            cmocka_unit_test(test_syslog_settings),
             cmocka_unit_test(test_sslmode),
             cmocka_unit_test(test_tls_protocols),
             cmocka_unit_test(test_tls_settings),
