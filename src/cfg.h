@@ -107,6 +107,7 @@ struct config {
     bool pin_temp_tables;      /* transaction mode: temporary objects pin their client; 1 */
     bool pin_role_changes;     /* transaction mode: SET ROLE / SESSION AUTHORIZATION pins; 1 */
     bool server_fast_close;    /* session mode: close marked servers between transactions */
+    bool disable_pqexec;       /* a client's Query message closes it (08P01); 0 */
     bool overflow_delay_given; /* overflow_delay (reserve_pool_timeout) was set, not defaulted */
     bool session_startup_parameters; /* session mode: servers opened with the client's
                                         startup parameters; default 1 */

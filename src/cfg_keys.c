@@ -169,6 +169,10 @@ const struct cfg_key cfg_keys[] = {
              "standard_conforming_strings, application_name, default_transaction_read_only"),
         STR("server_reset_query", server_reset_query, "DISCARD ALL", CFG_RELOAD,
             "run when a server returns to the pool in session mode; empty = none"),
+        BOOL("disable_pqexec", disable_pqexec, "0", CFG_RELOAD,
+             "refuse the simple query protocol (a Query message closes the client with 08P01 "
+             "\"PQexec disallowed\"), as PgBouncer: one statement per message, no injected "
+             "\"; ...\"; the admin console keeps it"),
         BOOL("server_fast_close", server_fast_close, "0", CFG_RELOAD,
              "session mode: a server that RECONNECT or a changed server address marks for "
              "closing is closed (and its client with it) as soon as it is between "
@@ -352,7 +356,6 @@ const struct cfg_key cfg_keys[] = {
         PGB("autodb_idle_timeout", "automatically created databases"),
         PGB("cancel_wait_timeout", "cancel request deadline"),
         PGB("conffile", "path of the config file"),
-        PGB("disable_pqexec", "refusing the simple query protocol"),
         PGB("dns_max_ttl", "DNS cache"),
         PGB("dns_nxdomain_ttl", "DNS cache"),
         PGB("dns_zone_check_period", "DNS zone checks"),

@@ -674,6 +674,12 @@ static bool copy_on_head(struct client *c, uint8_t type)
 int client_ps_on_head(struct stream *st, uint8_t type, size_t total, const uint8_t *p, size_t n)
 {
     struct client *c = st->owner;
+    if (type == 'Q' && client_cfg()->disable_pqexec) { /* (the console is never linked) */
+        client_close(c, "08P01",
+                     "PQexec disallowed: disable_pqexec = 1 takes the extended "
+                     "query protocol only");
+        return -1;
+    }
     if (client_ddl_maybe(type, p, n)) { /* DROP DATABASE and the like, in every mode */
         int rc = client_ddl_on_head(c, type, total, p, n);
         if (rc <= 0)

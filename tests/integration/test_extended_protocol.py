@@ -4,6 +4,7 @@ messages not yet synced, very long pipelines, and statement names reused."""
 
 import threading
 import time
+from contextlib import closing
 
 import psycopg
 import psycopg.pq
@@ -251,3 +252,36 @@ def test_session_server_is_reused_after_an_extended_protocol_copy(pg, make_lg):
     with psycopg.connect(lg.dsn(), autocommit=True) as b:
         assert b.execute("SELECT pg_backend_pid()").fetchone()[0] == int(pid)
     assert "client left with a query in flight" not in lg.log_text()
+
+
+@pytest.mark.parametrize("mode", ["session", "transaction"])
+def test_disable_pqexec_refuses_the_simple_query_protocol(make_lg, mode):
+    """disable_pqexec = 1 (PgBouncer's; was ignored with a warning): a Query message closes
+    its client with 08P01 "PQexec disallowed" before it reaches PostgreSQL; the extended
+    protocol works; the admin console keeps its simple queries; other clients go on."""
+    import psycopg
+    import psycopg2
+
+    lg = make_lg(main={"pool_mode": mode, "disable_pqexec": "1"})
+    with psycopg.connect(lg.dsn(), autocommit=True) as c:
+        assert c.execute("SELECT %s::int + 1", [41]).fetchone() == (42,)
+        bad = psycopg.pq.PGconn.connect(lg.dsn().encode())  # libpq's PQexec, as psql does
+        res = bad.exec_(b"SELECT 1; DROP TABLE IF EXISTS nothing_here")
+        assert res.status == psycopg.pq.ExecStatus.FATAL_ERROR
+        assert b"PQexec disallowed" in bad.error_message  # (psql shows it too)
+        bad.finish()
+        with lg.raw() as sock:  # the ErrorResponse itself: FATAL, 08P01, then EOF
+            harness.login_trust(sock)
+            sock.sendall(harness.query_message("SELECT 1"))
+            err = harness.read_until_error(sock)
+            assert err["S"] == "FATAL" and err["C"] == "08P01", err
+            harness.wait_closed(sock)
+        bad2 = psycopg2.connect(lg.dsn())  # psycopg2 runs simple queries only: refused
+        with pytest.raises(psycopg2.OperationalError):
+            with bad2.cursor() as cur:
+                cur.execute("SELECT 1")
+        bad2.close()
+        assert c.execute("SELECT %s::text", ["still here"]).fetchone() == ("still here",)
+    with closing(lg.conn(db="pgbouncer", user="postgres")) as a, a.cursor() as cur:
+        cur.execute("SHOW POOLS")
+    assert lg.log_text().count("PQexec disallowed") == 3  # once per refused client
