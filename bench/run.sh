@@ -236,6 +236,8 @@ default_pool_size = $POOL
 max_client_conn = $maxc
 ignore_startup_parameters = extra_float_digits
 EOF
+    # PgBouncer logs in one server at a time, always; lifeguard the same (not its default)
+    [ "$section" = lifeguard ] && echo "server_connect_parallel = 1" >>"$work/$name.ini"
     [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$work"
     spawn_owner "$@" "$bin" "$work/$name.ini" >"$work/$name.log" 2>&1
     local pid=$!

@@ -120,7 +120,7 @@ struct config {
     uint64_t server_lifetime_us;          /* 3600 s */
     uint64_t server_idle_timeout_us;      /* 600 s */
     uint64_t server_connect_timeout_us;   /* 15 s */
-    int server_connect_parallel;          /* servers a pool logs in at once; 1 */
+    int server_connect_parallel;          /* servers a pool logs in at once; 0 = no limit */
     uint64_t server_login_retry_base_us;  /* alias server_login_retry; 1 s (PgBouncer: 15) */
     uint64_t server_login_retry_max_us;   /* 30 s */
     uint64_t overflow_idle_timeout_us;    /* 5 s */

@@ -213,11 +213,11 @@ const struct cfg_key cfg_keys[] = {
              "seconds after which an idle server is closed; 0 = never"),
         USEC("server_connect_timeout", server_connect_timeout_us, "15", CFG_RELOAD,
              "seconds to connect and log in to PostgreSQL"),
-        INT("server_connect_parallel", server_connect_parallel, "1", 1, MAX_POOL, CFG_RELOAD,
-            "servers a pool may be connecting and logging in at once. 1, as PgBouncer: a burst of "
-            "clients is served by the servers that free up while one logs in, and the pool grows "
-            "one server at a time while clients still wait, instead of opening a server per "
-            "waiting client; raise it when transactions are long and logins slow"),
+        INT("server_connect_parallel", server_connect_parallel, "0", 0, MAX_POOL, CFG_RELOAD,
+            "servers a pool may be connecting and logging in at once; 0 = one per waiting "
+            "client. 1 is PgBouncer's way: a burst of clients is served by the servers that "
+            "free up while one logs in, and the pool grows one server at a time while clients "
+            "still wait"),
         USEC("server_login_retry_base", server_login_retry_base_us, "1", CFG_RELOAD,
              "first wait after a failed server login; doubles with jitter"),
         USEC("server_login_retry_max", server_login_retry_max_us, "30", CFG_RELOAD,

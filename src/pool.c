@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <sys/random.h>
 
 #include "alloc.h"
@@ -533,7 +534,8 @@ static void service(struct pool *p)
         limit += pool_overflow_now(p); /* all pool_size busy and clients wait */
     if (!pool_connect_allowed(p))
         return;
-    size_t parallel = (size_t)g_cfg->server_connect_parallel;
+    size_t parallel =
+            g_cfg->server_connect_parallel ? (size_t)g_cfg->server_connect_parallel : SIZE_MAX;
     while (connecting < p->n_waiting && connecting < parallel && total < limit) {
         if (!pool_under_caps(p))
             break; /* pool_wake_siblings() brings us back when a server frees up */

@@ -78,6 +78,9 @@ static void janitor_one(struct pool *p, uint64_t now)
             total--;
         }
     }
+    /* A safety net: a waiter that no event brought a server to within a second gets one
+     * more look (service() opens one if it may). */
+    pool_schedule_service(p);
     if (total < (size_t)p->min_pool_size && now >= p->next_connect_us &&
         now >= p->no_fill_before_us) {
         size_t want = (size_t)p->min_pool_size - total;

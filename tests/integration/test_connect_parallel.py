@@ -1,6 +1,7 @@
 """server_connect_parallel: how many servers a pool may be connecting and logging in
-at once. The default (1, as PgBouncer) grows a pool one server at a time while clients
-wait, so a burst of clients does not become a burst of backend forks and logins."""
+at once. 1 (PgBouncer's way) grows a pool one server at a time while clients wait, so a
+burst of clients does not become a burst of backend forks and logins; the default (0)
+opens one per waiting client."""
 
 import socket
 import threading
@@ -82,14 +83,28 @@ def lg_with_hole(make_lg, hole, parallel=None):
     return make_lg(main=main, databases={"hole": f"host=127.0.0.1 port={hole.port} dbname=p0"})
 
 
-def test_default_opens_one_server_at_a_time_for_a_burst(make_lg, hole):
-    lg = lg_with_hole(make_lg, hole)
+@pytest.mark.lifeguard_only
+def test_one_opens_one_server_at_a_time_for_a_burst(make_lg, hole):
+    lg = lg_with_hole(make_lg, hole, parallel=1)
     socks = waiting_clients(lg, 5, "hole")
     try:
         wait_until(lambda: len(hole.accepted) >= 1, 5 * harness.SLOW,
                    msg="the pool opens a server for its waiting clients")
         time.sleep(0.5 * harness.SLOW)  # time enough for more, were more allowed
         assert len(hole.accepted) == 1, "5 waiting clients, one login in progress at a time"
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_default_opens_a_server_per_waiting_client(make_lg, hole):
+    lg = lg_with_hole(make_lg, hole)
+    socks = waiting_clients(lg, 5, "hole")
+    try:
+        wait_until(lambda: len(hole.accepted) >= 5, 5 * harness.SLOW,
+                   msg="five logins in progress for five waiting clients")
+        time.sleep(0.5 * harness.SLOW)
+        assert len(hole.accepted) == 5
     finally:
         for s in socks:
             s.close()
@@ -109,10 +124,12 @@ def test_parallel_setting_allows_that_many_logins_at_once(make_lg, hole):
             s.close()
 
 
+@pytest.mark.lifeguard_only
 def test_a_failed_login_lets_the_next_one_start(make_lg, hole):
     # The one login in progress times out (server_connect_timeout): the pool backs off
     # and tries again with another single connection, and the waiters still wait.
     lg = make_lg(main={"pool_mode": "transaction", "default_pool_size": "8",
+                       "server_connect_parallel": "1",
                        "query_wait_timeout": "20", "server_connect_timeout": "1",
                        "server_login_retry": "0.1", "server_login_retry_max": "0.2"},
                  databases={"hole": f"host=127.0.0.1 port={hole.port} dbname=p0"})
