@@ -19,7 +19,7 @@
 # the tests run in groups that avoid the command lifeguard refuses on purpose:
 # auth_type = plain (cleartext needs auth_plain_allowed).
 #
-# What to expect (2026-11-27, session 9, lifeguard at 28826ac + the SASL wording, run as user
+# What to expect (2026-11-27, session 9, lifeguard at 5b38b17, run as user
 # postgres; 61 tests of which 3 are left out above): ok 49, skipped 4 (iptables/sudo, IPv6),
 # failed 5 (session 8: 47 ok, 7 failed; at c532c52 that morning: 34 ok, 19 failed). The
 # failures left:
