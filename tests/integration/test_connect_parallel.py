@@ -83,42 +83,19 @@ def lg_with_hole(make_lg, hole, parallel=None):
     return make_lg(main=main, databases={"hole": f"host=127.0.0.1 port={hole.port} dbname=p0"})
 
 
-@pytest.mark.lifeguard_only
-def test_one_opens_one_server_at_a_time_for_a_burst(make_lg, hole):
-    lg = lg_with_hole(make_lg, hole, parallel=1)
+@pytest.mark.parametrize("parallel,logins", [
+    (None, 5),  # the default: one per waiting client
+    pytest.param(1, 1, marks=pytest.mark.lifeguard_only),  # PgBouncer's way
+    pytest.param(3, 3, marks=pytest.mark.lifeguard_only),
+])
+def test_logins_in_progress_for_five_waiting_clients(make_lg, hole, parallel, logins):
+    lg = lg_with_hole(make_lg, hole, parallel=parallel)
     socks = waiting_clients(lg, 5, "hole")
     try:
-        wait_until(lambda: len(hole.accepted) >= 1, 5 * harness.SLOW,
-                   msg="the pool opens a server for its waiting clients")
+        wait_until(lambda: len(hole.accepted) >= logins, 5 * harness.SLOW,
+                   msg=f"{logins} login(s) in progress")
         time.sleep(0.5 * harness.SLOW)  # time enough for more, were more allowed
-        assert len(hole.accepted) == 1, "5 waiting clients, one login in progress at a time"
-    finally:
-        for s in socks:
-            s.close()
-
-
-def test_default_opens_a_server_per_waiting_client(make_lg, hole):
-    lg = lg_with_hole(make_lg, hole)
-    socks = waiting_clients(lg, 5, "hole")
-    try:
-        wait_until(lambda: len(hole.accepted) >= 5, 5 * harness.SLOW,
-                   msg="five logins in progress for five waiting clients")
-        time.sleep(0.5 * harness.SLOW)
-        assert len(hole.accepted) == 5
-    finally:
-        for s in socks:
-            s.close()
-
-
-@pytest.mark.lifeguard_only
-def test_parallel_setting_allows_that_many_logins_at_once(make_lg, hole):
-    lg = lg_with_hole(make_lg, hole, parallel=3)
-    socks = waiting_clients(lg, 5, "hole")
-    try:
-        wait_until(lambda: len(hole.accepted) >= 3, 5 * harness.SLOW,
-                   msg="three logins in progress")
-        time.sleep(0.5 * harness.SLOW)
-        assert len(hole.accepted) == 3, "server_connect_parallel=3 caps logins at three"
+        assert len(hole.accepted) == logins
     finally:
         for s in socks:
             s.close()
