@@ -87,7 +87,7 @@ void log_set_syslog(bool on, const char *ident, enum log_facility facility)
     snprintf(syslog_ident, sizeof(syslog_ident), "%s", ident && *ident ? ident : "lifeguard");
     unsigned f = (unsigned)facility;
     openlog(syslog_ident, LOG_PID | LOG_NDELAY,
-            f < sizeof(facilities) / sizeof(facilities[0]) ? facilities[f] : LOG_DAEMON);
+            f < ARRAY_SIZE(facilities) ? facilities[f] : LOG_DAEMON);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
