@@ -591,7 +591,10 @@ static void server_released(struct pool_waiter *w)
     struct client *c = container_of(w, struct client, waiter);
     c->server = NULL;
     client_set_state(c, CLIENT_IDLE);
-    stream_keep_buffers(&c->st, false); /* kept while its server was parked (pool_park.c) */
+    /* A client that has sent requests likely sends more soon: its buffers stay (a give-
+     * back and re-take per transaction costs more) until the janitor finds it quiet. A
+     * client that only logged in gives them back now (thousands may sit idle). */
+    stream_keep_buffers(&c->st, c->st.n_counted > 0);
     if (buf_unscanned(&c->st.in))
         stream_kick(&c->st); /* the next transaction's first bytes are already here */
 }

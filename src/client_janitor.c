@@ -2,7 +2,8 @@
 /*
  * client_janitor.c: periodic upkeep of clients (main.c calls client_janitor() about once
  * a second): client_idle_timeout, idle_transaction_timeout, and query_timeout, which
- * cancels the running query rather than closing the client.
+ * cancels the running query rather than closing the client; the buffers of a client
+ * quiet for a second go back (client.c keeps them between transactions).
  * Not here: server-side recycling (pool_janitor.c) or the login deadline (a timer).
  * Invariant: idle time runs from the last look at which bytes had moved either way, so
  * each timeout is exact to one janitor period, and applies only in the link status it
@@ -23,6 +24,8 @@ static void janitor_one(struct client *c, uint64_t now)
         c->active_at_us = now;
     }
     uint64_t idle = now - c->active_at_us;
+    if (c->state == CLIENT_IDLE && idle >= CLIENT_KEEP_BUFFERS_US)
+        stream_keep_buffers(&c->st, false); /* quiet: give back what server_released kept */
     char status =
             c->state == CLIENT_ACTIVE && c->server ? pool_link_status(c->server, &c->st) : 'I';
     if (status != 'Q') {

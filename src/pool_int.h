@@ -35,6 +35,8 @@ struct pool {
     struct list_node servers[SERVER_NSTATES];
     struct list_node waiters; /* FIFO of struct pool_waiter */
     struct list_node parked;  /* pool_park.c: servers kept for their client, oldest first */
+    uint64_t park_off_until_us; /* pool_park.c: a parked server was taken by another
+                                   client (servers are scarce): no parking until then */
     size_t n_waiting;
     struct lg_err last_connect_err;
     bool have_connect_err;

@@ -8,6 +8,8 @@
  * who needs a server takes a parked one first (pool_checkout_parked, pool_caps.c), and the
  * janitor gives back servers parked for a second, so a parked server never makes a
  * client wait, and idle timeouts, lifetimes and pre-pings apply as to idle servers.
+ * Once another client had to take a parked server (more clients at work than servers),
+ * the pool parks nothing for a second: each such take costs a detach and wins nothing.
  * SHOW and /metrics count parked servers as idle.
  * Not here: the release itself (pool_txn.c, pool.c), the client's side (client.c).
  * Invariant: a parked server is between transactions ('I', every request answered,
@@ -50,8 +52,10 @@ bool pool_park(struct server *s)
     const struct config *cfg = pool_cfg();
     struct pool *p = server_pool(s);
     struct pool_waiter *w = server_holder(s);
+    uint64_t now = clock_now_us();
     if (!cfg->server_affinity || cfg->server_reset_query_always || p->paused ||
-        !list_empty(&p->waiters) || !w->ops->on_released || pool_server_retiring(s, clock_now_us()))
+        !list_empty(&p->waiters) || !w->ops->on_released || now < p->park_off_until_us ||
+        pool_server_retiring(s, now))
         return false;
     /* The client's input buffer stays too: its next request comes soon (else the
      * janitor unparks it, and client.c's on_released gives the buffer back). */
@@ -99,6 +103,9 @@ bool pool_checkout_parked(struct pool *p, struct pool_waiter *w)
         !pool_server_fits(p, s, w) || pool_server_retiring(s, clock_now_us()))
         return false;
     pool_unpark_detach(s);
+    /* Fewer servers than clients with work: parking only adds a detach to the next
+     * checkout. The servers go straight back to the idle ones for a while. */
+    p->park_off_until_us = clock_now_us() + PARK_MAX_US;
     w->queued = false;
     pool_hand_over(p, s, w); /* synced: on_ready at once, unless a reset is owed */
     return true;
