@@ -33,8 +33,8 @@ struct pool {
     int pool_size, max_overflow, pool_mode, min_pool_size;
     uint64_t lifetime_us; /* server_lifetime: [databases] entry's, else the global one */
     struct list_node servers[SERVER_NSTATES];
-    struct list_node waiters; /* FIFO of struct pool_waiter */
-    struct list_node parked;  /* pool_park.c: servers kept for their client, oldest first */
+    struct list_node waiters;   /* FIFO of struct pool_waiter */
+    struct list_node parked;    /* pool_park.c: servers kept for their client, oldest first */
     uint64_t park_off_until_us; /* pool_park.c: a parked server was taken by another
                                    client (servers are scarce): no parking until then */
     size_t n_waiting;
