@@ -422,8 +422,12 @@ static bool examine(struct stream *s)
         if (s->peer && !s->head_done) {
             size_t hop = skip_plain(s, p, avail);
             if (hop) {
+                /* (no callback ran: on with the message after them, if any) */
                 b->scan += hop;
-                continue;
+                if (hop == avail)
+                    break;
+                p += hop;
+                avail -= hop;
             }
         }
         uint8_t type;
@@ -663,6 +667,38 @@ static bool take_reruns(struct stream *s)
 
 static void run_rounds(struct stream *s);
 
+/* Anything a round would do for @s or its peer (a read, a write, a callback or an error
+ * report)? Kicks absorbed so far are answered by this look (as at the end of a round). */
+static inline bool round_due(struct stream *s)
+{
+    struct stream *p = s->peer;
+    return may_write(s) || may_read(s) || callback_due(s) ||
+           (p && (may_write(p) || may_read(p) || callback_due(p)));
+}
+
+/* The usual run: bytes arrived on a linked stream that owes nothing else. Read, examine
+ * and relay them (do_read), give the drained callback its turn (a transaction's end),
+ * and stop there if no round is due, without run_rounds' look at every duty of both
+ * streams before and after. False: run_rounds must go on (it repeats what is due). */
+static bool run_fast(struct stream *s)
+{
+    struct stream *p = s->peer;
+    if (p ? p->err : !s->hold_unlinked) /* (unlinked and held: a transaction's start) */
+        return false;
+    if (s->err || !s->can_read || s->paused || s->tls_handshaking || buf_ready(&s->out) ||
+        s->closed)
+        return false;
+    do_read(s);
+    if (!s->closed)
+        check_drained(s);
+    if (s->closed)
+        return true;
+    if (round_due(s))
+        return false;
+    take_reruns(s); /* the kicks absorbed so far are answered by that look */
+    return true;
+}
+
 static void run(struct stream *s)
 {
     if (s->running) {
@@ -670,7 +706,8 @@ static void run(struct stream *s)
         return;
     }
     s->running = true;
-    run_rounds(s);
+    if (!run_fast(s))
+        run_rounds(s);
     s->running = false;
     /* Kicks absorbed after the last round (or by a run that stopped early) still run. */
     if (s->rerun || s->rerun_peer) {
