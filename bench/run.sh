@@ -208,6 +208,8 @@ timeout 600 "$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U bench -i -s "$SCALE" 
 }
 
 # ---- the two poolers, same settings ----
+# (the callgrind runs set these for both: another pool size, more [pooler] lines)
+pooler_pool= pooler_extra_ini=
 server_host=127.0.0.1
 [ "$SERVER" = unix ] && server_host=$work
 # start_pooler name binary [auth_type [max_client_conn [wrapper...]]]
@@ -232,9 +234,10 @@ unix_socket_dir = $work/$name.sock
 auth_type = $auth
 auth_file = $userlist
 pool_mode = $MODE
-default_pool_size = $POOL
+default_pool_size = ${pooler_pool:-$POOL}
 max_client_conn = $maxc
 ignore_startup_parameters = extra_float_digits
+$pooler_extra_ini
 EOF
     # PgBouncer logs in one server at a time, always; lifeguard the same (not its default)
     [ "$section" = lifeguard ] && echo "server_connect_parallel = 1" >>"$work/$name.ini"
@@ -362,26 +365,39 @@ pgbench_S16() { # port log [pgbench args...]
 # timer-driven work such as PgBouncer's per-second maintenance is the same in
 # both) at two pgbench -R rates; (Ir2 - Ir1) / (tx2 - tx1) leaves only the
 # per-transaction cost (startup, 16 SCRAM logins and timers cancel out).
+# Two pool shapes, both poolers alike: "callgrind" has the pool filled to its size
+# (min_pool_size = BENCH_POOL: a server per client, as in S-c16, where all 16 open), and
+# "callgrind_few" 4 servers for the 16 clients (more clients than servers). Filled pools
+# also keep server logins out of the difference: under valgrind a slow pooler queues
+# clients and opens servers at random moments, ~150,000 instructions each.
 if has_extra callgrind; then
     cg_rates=${BENCH_CG_RATES:-150 900}
     cg_lo=${cg_rates%% *} cg_hi=${cg_rates##* }
-    for target in pgbouncer lifeguard; do
-        bin=$lg_bin
-        [ "$target" = pgbouncer ] && bin=$pgb_bin
-        for rate in "$cg_lo" "$cg_hi"; do
-            cgout=$work/callgrind-$target-$rate.out
-            start_pooler "cg-$target" "$bin" scram-sha-256 2000 \
-                valgrind --tool=callgrind --callgrind-out-file="$cgout" -q
-            pgbench_S16 "$started_port" "$work/cg-$target-$rate.pgbench.log" -T "$CG_T" -R "$rate"
-            stop_pid "$started_pid"
-            ir=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$cgout" | tail -n 1)
-            tx=$(pgb_tx "$work/cg-$target-$rate.pgbench.log")
-            [ -n "$ir" ] || die "no callgrind totals in $cgout"
-            printf 'callgrind\t%s\tir_%s\t%s\ncallgrind\t%s\ttx_%s\t%s\n' "$target" "$rate" "$ir" \
-                "$target" "$rate" "$tx" >>"$extras"
-            echo "bench: callgrind $target -R $rate -T $CG_T: $tx transactions, $ir instructions"
+    for shape in callgrind callgrind_few; do
+        pooler_pool=$POOL
+        [ "$shape" = callgrind_few ] && pooler_pool=4
+        pooler_extra_ini="min_pool_size = $pooler_pool"
+        for target in pgbouncer lifeguard; do
+            bin=$lg_bin
+            [ "$target" = pgbouncer ] && bin=$pgb_bin
+            for rate in "$cg_lo" "$cg_hi"; do
+                cgout=$work/$shape-$target-$rate.out
+                start_pooler "cg-$target" "$bin" scram-sha-256 2000 \
+                    valgrind --tool=callgrind --callgrind-out-file="$cgout" -q
+                pgbench_S16 "$started_port" "$work/$shape-$target-$rate.pgbench.log" \
+                    -T "$CG_T" -R "$rate"
+                stop_pid "$started_pid"
+                ir=$(sed -nE 's/^(summary|totals): ([0-9]+).*/\2/p' "$cgout" | tail -n 1)
+                tx=$(pgb_tx "$work/$shape-$target-$rate.pgbench.log")
+                [ -n "$ir" ] || die "no callgrind totals in $cgout"
+                printf '%s\t%s\tir_%s\t%s\n%s\t%s\ttx_%s\t%s\n' "$shape" "$target" "$rate" \
+                    "$ir" "$shape" "$target" "$rate" "$tx" >>"$extras"
+                echo "bench: $shape (pool $pooler_pool) $target -R $rate -T $CG_T:" \
+                    "$tx transactions, $ir instructions"
+            done
         done
     done
+    pooler_pool= pooler_extra_ini=
 fi
 
 # System calls per -S transaction: strace -c -f attached for one short run
