@@ -505,9 +505,10 @@ void client_begin_exchange(struct client *c)
         client_close(c, err.sqlstate, "%s", err.msg);
         return;
     }
-    stream_flush(&c->st);
     if (rc == AUTH_OK)
-        auth_ok(c);
+        auth_ok(c); /* (which flushes) */
+    else
+        stream_flush(&c->st);
 }
 
 /* ---- getting a server ---- */
@@ -698,19 +699,19 @@ static void auth_ok(struct client *c)
     /* lifeguard's own cancel key: never PostgreSQL's, so a client cannot cancel
      * another client's query on a server it no longer holds. */
     do {
-        if (getrandom(&c->cancel_pid, sizeof(c->cancel_pid), 0) != 4 ||
-            getrandom(&c->cancel_key, sizeof(c->cancel_key), 0) != 4) {
+        uint32_t r[2];
+        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
             client_close(c, "58000", "random number generator failed");
             return;
         }
-        c->cancel_pid &= 0x7fffffff;
+        c->cancel_pid = r[0] & 0x7fffffff;
+        c->cancel_key = r[1];
     } while (c->cancel_pid == 0);
     list_append(&cancel_hash[c->cancel_pid % CANCEL_BUCKETS], &c->hash_node);
     if (pgproto_put_auth(&c->st.out, PGPROTO_AUTH_OK, NULL, 0) < 0) {
         client_close(c, "53200", "out of buffer space");
         return;
     }
-    stream_flush(&c->st);
     static const struct pool_waiter_ops client_waiter_ops = {.on_ready = server_ready,
                                                              .on_fail = server_fail,
                                                              .on_lost = server_lost,
@@ -719,6 +720,10 @@ static void auth_ok(struct client *c)
                                                              .on_ps_cleared = client_ps_cleared};
     c->waiter.ops = &client_waiter_ops;
     (void)request_server(c);
+    /* The end of the exchange, AuthenticationOk and (with a server at once) the welcome
+     * go out in one write: one wake-up of the client instead of three. */
+    if (c->state != CLIENT_CLOSING)
+        stream_flush(&c->st);
 }
 /* ---- messages ---- */
 
@@ -735,9 +740,10 @@ static int on_message(struct stream *st, uint8_t type, const uint8_t *p, uint32_
             client_close(c, err.sqlstate, "%s", err.msg); /* logged there, as a warning */
             return -1;
         }
-        stream_flush(&c->st);
         if (rc == AUTH_OK)
-            auth_ok(c);
+            auth_ok(c); /* (which sends this step's last message with its own) */
+        else
+            stream_flush(&c->st);
         return c->state == CLIENT_CLOSING ? -1 : STREAM_CONSUMED;
     }
     case CLIENT_ACTIVE:
