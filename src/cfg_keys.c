@@ -149,9 +149,10 @@ const struct cfg_key cfg_keys[] = {
              "transaction and statement mode: the server a client's transaction ends on waits "
              "(parked) for that client's next transaction while no other client needs it; any "
              "client that finds no idle server takes it at once, and it returns to the idle "
-             "servers after a second. Saves the release and checkout per transaction and keeps "
-             "a client's prepared statements on one server. 0 = every server returns to the "
-             "pool at once"),
+             "servers after a second. Once a client had to take another's parked server (more "
+             "clients at work than servers), the pool parks nothing for a second. Saves the "
+             "release and checkout per transaction and keeps a client's prepared statements on "
+             "one server. 0 = every server returns to the pool at once"),
         INT("max_overflow", max_overflow, "0", 0, MAX_POOL, CFG_RELOAD,
             "extra servers a pool may open under pressure"),
         INT("max_client_conn", max_client_conn, "100", 1, MAX_CONN, CFG_RELOAD,

@@ -179,3 +179,24 @@ def test_client_idle_timeout_gives_the_parked_server_back(lg):
     a.close()
     with closing(lg.conn()) as b:
         assert pid(b) == p  # the server was clean: kept and reused
+
+
+@pytest.mark.lg_config(main={**TXN, "default_pool_size": "2", "min_pool_size": "2"})
+def test_a_taken_parked_server_stops_parking_for_a_second(lg):
+    # More clients at work than servers: once C has to take A's parked server, the pool
+    # parks nothing for a second (each such take would cost a detach and win nothing).
+    with closing(lg.conn()) as a, closing(lg.conn()) as b, closing(lg.conn()) as c:
+        wait_until(lambda: pool_row(lg)["sv_idle"] + pool_row(lg)["sv_active"] >= 2, 10)
+        pa = pid(a)  # parked for A
+        pb = pid(b)  # the other server, parked for B
+        assert pa != pb
+        assert pid(c) == pa  # no idle server: C takes the one parked longest, A's
+        # C's server was not parked for C (else A, finding no idle server, would take
+        # B's parked one): it went back to the idle servers, where A finds it.
+        assert pid(a) == pa
+        assert pid(b) == pb  # B's stayed parked (parked before the take)
+        time.sleep(1.5)  # a second later the pool parks again
+        wait_until(lambda: pool_row(lg)["sv_idle"] == 2, 10)
+        pa2 = pid(a)
+        pb2 = pid(b)
+        assert pid(a) == pa2 and pid(b) == pb2 and pa2 != pb2
