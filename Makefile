@@ -11,12 +11,13 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g -gdwarf-4 $(WARN) -MMD -MP
 ifeq ($(BUILD),release)
 # Link-time optimization: the relay's steps cross modules (stream, server, pool), and
-# inlining their small accessors cuts ~11 % of the instructions per transaction.
-CFLAGS_BUILD := -O2 -DNDEBUG -flto
+# inlining their small accessors cuts ~11 % of the instructions per transaction; -O3
+# another ~2 % (callgrind, session 10: 2,210 -> 2,165).
+CFLAGS_BUILD := -O3 -DNDEBUG -flto
 ifneq ($(findstring clang,$(CC)),)
-LDFLAGS_BUILD := -O2 -flto
+LDFLAGS_BUILD := -O3 -flto
 else
-LDFLAGS_BUILD := -O2 -flto=auto
+LDFLAGS_BUILD := -O3 -flto=auto
 endif
 else ifeq ($(BUILD),asan)
 CFLAGS_BUILD := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
