@@ -230,7 +230,8 @@ const struct cfg_key cfg_keys[] = {
              "is opened; 0 = as soon as all pool_size servers are busy (SQLAlchemy's "
              "max_overflow). PgBouncer's reserve_pool_timeout: when the ini names the reserve "
              "pool PgBouncer's way (reserve_pool_size, or reserve_pool= in [databases]) and "
-             "sets neither key, 5 as in PgBouncer"),
+             "sets neither key, 5 as in PgBouncer. A client that waited to log in (its welcome "
+             "needs a server) goes on waiting from then for its first query"),
         USEC("client_login_timeout", client_login_timeout_us, "60", CFG_RELOAD,
              "seconds a client has to log in; 0 = forever"),
         USEC("client_idle_timeout", client_idle_timeout_us, "0", CFG_RELOAD,

@@ -518,7 +518,8 @@ static void server_ready(struct pool_waiter *w, struct server *s)
     struct client *c = container_of(w, struct client, waiter);
     c->server = s;
     client_set_state(c, CLIENT_ACTIVE);
-    if (!c->welcomed) {
+    bool welcome = !c->welcomed;
+    if (welcome) {
         /* The tracked parameters as this client is to see them: its own, else what a
          * fresh connection gets; a server where another client SET them is set back
          * before this client uses it (reapplied below). */
@@ -582,8 +583,11 @@ static void server_ready(struct pool_waiter *w, struct server *s)
     /* Linked with nothing to send (a login), or only messages that ask for no answer
      * (Flush, COPY data): the server goes back at once. A request already here (the one
      * that asked for the server) is examined next, and the release waits for its answer. */
-    if (!c->request_held)
+    if (!c->request_held) {
+        if (welcome)
+            w->wait_carry = 2; /* its first request's wait started with this one's */
         pool_check_release(s);
+    }
     c->request_held = false;
 }
 

@@ -24,6 +24,8 @@ static void janitor_one(struct client *c, uint64_t now)
         c->active_at_us = now;
     }
     uint64_t idle = now - c->active_at_us;
+    if (c->waiter.wait_carry)
+        c->waiter.wait_carry--; /* (pool.h: a welcome's wait, for the first request) */
     if (c->state == CLIENT_IDLE && idle >= CLIENT_KEEP_BUFFERS_US)
         stream_keep_buffers(&c->st, false); /* quiet: give back what server_released kept */
     char status =

@@ -397,7 +397,10 @@ int pool_checkout(struct pool *p, struct pool_waiter *w)
 {
     w->pool = p;
     w->queued = true;
-    w->enqueued_us = clock_now_us();
+    if (w->wait_carry)
+        w->wait_carry = 0; /* its wait goes on from before its welcome */
+    else
+        w->enqueued_us = clock_now_us();
     if (checkout_now(p, w) || pool_checkout_parked(p, w))
         return 0;
     list_append(&p->waiters, &w->node);

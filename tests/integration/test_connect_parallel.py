@@ -174,3 +174,41 @@ def test_reload_changes_the_limit(lg, hole):
     with closing(lg.conn()) as c, c.cursor() as cur:
         cur.execute("SELECT 1")
         assert cur.fetchone() == (1,)
+
+
+@pytest.mark.lifeguard_only
+@pytest.mark.lg_config(main={"pool_mode": "transaction", "default_pool_size": "2",
+                             "max_overflow": "3", "overflow_delay": "2",
+                             "server_connect_parallel": "1", "query_wait_timeout": "30"})
+def test_a_client_that_waited_to_log_in_keeps_its_wait_for_its_first_query(lg):
+    # Both servers busy; C, D and E log in and wait (a welcome needs a server). After
+    # overflow_delay the overflow servers open, one login at a time; the first one up
+    # welcomes all three (a welcome is quicker than a login), and their first queries
+    # queue. They keep the wait that began with their logins, so the overflow servers
+    # go on opening for them, instead of waiting for another overflow_delay (PgBouncer's
+    # suite, test_reserve_pool_size, caught this intermittently).
+    holders = [lg.conn() for _ in range(2)]
+    busy = [threading.Thread(target=lambda c=c: c.cursor().execute("SELECT pg_sleep(8)"))
+            for c in holders]
+    for t in busy:
+        t.start()
+    time.sleep(0.5)  # both servers taken
+    done = {}
+    t0 = time.monotonic()
+
+    def client(name):
+        with closing(lg.conn()) as c, c.cursor() as cur:
+            cur.execute("SELECT pg_sleep(1.5)")
+            done[name] = time.monotonic() - t0
+
+    waiters = [threading.Thread(target=client, args=(n,)) for n in ("C", "D", "E")]
+    for t in waiters:
+        t.start()
+    for t in waiters + busy:
+        t.join(30)
+    assert set(done) == {"C", "D", "E"}, done
+    # All three served by overflow servers right after overflow_delay (2 s): none of
+    # them waits for another client's query (1.5 s) or another overflow_delay.
+    assert max(done.values()) - min(done.values()) < 1.0, done
+    for c in holders:
+        c.close()
