@@ -77,32 +77,6 @@ void stream_close(struct stream *s)
     s->tls = NULL;
 }
 
-int stream_start_tls(struct stream *s, struct tls_ctx *ctx)
-{
-    if (!buf_empty(&s->out) || buf_unscanned(&s->in) || buf_ready(&s->in))
-        return -EPROTO;
-    s->tls = tls_conn_new(ctx, s->fd);
-    if (!s->tls)
-        return -ENOMEM;
-    s->tls_handshaking = true;
-    s->can_read = s->can_write = true; /* let the handshake try at once */
-    stream_kick(s);
-    return 0;
-}
-
-int stream_start_tls_client(struct stream *s, struct tls_ctx *ctx, const char *verify_host)
-{
-    if (!buf_empty(&s->out) || buf_unscanned(&s->in) > 0)
-        return -EPROTO;
-    s->tls = tls_client_conn_new(ctx, s->fd, verify_host);
-    if (!s->tls)
-        return -ENOMEM;
-    s->tls_handshaking = true;
-    s->can_read = s->can_write = true;
-    stream_kick(s);
-    return 0;
-}
-
 /* Advance the TLS handshake. Returns true when application data may flow. */
 static bool tls_step(struct stream *s)
 {
@@ -798,14 +772,5 @@ const char *stream_describe(const struct stream *s, char *buf, size_t n)
         s->ops->describe(s, buf, n);
     else
         snprintf(buf, n, "?");
-    return buf;
-}
-
-const char *stream_tls_describe(const struct stream *s, char *buf, size_t n)
-{
-    if (s->tls && !s->tls_handshaking)
-        return tls_describe(s->tls, buf, n);
-    if (n)
-        buf[0] = '\0';
     return buf;
 }

@@ -5,7 +5,7 @@
 # table of docs style.md section 3, prints each violation as file:line, exits 1 if any.
 #   L0 base alloc list buf log clock strbuf intern htab   may include L0 (libc only otherwise)
 #   L1 pgproto md5 scram hba cfg cfg_keys userlist stats   may include L0, L1
-#   L2 evloop uring net daemon stream stream_edit stream_types  may include L0, L2
+#   L2 evloop uring net daemon stream stream_edit stream_tls stream_types  may include L0, L2
 #   L3 auth client server pool janitor admin http   may include L0-L2, and other L3
 #      modules only along the listed edges
 #   L4 main                               may include everything
@@ -32,7 +32,7 @@ fi
 declare -A layer=(
     [base]=0 [alloc]=0 [list]=0 [buf]=0 [log]=0 [clock]=0 [strbuf]=0 [intern]=0 [htab]=0
     [pgproto]=1 [md5]=1 [scram]=1 [hba]=1 [cfg]=1 [cfg_keys]=1 [cfg_value]=1 [cfg_doc]=1 [cfg_load]=1 [cfg_diag]=1 [cfg_internal]=1 [userlist]=1 [stats]=1 [prepared]=1 [httpparse]=1 [paramset]=1 [dbddl]=1 [ps_sql]=1
-    [evloop]=2 [uring]=2 [net]=2 [daemon]=2 [stream]=2 [stream_edit]=2 [stream_types]=2 [tls]=2
+    [evloop]=2 [uring]=2 [net]=2 [daemon]=2 [stream]=2 [stream_edit]=2 [stream_tls]=2 [stream_types]=2 [tls]=2
     [auth]=3 [console]=3 [health]=3 [client]=3 [server]=3 [server_int]=3 [server_auth]=3 [server_ps]=3 [server_param]=3 [pool]=3 [janitor]=3 [admin]=3 [admin_show]=3 [admin_msg]=3 [http]=3
     [client_int]=3 [client_auth]=3 [client_param]=3 [client_ps]=3 [client_admin]=3 [client_janitor]=3 [client_lookup]=3 [client_ddl]=3
     [pool_int]=3 [pool_handoff]=3 [pool_session]=3 [pool_txn]=3 [pool_ctl]=3 [pool_cancel]=3 [pool_janitor]=3 [pool_obs]=3 [pool_caps]=3 [pool_park]=3
