@@ -584,8 +584,10 @@ static void server_ready(struct pool_waiter *w, struct server *s)
      * (Flush, COPY data): the server goes back at once. A request already here (the one
      * that asked for the server) is examined next, and the release waits for its answer. */
     if (!c->request_held) {
-        if (welcome)
-            w->wait_carry = 2; /* its first request's wait started with this one's */
+        if (welcome) { /* its first request counts this wait as waited (pool.h) */
+            w->enqueued_us = clock_now_us() - w->enqueued_us;
+            w->wait_carry = 2;
+        }
         pool_check_release(s);
     }
     c->request_held = false;

@@ -35,10 +35,9 @@ struct server;
 
 /* Parameters a client may want applied on servers (startup + tracked): 32 is well above
  * what drivers send (psql 2, pgjdbc 6, psycopg 1-3) and keeps idle clients small. */
-#define CLIENT_MAX_WANT PARAMSET_MAX
-#define CLIENT_KEEP_BUFFERS_US                                                                     \
-    500000ull /* client_janitor.c: an idle client quiet for a janitor                              \
-               period gives its buffers back */
+#define CLIENT_MAX_WANT        PARAMSET_MAX
+/* client_janitor.c: an idle client quiet for a janitor period gives its buffers back */
+#define CLIENT_KEEP_BUFFERS_US 500000ull
 
 struct client {
     struct list_node node;      /* on the list of its state (client_list()) */

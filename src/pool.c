@@ -397,10 +397,10 @@ int pool_checkout(struct pool *p, struct pool_waiter *w)
 {
     w->pool = p;
     w->queued = true;
-    if (w->wait_carry)
-        w->wait_carry = 0; /* its wait goes on from before its welcome */
-    else
-        w->enqueued_us = clock_now_us();
+    uint64_t now = clock_now_us();
+    /* (with wait_carry, enqueued_us holds what its welcome waited: counted as waited) */
+    w->enqueued_us = w->wait_carry ? now - LG_MIN(w->enqueued_us, now) : now;
+    w->wait_carry = 0;
     if (checkout_now(p, w) || pool_checkout_parked(p, w))
         return 0;
     list_append(&p->waiters, &w->node);

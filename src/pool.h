@@ -91,11 +91,11 @@ struct pool_waiter {
     /* COPY FROM STDIN (pool_on_copy_in): the linked server is reading COPY data, and
      * ignores every Sync until the client's CopyDone or CopyFail (the client clears it). */
     bool copy_in;
-    /* A client linked only to be welcomed (transaction mode) that waited for it: its first
-     * request's checkout keeps that wait's start (enqueued_us), for overflow_delay and
-     * query_wait_timeout, while this is set; the client janitor counts it down (a second
-     * or two). Else a client that queued to log in would queue as a newcomer for its
-     * first query, and hold back the overflow servers behind it. */
+    /* A client linked only to be welcomed (transaction mode): while this is set (the
+     * client janitor counts it down: a second or two), enqueued_us holds how long that
+     * welcome waited, and its first request's checkout counts it as already waited (for
+     * overflow_delay and query_wait_timeout). Else a client that queued to log in would
+     * queue as a newcomer for its first query, and hold back the overflow servers. */
     uint8_t wait_carry;
     /* Syncs the client sent since its last Query (its on_head keeps it): those after a
      * COPY's Execute are the ones a server in COPY FROM STDIN ignores. */
