@@ -207,7 +207,8 @@ const struct cfg_key cfg_keys[] = {
         LIST("ignore_startup_parameters", ignore_startup_parameters, "", CFG_RELOAD,
              "client startup parameters that are accepted and not forwarded"),
         USEC("pool_timeout", pool_timeout_us, "120", CFG_RELOAD,
-             "seconds a client waits for a server before an error; 0 = forever"),
+             "seconds a client waits for a server before an error; 0 = forever. A client "
+             "that waited to log in counts that wait in its first query's"),
         USEC("server_lifetime", server_lifetime_us, "3600", CFG_RELOAD,
              "seconds after which a server is closed at its next checkin; 0 = never"),
         USEC("server_idle_timeout", server_idle_timeout_us, "600", CFG_RELOAD,
