@@ -208,8 +208,8 @@ timeout 600 "$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U bench -i -s "$SCALE" 
 }
 
 # ---- the two poolers, same settings ----
-# (the callgrind runs set these for both: another pool size, more [pooler] lines)
-pooler_pool= pooler_extra_ini=
+# (the callgrind runs set this for both: a pool of that size, filled: min_pool_size too)
+pooler_pool=
 server_host=127.0.0.1
 [ "$SERVER" = unix ] && server_host=$work
 # start_pooler name binary [auth_type [max_client_conn [wrapper...]]]
@@ -235,9 +235,9 @@ auth_type = $auth
 auth_file = $userlist
 pool_mode = $MODE
 default_pool_size = ${pooler_pool:-$POOL}
+min_pool_size = ${pooler_pool:-0}
 max_client_conn = $maxc
 ignore_startup_parameters = extra_float_digits
-$pooler_extra_ini
 EOF
     # PgBouncer logs in one server at a time, always; lifeguard the same (not its default)
     [ "$section" = lifeguard ] && echo "server_connect_parallel = 1" >>"$work/$name.ini"
@@ -376,7 +376,6 @@ if has_extra callgrind; then
     for shape in callgrind callgrind_few; do
         pooler_pool=$POOL
         [ "$shape" = callgrind_few ] && pooler_pool=4
-        pooler_extra_ini="min_pool_size = $pooler_pool"
         for target in pgbouncer lifeguard; do
             bin=$lg_bin
             [ "$target" = pgbouncer ] && bin=$pgb_bin
@@ -397,7 +396,7 @@ if has_extra callgrind; then
             done
         done
     done
-    pooler_pool= pooler_extra_ini=
+    pooler_pool=
 fi
 
 # System calls per -S transaction: strace -c -f attached for one short run

@@ -735,9 +735,7 @@ static void run_rounds(struct stream *s)
          * would find something to do, which most of the time it would not. Ask just that:
          * a read or write, or a callback or error report now due (a callback may have
          * asked for one, or failed a write). */
-        p = s->peer;
-        if (!may_write(s) && !may_read(s) && !callback_due(s) &&
-            !(p && (may_write(p) || may_read(p) || callback_due(p))))
+        if (!round_due(s))
             break;
         if (round == RUN_ROUNDS - 1) {
             stream_kick(s); /* more to do: continue next turn, after others had theirs */
