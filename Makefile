@@ -139,13 +139,13 @@ fuzz: $(FUZZ_BINS)
 
 lint:
 	@tools/check-layers.sh
-	@clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c && echo "format: clean"
+	@clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c bench/*.c && echo "format: clean"
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c
+	clang-format -i src/*.c src/*.h tests/unit/*.c bench/*.c
 
 format-check:
-	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c
+	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c bench/*.c
 
 clean:
 	rm -rf build

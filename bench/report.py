@@ -3,6 +3,7 @@
 
 Reads WORKDIR/{results,latency,extras}.tsv and meta.json (see bench/run.sh).
 Medians over rounds, spread = min-max, ratios = lifeguard median / PgBouncer median.
+"relay" is bench/relay.c: a relay that only copies bytes, the floor under a pooler's CPU.
 """
 import json
 import statistics
@@ -10,7 +11,7 @@ import sys
 
 work, json_out = sys.argv[1], sys.argv[2]
 meta = json.load(open(f"{work}/meta.json"))
-TARGETS = ("direct", "pgbouncer", "lifeguard")
+TARGETS = ("direct", "pgbouncer", "lifeguard", "relay")
 DESCR = {
     "S": "pgbench -S, simple protocol",
     "ext": "pgbench -S -M extended",
@@ -229,6 +230,29 @@ for sc in order:
       f"{g('lifeguard', 'cpu', f2)} | {r2(s['ratio_cpu'])} |")
 P()
 
+floor = [sc for sc in order if summary[sc].get("relay", {}).get("cpu") is not None]
+if floor:
+    P("## The floor: a relay that only copies bytes (bench/relay.c)")
+    P()
+    P("bench/relay.c gives each client its own server connection and copies bytes both ways "
+      "with recv() and send(), readiness from one epoll_wait() per batch: no protocol, no "
+      "pooling, no authentication of its own. Its CPU per transaction is the kernel's share "
+      "of relaying a query and its answer over loopback TCP (two sends, each also running the "
+      "receiver's TCP input and waking it, two receives, the waits), which every pooler built "
+      "on sockets pays; a pooler's own work comes on top.")
+    P()
+    P("| scenario | relay µs/tx | PgBouncer µs/tx | lifeguard µs/tx | PgBouncer / relay "
+      "| lifeguard / relay | 0.6x PgBouncer / relay |")
+    P("|---|---:|---:|---:|---:|---:|---:|")
+    for sc in floor:
+        s = summary[sc]
+        rl, pb, lg = s["relay"]["cpu"], s.get("pgbouncer", {}).get("cpu"), s.get("lifeguard", {}).get("cpu")
+        def rr(x):
+            return "-" if x is None else f"{x / rl:.2f}"
+        P(f"| `{sc}` | {rl:.2f} | {'-' if pb is None else f2(pb)} | {'-' if lg is None else f2(lg)} "
+          f"| {rr(pb)} | {rr(lg)} | {rr(None if pb is None else 0.6 * pb)} |")
+    P()
+
 for sc in order:
     kind = sc.rsplit("-c", 1)[0]
     s = summary[sc]
@@ -304,7 +328,7 @@ if st:
     P()
     P("| pooler | transactions | calls | calls per tx | top calls per tx |")
     P("|---|---:|---:|---:|---|")
-    for t in ("pgbouncer", "lifeguard"):
+    for t in ("pgbouncer", "lifeguard", "relay"):
         if t in st:
             x = st[t]
             top = ", ".join(f"{k} {v:.2f}" for k, v in list(x["by_call"].items())[:6])

@@ -27,6 +27,7 @@
 #   BENCH_SERVER=tcp     how both poolers reach PostgreSQL: unix (its Unix socket,
 #                        PgBouncer's default when host= is not set) or tcp (127.0.0.1)
 #   BENCH_SCENARIOS="..."   subset of the scenario names above (default: all)
+#   BENCH_RELAY="S-c16"  scenarios also run through bench/relay.c (and strace: it too)
 #   BENCH_EXTRAS="callgrind strace memory"   subset of the extras (default: all)
 #   BENCH_IDLE="2000 10000"  idle-client counts for the memory extra
 #   BENCH_CG_T=10        seconds per callgrind run (quick: 3)
@@ -59,6 +60,7 @@ else
     EXTRAS=${BENCH_EXTRAS-callgrind strace memory}
 fi
 IDLE=${BENCH_IDLE:-2000 10000}
+RELAY=${BENCH_RELAY-S-c16}
 lg_bin=$(readlink -f "${LG_BINARY:-$repo/build/release/lifeguard}")
 pgb_bin=$(readlink -f "${PGBOUNCER_BINARY:-/usr/sbin/pgbouncer}")
 out=${BENCH_OUT:-$repo/bench/results/$(date +%F).md}
@@ -73,6 +75,7 @@ die() {
 [ -x "$lg_bin" ] || die "$lg_bin not found (make BUILD=release, or make bench)"
 [ -x "$pgb_bin" ] || die "$pgb_bin not found (scripts/deps.sh installs pgbouncer)"
 [ -x "$pgbin/pgbench" ] || die "PostgreSQL 15 not installed (scripts/deps.sh)"
+command -v cc >/dev/null || die "no C compiler for bench/relay.c (scripts/deps.sh)"
 [[ "$SERVER" =~ ^(unix|tcp)$ ]] || die "BENCH_SERVER must be unix or tcp"
 for v in "$T" "$ROUNDS" "$SCALE" "$POOL" "$CG_T"; do
     [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "BENCH_T/ROUNDS/SCALE/POOL/CG_T must be positive integers"
@@ -249,13 +252,28 @@ EOF
     started_port=$port
     started_pid=$pid
 }
+# start_relay -> started_port, started_pid: bench/relay.c to PostgreSQL's TCP port
+cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -o "$work/relay" "$repo/bench/relay.c" ||
+    die "cannot build bench/relay.c"
+start_relay() {
+    local port
+    port=$(free_port)
+    spawn_owner "$work/relay" "$port" "$pg_port" >"$work/relay.log" 2>&1
+    local pid=$!
+    pids+=("$pid")
+    wait_port "$port" "$pid" relay
+    started_port=$port
+    started_pid=$pid
+}
 # the pid of the pooler itself when it runs under setpriv/valgrind (setpriv execs)
 start_pooler pgbouncer "$pgb_bin"
 port_pgbouncer=$started_port pid_pgbouncer=$started_pid
 start_pooler lifeguard "$lg_bin"
 port_lifeguard=$started_port pid_lifeguard=$started_pid
+start_relay
+port_relay=$started_port pid_relay=$started_pid
 echo "bench: PgBouncer on $port_pgbouncer (pid $pid_pgbouncer)," \
-    "lifeguard on $port_lifeguard (pid $pid_lifeguard)"
+    "lifeguard on $port_lifeguard (pid $pid_lifeguard), relay on $port_relay (pid $pid_relay)"
 
 # ---- interleaved pgbench runs ----
 # results.tsv: scenario round target tps tx latency_ms user_us sys_us
@@ -342,10 +360,14 @@ for round in $(seq "$ROUNDS"); do
         [ "$s_direct" = 1 ] && run_one "$sc" "$round" direct "$pg_port" ""
         run_one "$sc" "$round" pgbouncer "$port_pgbouncer" "$pid_pgbouncer"
         run_one "$sc" "$round" lifeguard "$port_lifeguard" "$pid_lifeguard"
+        if [[ " $RELAY " == *" $sc "* ]]; then
+            run_one "$sc" "$round" relay "$port_relay" "$pid_relay"
+        fi
     done
 done
 stop_pid "$pid_pgbouncer"
 stop_pid "$pid_lifeguard"
+stop_pid "$pid_relay"
 
 # ---- extras: one pooler at a time, on fresh instances ----
 # extras.tsv: kind target key value
@@ -403,10 +425,16 @@ fi
 # (16 logins included; they are a few hundred calls against tens of thousands).
 if has_extra strace; then
     st_t=$((QUICK == 1 ? 1 : 4))
-    for target in pgbouncer lifeguard; do
+    st_targets="pgbouncer lifeguard"
+    [ -n "$RELAY" ] && st_targets="$st_targets relay"
+    for target in $st_targets; do
         bin=$lg_bin
         [ "$target" = pgbouncer ] && bin=$pgb_bin
-        start_pooler "st-$target" "$bin"
+        if [ "$target" = relay ]; then
+            start_relay
+        else
+            start_pooler "st-$target" "$bin"
+        fi
         strace -c -f -q -o "$work/strace-$target.txt" -p "$started_pid" &
         st_pid=$!
         sleep 0.5
