@@ -119,7 +119,9 @@ const struct cfg_key cfg_keys[] = {
             "as in PgBouncer, where older ini files gave seconds (45): any nonzero value "
             "turns it on. RELOAD applies it to the open listeners"),
         ENUM("auth_type", auth_type, "md5", auth_types, CFG_RELOAD,
-             "client authentication: trust, plain, md5, scram-sha-256, hba, cert, or any (no "
+             "client authentication: trust (no password, but as in PgBouncer the user must be "
+             "in auth_file or, with auth_user, found by auth_query: anyone else is refused, "
+             "28000), plain, md5, scram-sha-256, hba, cert, or any (no "
              "authentication and the user name ignored: each database logs in as its user=, "
              "and a database without one refuses clients; admin_users and stats_users reach "
              "the admin console without a password)"),

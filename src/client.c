@@ -356,13 +356,15 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
     if (!client_choose_method(c))
         return -1;
     if (c->console) {
-        /* The virtual admin database: authenticated like any user (auth_file), then
-         * admin_users/stats_users decide. */
+        /* The virtual admin database: authenticated like any user (auth_file, never
+         * auth_query), then admin_users/stats_users decide. */
         const char *sec = g_ul ? userlist_lookup(g_ul, c->user) : NULL;
         if (sec && !(c->secret = lg_strdup(sec))) {
             client_close(c, "53200", "out of memory");
             return -1;
         }
+        if (!sec && c->trust_allowlist && !client_no_such_user(c, false))
+            return -1;
         client_begin_exchange(c);
         return c->state == CLIENT_CLOSING ? -1 : len;
     }
@@ -393,15 +395,14 @@ static int on_startup(struct client *c, const uint8_t *p, int len)
         }
     }
     const char *auth_user = !c->db ? NULL : c->db->auth_user ? c->db->auth_user : g_cfg->auth_user;
-    if (!secret && auth_user && *auth_user && c->auth_method != AUTH_TYPE_TRUST &&
-        c->auth_method != AUTH_TYPE_CERT) {
+    /* auth_query also decides under trust (PgBouncer's rule), never for peer or cert */
+    if (!secret && auth_user && *auth_user && c->auth_method != AUTH_TYPE_CERT &&
+        (c->auth_method != AUTH_TYPE_TRUST || c->trust_allowlist)) {
         client_start_lookup(c, auth_user);
         return c->state == CLIENT_CLOSING ? -1 : len;
     }
-    if (!secret && c->auth_method != AUTH_TYPE_TRUST && c->auth_method != AUTH_TYPE_CERT)
-        log_info("C-%llu %s/%s@%s no such user: %s (a made-up challenge follows; the login will "
-                 "fail)",
-                 (unsigned long long)c->id, c->dbname, c->user, c->peer, c->user);
+    if (!secret && !client_no_such_user(c, false))
+        return -1;
     client_begin_exchange(c);
     return c->state == CLIENT_CLOSING ? -1 : len;
 }

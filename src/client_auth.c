@@ -2,8 +2,9 @@
 /*
  * client_auth.c: how a client connection is secured and which authentication method it
  * gets: starting TLS after an SSLRequest, auth_type = cert (a verified certificate's CN
- * is the user), and auth_type = hba (first matching auth_hba_file rule, peer via
- * SO_PEERCRED). Not here: the password exchanges themselves (auth.c).
+ * is the user), auth_type = hba (first matching auth_hba_file rule, peer via
+ * SO_PEERCRED), and what a user without a secret gets (trust: refused). Not here: the
+ * password exchanges themselves (auth.c).
  * Invariant: a connection no rule allows is closed before any server is involved.
  */
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "client_int.h"
 #include "evloop.h"
 #include "hba.h"
+#include "log.h"
 #include "net.h"
 #include "stream.h"
 #include "tls.h"
@@ -94,13 +96,40 @@ bool client_console_self(const struct client *c)
            net_peer_is_self(c->st.fd);
 }
 
+bool client_no_such_user(struct client *c, bool after_query)
+{
+    if (c->auth_method == AUTH_TYPE_CERT ||
+        (c->auth_method == AUTH_TYPE_TRUST && !c->trust_allowlist))
+        return true;
+    if (c->auth_method == AUTH_TYPE_TRUST) {
+        /* auth_file (or auth_query) is the allowlist under trust: without it anyone could
+         * log in to PostgreSQL as any role pg_hba.conf lets the pooler's address use. */
+        log_info("C-%llu %s/%s@%s no such user: %s (%s; trust admits no one else)",
+                 (unsigned long long)c->id, c->dbname, c->user, c->peer, c->user,
+                 after_query ? "auth_query found none" : "not in auth_file");
+        client_close(c, "28000", "\"trust\" authentication failed for user \"%s\"", c->user);
+        return false;
+    }
+    if (after_query)
+        log_info("C-%llu %s/%s@%s no such user: %s (auth_query found none; a made-up "
+                 "challenge follows)",
+                 (unsigned long long)c->id, c->dbname, c->user, c->peer, c->user);
+    else
+        log_info("C-%llu %s/%s@%s no such user: %s (a made-up challenge follows; the login "
+                 "will fail)",
+                 (unsigned long long)c->id, c->dbname, c->user, c->peer, c->user);
+    return true;
+}
+
 bool client_choose_method(struct client *c)
 {
+    c->trust_allowlist = false;
     if (client_console_self(c)) {
         c->auth_method = AUTH_TYPE_TRUST; /* as PgBouncer: the Unix user running it */
         return true;
     }
     c->auth_method = client_cfg()->auth_type;
+    c->trust_allowlist = c->auth_method == AUTH_TYPE_TRUST;
     if (c->auth_method == AUTH_TYPE_ANY) {
         c->auth_method = AUTH_TYPE_TRUST; /* the user name is not checked: no exchange */
         return true;
@@ -120,6 +149,7 @@ bool client_choose_method(struct client *c)
     switch (m) {
     case HBA_TRUST:
         c->auth_method = AUTH_TYPE_TRUST;
+        c->trust_allowlist = true;
         return true;
     case HBA_MD5:
         c->auth_method = AUTH_TYPE_MD5;

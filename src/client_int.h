@@ -67,6 +67,8 @@ struct client {
     uint32_t cancel_pid, cancel_key;
     enum client_state state;
     int auth_method;      /* enum auth_type chosen for this connection */
+    bool trust_allowlist; /* trust from auth_type or an hba rule: only a user in auth_file
+                           * or found by auth_query gets in (client_no_such_user()) */
     bool welcomed;        /* ParameterStatus/BackendKeyData/ReadyForQuery sent */
     bool request_held;    /* checkout asked for by a request held in st.in (on_hold) */
     bool ps_on;           /* translate named statements (transaction mode) */
@@ -127,6 +129,12 @@ bool client_choose_method(struct client *c);
 /* The admin console's user "pgbouncer" over the Unix socket from a process of the Unix
  * user lifeguard runs as: let in as an admin without a password, as PgBouncer does. */
 bool client_console_self(const struct client *c);
+/* The user has no secret: not in auth_file (@after_query false) or, after that, not found
+ * by auth_query (true). Under trust (c->trust_allowlist) that refuses the login, as in
+ * PgBouncer: logs "no such user", closes @c with 28000 and returns false. Otherwise
+ * returns true: with a password method it logs "no such user" and a made-up challenge
+ * follows; cert, peer and auth_type = any look nobody up. */
+bool client_no_such_user(struct client *c, bool after_query);
 /* pool_param_fn: the linked server reported a parameter change. */
 void client_param_changed(struct pool_waiter *w, const char *name, const char *value);
 

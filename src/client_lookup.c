@@ -2,7 +2,7 @@
 /*
  * client_lookup.c: auth_query: a client whose user is not in auth_file waits while
  * lifeguard asks PostgreSQL for its secret (on a server of the auth_user pool), then the
- * password exchange begins with that secret.
+ * password exchange begins with that secret (under trust: the user is let in, found).
  * Not here: the exchange itself (client.c, auth.c).
  * Invariant: the lookup outlives a client that leaves during it (lk->c = NULL); whoever
  * finishes last frees it.
@@ -61,10 +61,8 @@ static void lookup_done(void *arg, struct server *s, const struct pgproto_error 
             client_close(c, "53200", "out of memory");
             return;
         }
-    } else {
-        log_info("C-%llu %s/%s@%s no such user: %s (auth_query found none; a made-up "
-                 "challenge follows)",
-                 (unsigned long long)c->id, c->dbname, c->user, c->peer, c->user);
+    } else if (!client_no_such_user(c, true)) {
+        return;
     }
     client_begin_exchange(c);
 }

@@ -385,17 +385,21 @@ def test_server_tls_cert_file_logs_in_with_cert_auth(make_lg, pg, certs, client_
         pg_set(pg, ssl_ca_file=str(client_ca / "ca.pem"))
         harness.wait_until(lambda: pg.sql("SHOW ssl_ca_file")[0][0] == str(client_ca / "ca.pem"),
                            10)
+        # trust lets in only users from auth_file: lgcertuser with no password
+        userlist = dict(harness.PASSWORDS, lgcertuser="")
         lg = make_lg(main={"server_tls_sslmode": "require",
                            "server_tls_cert_file": str(tmp_path / "lg.pem"),
-                           "server_tls_key_file": str(tmp_path / "lg.key")})
+                           "server_tls_key_file": str(tmp_path / "lg.key")}, userlist=userlist)
         with closing(lg.conn(user="lgcertuser")) as c, c.cursor() as cur:
             cur.execute("SELECT current_user, client_dn FROM pg_stat_ssl "
                         "WHERE pid = pg_backend_pid()")
             assert cur.fetchone() == ("lgcertuser", "/CN=lgcertuser")
         # without a certificate PostgreSQL refuses the login
-        lg2 = make_lg(main={"server_tls_sslmode": "require", "query_wait_timeout": "2"})
-        with pytest.raises(psycopg2.OperationalError):
+        lg2 = make_lg(main={"server_tls_sslmode": "require", "query_wait_timeout": "2"},
+                      userlist=userlist)
+        with pytest.raises(psycopg2.OperationalError) as ei:
             lg2.conn(user="lgcertuser")
+        assert "trust" not in str(ei.value)
         # a certificate without its key is a configuration error
         lg3 = make_lg(start=False, main={"server_tls_sslmode": "require",
                                          "server_tls_cert_file": str(tmp_path / "lg.pem")})
