@@ -98,27 +98,18 @@ bool client_console_self(const struct client *c)
 
 bool client_no_such_user(struct client *c, bool after_query)
 {
-    if (c->auth_method == AUTH_TYPE_CERT ||
-        (c->auth_method == AUTH_TYPE_TRUST && !c->trust_allowlist))
+    /* auth_file (or auth_query) is the allowlist under trust: without it anyone could log
+     * in to PostgreSQL as any role pg_hba.conf lets the pooler's address use. */
+    bool refuse = c->auth_method == AUTH_TYPE_TRUST && c->trust_allowlist;
+    if (c->auth_method == AUTH_TYPE_CERT || (c->auth_method == AUTH_TYPE_TRUST && !refuse))
         return true;
-    if (c->auth_method == AUTH_TYPE_TRUST) {
-        /* auth_file (or auth_query) is the allowlist under trust: without it anyone could
-         * log in to PostgreSQL as any role pg_hba.conf lets the pooler's address use. */
-        log_info("C-%llu %s/%s@%s no such user: %s (%s; trust admits no one else)",
-                 (unsigned long long)c->id, c->dbname, c->user, c->peer, c->user,
-                 after_query ? "auth_query found none" : "not in auth_file");
+    log_info("C-%llu %s/%s@%s no such user: %s (%s; %s)", (unsigned long long)c->id, c->dbname,
+             c->user, c->peer, c->user, after_query ? "auth_query found none" : "not in auth_file",
+             refuse ? "trust admits no one else"
+                    : "a made-up challenge follows, the login will fail");
+    if (refuse)
         client_close(c, "28000", "\"trust\" authentication failed for user \"%s\"", c->user);
-        return false;
-    }
-    if (after_query)
-        log_info("C-%llu %s/%s@%s no such user: %s (auth_query found none; a made-up "
-                 "challenge follows)",
-                 (unsigned long long)c->id, c->dbname, c->user, c->peer, c->user);
-    else
-        log_info("C-%llu %s/%s@%s no such user: %s (a made-up challenge follows; the login "
-                 "will fail)",
-                 (unsigned long long)c->id, c->dbname, c->user, c->peer, c->user);
-    return true;
+    return !refuse;
 }
 
 bool client_choose_method(struct client *c)
