@@ -399,7 +399,9 @@ int pool_checkout(struct pool *p, struct pool_waiter *w)
     w->queued = true;
     uint64_t now = clock_now_us();
     /* (with wait_carry, enqueued_us holds what its welcome waited: counted as waited) */
-    w->enqueued_us = w->wait_carry ? now - LG_MIN(w->enqueued_us, now) : now;
+    uint64_t carried = w->wait_carry ? LG_MIN(w->enqueued_us, now) : 0;
+    w->enqueued_us = now - carried;
+    w->carried_us = (uint32_t)LG_MIN(carried, UINT32_MAX);
     w->wait_carry = 0;
     if (checkout_now(p, w) || pool_checkout_parked(p, w))
         return 0;

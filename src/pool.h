@@ -69,6 +69,9 @@ struct pool_waiter {
      * Owned by the waiter's owner; pool.c and server.c take references of their own. */
     const struct paramset *startup;
     uint32_t n_want;
+    /* Of the wait since enqueued_us, what a welcome waited (wait_carry, below): already
+     * counted in the wait statistics at the welcome's hand-over, so not again. */
+    uint32_t carried_us;
     bool queued;
     bool keyed; /* a client: match servers by @startup in session mode (else any server) */
     /* Transaction/statement mode: keep the linked server past the end of transactions

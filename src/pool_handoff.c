@@ -167,6 +167,8 @@ void pool_hand_over(struct pool *p, struct server *s, struct pool_waiter *w)
 {
     log_noise("pool \"%s\": checkout S-%llu", p->name, (unsigned long long)server_id(s));
     uint64_t waited = clock_now_us() - w->enqueued_us;
+    waited -= LG_MIN(waited, w->carried_us); /* the welcome's wait was counted then */
+    w->carried_us = 0;
     p->c.wait_time_us += waited;
     stats_histogram_observe(&p->wait_hist, waited);
     pool_dequeue(w);

@@ -128,6 +128,14 @@ def unix_accepts(path):
     return True
 
 
+def free_port():
+    """A port the kernel hands out as free now (an ephemeral one, outside PortLock's
+    range): for a listener the test starts itself, such as http_listen_port."""
+    with closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class PortLock:
     """A TCP port that no other worker holds (flock on a per-port file) and
     that nothing listens on right now. Held until release()."""

@@ -6,6 +6,7 @@ opens one per waiting client."""
 import socket
 import threading
 import time
+import urllib.request
 from contextlib import closing
 
 import pytest
@@ -212,3 +213,41 @@ def test_a_client_that_waited_to_log_in_keeps_its_wait_for_its_first_query(lg):
     assert max(done.values()) - min(done.values()) < 1.0, done
     for c in holders:
         c.close()
+
+
+def _wait_sum(port):
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    for line in body.splitlines():
+        if line.startswith("lifeguard_pool_wait_seconds_sum{") and 'database="p0"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError("lifeguard_pool_wait_seconds_sum for p0 not in /metrics")
+
+
+@pytest.mark.lifeguard_only
+def test_a_carried_login_wait_is_counted_once_in_the_wait_metrics(make_lg):
+    # The only server is busy; B logs in and waits for it (its welcome needs a server),
+    # then its first query gets the server at once. B waited once, for its welcome: the
+    # wait histogram and total_wait_time count that once, not again with the first query
+    # (which carries the welcome's wait only for overflow_delay and query_wait_timeout).
+    # server_affinity off: else B's server is parked for it after the welcome and its
+    # first query resumes it without a checkout (as when nobody else waits); with it off
+    # the first query checks out, as when other clients wait.
+    http_port = harness.free_port()
+    lg = make_lg(main={"pool_mode": "transaction", "default_pool_size": "1",
+                       "server_affinity": "0", "http_listen_port": str(http_port)})
+    holder = lg.conn()
+    busy = threading.Thread(target=lambda: holder.cursor().execute("SELECT pg_sleep(1.5)"))
+    before = _wait_sum(http_port)
+    busy.start()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    with closing(lg.conn()) as b, b.cursor() as cur:
+        login_wait = time.monotonic() - t0
+        cur.execute("SELECT 1")
+    busy.join(10)
+    holder.close()
+    waited = _wait_sum(http_port) - before
+    assert login_wait > 0.8, login_wait
+    # Once: about login_wait (the holder's own checkout did not wait); twice would be
+    # about 2 x login_wait.
+    assert abs(waited - login_wait) < 0.4, (waited, login_wait)

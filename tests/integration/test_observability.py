@@ -13,12 +13,7 @@ import psycopg2
 import pytest
 
 import harness
-
-
-def free_port():
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from harness import free_port
 
 
 def get(port, path):

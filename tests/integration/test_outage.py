@@ -3,7 +3,6 @@ failing, get 53300 naming the last connect error when it takes longer, and every
 recovers; /health/db follows. These tests stop and start the worker's PostgreSQL."""
 
 import json
-import socket
 import threading
 import time
 import urllib.error
@@ -14,12 +13,7 @@ import psycopg2
 import pytest
 
 import harness
-
-
-def free_port():
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from harness import free_port
 
 
 def health(port):
