@@ -586,7 +586,7 @@ static void server_ready(struct pool_waiter *w, struct server *s)
      * that asked for the server) is examined next, and the release waits for its answer. */
     if (!c->request_held) {
         if (welcome) { /* its first request counts this wait as waited (pool.h) */
-            w->enqueued_us = clock_now_us() - w->enqueued_us;
+            w->carried_us = (uint32_t)LG_MIN(clock_now_us() - w->enqueued_us, UINT32_MAX);
             w->wait_carry = 2;
         }
         pool_check_release(s);

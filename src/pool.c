@@ -398,10 +398,10 @@ int pool_checkout(struct pool *p, struct pool_waiter *w)
     w->pool = p;
     w->queued = true;
     uint64_t now = clock_now_us();
-    /* (with wait_carry, enqueued_us holds what its welcome waited: counted as waited) */
-    uint64_t carried = w->wait_carry ? LG_MIN(w->enqueued_us, now) : 0;
+    /* (with wait_carry, carried_us holds what its welcome waited: counted as waited) */
+    uint32_t carried = w->wait_carry ? (uint32_t)LG_MIN((uint64_t)w->carried_us, now) : 0;
     w->enqueued_us = now - carried;
-    w->carried_us = (uint32_t)LG_MIN(carried, UINT32_MAX);
+    w->carried_us = carried;
     w->wait_carry = 0;
     if (checkout_now(p, w) || pool_checkout_parked(p, w))
         return 0;

@@ -69,8 +69,9 @@ struct pool_waiter {
      * Owned by the waiter's owner; pool.c and server.c take references of their own. */
     const struct paramset *startup;
     uint32_t n_want;
-    /* Of the wait since enqueued_us, what a welcome waited (wait_carry, below): already
-     * counted in the wait statistics at the welcome's hand-over, so not again. */
+    /* What a welcome waited (while wait_carry, below, is set); from the first request's
+     * checkout on, the part of the wait since enqueued_us that the welcome's hand-over
+     * already counted in the wait statistics, so not again. */
     uint32_t carried_us;
     bool queued;
     bool keyed; /* a client: match servers by @startup in session mode (else any server) */
@@ -95,7 +96,7 @@ struct pool_waiter {
      * ignores every Sync until the client's CopyDone or CopyFail (the client clears it). */
     bool copy_in;
     /* A client linked only to be welcomed (transaction mode): while this is set (the
-     * client janitor counts it down: a second or two), enqueued_us holds how long that
+     * client janitor counts it down: a second or two), carried_us holds how long that
      * welcome waited, and its first request's checkout counts it as already waited (for
      * overflow_delay and query_wait_timeout). Else a client that queued to log in would
      * queue as a newcomer for its first query, and hold back the overflow servers. */
