@@ -6,7 +6,6 @@ opens one per waiting client."""
 import socket
 import threading
 import time
-import urllib.request
 from contextlib import closing
 
 import pytest
@@ -216,11 +215,8 @@ def test_a_client_that_waited_to_log_in_keeps_its_wait_for_its_first_query(lg):
 
 
 def _wait_sum(port):
-    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    for line in body.splitlines():
-        if line.startswith("lifeguard_pool_wait_seconds_sum{") and 'database="p0"' in line:
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError("lifeguard_pool_wait_seconds_sum for p0 not in /metrics")
+    return harness.metric(harness.http_get(port, "/metrics")[1],
+                          "lifeguard_pool_wait_seconds_sum", database="p0", user="trustuser")
 
 
 @pytest.mark.lifeguard_only

@@ -5,23 +5,14 @@ import json
 import threading
 import time
 import socket
-import urllib.error
-import urllib.request
 from contextlib import closing
 
 import psycopg2
 import pytest
 
 import harness
-from harness import free_port
-
-
-def get(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+from harness import free_port, metric
+from harness import http_get as get
 
 
 @pytest.fixture
@@ -157,14 +148,6 @@ def test_console_set_pause_resume_reconnect_kill(make_lg, pg):
         with pytest.raises(psycopg2.Error), victim.cursor() as vcur:
             vcur.execute("SELECT 1")
         victim.close()
-
-
-def metric(text, name, **labels):
-    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    for line in text.splitlines():
-        if line.startswith(name + "{" + want + "}") or (not labels and line.startswith(name + " ")):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"{name}{{{want}}} not in /metrics")
 
 
 def test_metrics_counters_follow_a_known_workload(make_lg, http_port):
